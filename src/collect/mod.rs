@@ -1,0 +1,1 @@
+//! Collectors: one task per target, each polling and sending samples to the UI.

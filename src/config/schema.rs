@@ -1,0 +1,266 @@
+//! The config file's schema: what a `ringdeck.toml` may say. Unknown keys are errors.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::duration::Interval;
+use super::secret::{PasswordSource, Secret};
+
+fn default_poll() -> Interval {
+    Interval::from_millis(1000)
+}
+fn default_timeout() -> Interval {
+    Interval::from_millis(3000)
+}
+fn default_mysql_port() -> u16 {
+    3306
+}
+fn default_ssh_port() -> u16 {
+    22
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The whole console configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// How often every target is polled (one poll per target per interval).
+    #[serde(default = "default_poll")]
+    pub poll_interval: Interval,
+    /// Timeout of every network operation (connect, query, HTTP request).
+    #[serde(default = "default_timeout")]
+    pub timeout: Interval,
+    /// Refuse every write action.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    /// Where executed steps are recorded; default `$XDG_STATE_HOME/ringdeck/audit.log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<PathBuf>,
+    /// Theme name (`themes/NAME.toml`, user dir first); default `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
+    #[serde(default, rename = "node", skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeConfig>,
+    #[serde(default, rename = "haproxy", skip_serializing_if = "Vec::is_empty")]
+    pub haproxies: Vec<HaproxyConfig>,
+    #[serde(default, rename = "apache", skip_serializing_if = "Vec::is_empty")]
+    pub apaches: Vec<ApacheConfig>,
+    #[serde(default, rename = "probe", skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeConfig>,
+}
+
+/// Password fields shared by every section that logs in somewhere.
+/// At most one of them may be set; none means "no password" (or `~/.my.cnf` for DB nodes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordFields {
+    pub password: Option<Secret>,
+    pub password_env: Option<String>,
+    pub password_command: Option<String>,
+    pub my_cnf: Option<PathBuf>,
+}
+
+impl PasswordFields {
+    pub fn count(&self) -> usize {
+        [
+            self.password.is_some(),
+            self.password_env.is_some(),
+            self.password_command.is_some(),
+            self.my_cnf.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
+    }
+
+    pub fn source(&self) -> PasswordSource {
+        if let Some(p) = &self.password {
+            PasswordSource::Literal(p.clone())
+        } else if let Some(v) = &self.password_env {
+            PasswordSource::Env(v.clone())
+        } else if let Some(c) = &self.password_command {
+            PasswordSource::Command(c.clone())
+        } else if let Some(f) = &self.my_cnf {
+            PasswordSource::MyCnf(f.clone())
+        } else {
+            PasswordSource::None
+        }
+    }
+}
+
+/// One MySQL/MariaDB server of the ring.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub name: Spanned<String>,
+    pub host: String,
+    #[serde(default = "default_mysql_port")]
+    pub port: u16,
+    /// Login user; default from `~/.my.cnf`, else the login name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub my_cnf: Option<PathBuf>,
+    /// The account replicas use to connect to this node's upstream (CHANGE MASTER TO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_password_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshConfig>,
+    /// The server's data directory on its host (backups and copies in the recovery wizard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Command (argv) that stops the server cleanly on its host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_command: Option<Vec<String>>,
+    /// Command (argv) that starts the server on its host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_command: Option<Vec<String>>,
+}
+
+impl NodeConfig {
+    pub fn password_fields(&self) -> PasswordFields {
+        PasswordFields {
+            password: self.password.clone(),
+            password_env: self.password_env.clone(),
+            password_command: self.password_command.clone(),
+            my_cnf: self.my_cnf.clone(),
+        }
+    }
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// TLS to a MySQL/MariaDB server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// CA certificate (PEM) to verify the server with; default the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+    /// Check that the certificate names the host (default true).
+    #[serde(default = "default_true")]
+    pub verify_identity: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// How runbook steps reach a node's host over SSH.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshConfig {
+    /// Host to SSH to; default the node's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    pub user: String,
+    /// Private key file; without it the SSH agent is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// known_hosts file to check host keys against; default `~/.ssh/known_hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
+}
+
+/// One HAProxy instance: its stats page and/or admin socket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaproxyConfig {
+    pub name: Spanned<String>,
+    /// The stats page URI (`stats uri`); `;csv` is appended when fetching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+    /// Path of the stats socket (`stats socket ... level admin` for actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
+}
+
+impl HaproxyConfig {
+    pub fn password_fields(&self) -> PasswordFields {
+        PasswordFields {
+            password: self.password.clone(),
+            password_env: self.password_env.clone(),
+            password_command: self.password_command.clone(),
+            my_cnf: None,
+        }
+    }
+}
+
+/// One Apache server with mod_status.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApacheConfig {
+    pub name: Spanned<String>,
+    /// The `/server-status` URL (without `?auto`).
+    pub status_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+}
+
+impl ApacheConfig {
+    pub fn password_fields(&self) -> PasswordFields {
+        PasswordFields {
+            password: self.password.clone(),
+            password_env: self.password_env.clone(),
+            password_command: self.password_command.clone(),
+            my_cnf: None,
+        }
+    }
+}
+
+/// A response-time probe. Exactly one of `http`, `tcp` or `sql` is set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    pub name: Spanned<String>,
+    /// GET this URL; any 2xx/3xx is success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// Open a TCP connection to `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// Run `SELECT 1` on this configured node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// Above this the value shows as a warning (default 200ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<Interval>,
+    /// Above this the value shows as critical (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<Interval>,
+}

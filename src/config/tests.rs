@@ -1,0 +1,111 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/ringdeck.toml"))
+}
+
+const MINIMAL: &str = "[[node]]\nname = \"n1\"\nhost = \"127.0.0.1\"\n";
+
+#[test]
+fn shipped_example_parses() {
+    let text = include_str!("../../ringdeck.example.toml");
+    let cfg = parse(text).expect("example config must parse");
+    assert_eq!(cfg.nodes.len(), 3);
+    assert_eq!(cfg.nodes[1].port, 3306, "port defaults to 3306");
+    assert_eq!(cfg.poll_interval.0, std::time::Duration::from_secs(1));
+    assert!(cfg.nodes[0].ssh.as_ref().is_some_and(|s| s.port == 22));
+    assert_eq!(cfg.probes.len(), 3);
+}
+
+#[test]
+fn defaults_apply() {
+    let cfg = parse(MINIMAL).unwrap();
+    assert_eq!(cfg.poll_interval, Interval::from_millis(1000));
+    assert_eq!(cfg.timeout, Interval::from_millis(3000));
+    assert!(!cfg.read_only);
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let text = "poll_interval = \"1s\"\n[[node]]\nname = \"n1\"\nhost = \"h\"\npasword = \"x\"\n";
+    let e = parse(text).unwrap_err();
+    assert_eq!(e.line, Some(5), "{e}");
+    assert_eq!(e.key.as_deref(), Some("pasword"), "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("/etc/ringdeck.toml:5: key `pasword`"),
+        "{shown}"
+    );
+    assert!(shown.contains("unknown field"), "{shown}");
+}
+
+#[test]
+fn bad_value_names_its_key() {
+    let e = parse("poll_interval = \"fast\"\n[[node]]\nname=\"a\"\nhost=\"h\"\n").unwrap_err();
+    assert_eq!(e.line, Some(1));
+    assert_eq!(e.key.as_deref(), Some("poll_interval"));
+    assert!(e.message.contains("bad duration"), "{e}");
+
+    let e = parse("[[node]]\nname=\"a\"\nhost=\"h\"\nport = \"x\"\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_deref()), (Some(4), Some("port")), "{e}");
+
+    let e = parse("[[node]]\nname=\"a\"\nhost=\"h\"\nport = 70000\n").unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+}
+
+#[test]
+fn broken_toml_is_located() {
+    let e = parse("[[node]\nname=1").unwrap_err();
+    assert_eq!(e.line, Some(1), "{e}");
+}
+
+#[test]
+fn duplicate_names_refused() {
+    let text = format!("{MINIMAL}[[node]]\nname = \"n1\"\nhost = \"h2\"\n");
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.line, Some(5), "{e}");
+    assert!(e.message.contains("used twice"), "{e}");
+}
+
+#[test]
+fn two_password_sources_refused() {
+    let text = format!("{MINIMAL}password = \"a\"\npassword_command = \"b\"\n");
+    let e = parse(&text).unwrap_err();
+    assert!(e.message.contains("only one"), "{e}");
+}
+
+#[test]
+fn empty_config_refused() {
+    let e = parse("poll_interval = \"1s\"\n").unwrap_err();
+    assert!(e.message.contains("no [[node]]"), "{e}");
+}
+
+#[test]
+fn probes_checked() {
+    let e = parse(&format!(
+        "{MINIMAL}[[probe]]\nname = \"p\"\nsql = \"nope\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("no [[node]] is named"), "{e}");
+    let e = parse(&format!(
+        "{MINIMAL}[[probe]]\nname = \"p\"\nhttp = \"ftp://x/\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("not http"), "{e}");
+    let e = parse(&format!(
+        "{MINIMAL}[[probe]]\nname = \"p\"\ntcp = \"nohost\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("host:port"), "{e}");
+    let e = parse(&format!("{MINIMAL}[[probe]]\nname = \"p\"\n")).unwrap_err();
+    assert!(e.message.contains("exactly one"), "{e}");
+}
+
+#[test]
+fn round_trips_through_toml() {
+    let cfg = parse(include_str!("../../ringdeck.example.toml")).unwrap();
+    let text = cfg.to_toml().unwrap();
+    let again = parse(&text).expect("serialized config parses");
+    assert_eq!(again.nodes.len(), cfg.nodes.len());
+    assert_eq!(again.haproxies[0].socket, cfg.haproxies[0].socket);
+}

@@ -1,0 +1,8 @@
+//! ringdeck as a library: the binary in `main.rs` and the integration tests both use it.
+
+pub mod app;
+pub mod collect;
+pub mod config;
+pub mod lab;
+pub mod model;
+pub mod ui;

@@ -1,0 +1,9 @@
+//! Pure state and findings built from samples; no I/O.
+
+pub mod apache;
+pub mod haproxy;
+pub mod replication;
+pub mod series;
+
+#[cfg(test)]
+mod tests;
