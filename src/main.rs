@@ -47,7 +47,10 @@ fn main() -> Result<()> {
     match &cli.command {
         None | Some(Command::Console) => {
             let cfg = load_config(&cli)?;
-            ringdeck::app::run_console(cfg)
+            let source = config::resolve_path(cli.config.as_deref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            ringdeck::app::run_console(cfg, &source)
         }
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }

@@ -1,9 +1,90 @@
-//! The console's state and its event loop.
+//! The console: one `App` state owned by the UI task, collector tasks feeding it over a channel,
+//! and a loop that redraws only when state changed or a key came.
 
-use color_eyre::eyre::Result;
+pub mod action;
+pub mod state;
 
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, eyre};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::collect;
 use crate::config::Config;
+use crate::config::login::Logins;
+use crate::ui::keymap::Keymap;
+use crate::ui::theme::{self, Theme};
+pub use state::App;
 
-pub fn run_console(_cfg: Config) -> Result<()> {
-    Ok(())
+/// Opens the full-screen console on `cfg` and runs until the user quits.
+pub fn run_console(cfg: Config, source: &str) -> Result<()> {
+    // Credentials first: a password command may prompt on the terminal.
+    let logins = Logins::resolve(&cfg).map_err(|e| eyre!(e))?;
+    let user_dir = crate::config::paths::config_dir();
+    let theme_name = cfg.theme.clone().unwrap_or_else(|| "default".into());
+    let theme = Theme::load(&theme_name, user_dir.as_deref(), theme::color_enabled())
+        .map_err(|e| eyre!("theme: {e}"))?;
+    let keymap = Keymap::load(user_dir.as_deref()).map_err(|e| eyre!("keymap: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(console_loop(cfg, logins, theme, keymap, source.to_string()))
+}
+
+async fn console_loop(
+    cfg: Config,
+    logins: Logins,
+    theme: Theme,
+    keymap: Keymap,
+    source: String,
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::channel(1024);
+    collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
+    drop(tx);
+    let mut app = App::new(&cfg, source);
+    app.help = keymap.help();
+    let mut terminal = ratatui::try_init()?;
+    let result = async {
+        let mut events = EventStream::new();
+        // Time alone changes only staleness; check it once a second and redraw if it changed.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut healths = app.healths(Instant::now());
+        terminal.draw(|f| crate::ui::render(f, &app, &theme, Instant::now()))?;
+        loop {
+            let mut dirty = tokio::select! {
+                Some(u) = rx.recv() => app.apply(u),
+                ev = events.next() => match ev {
+                    Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                        keymap.action_for(&k).is_some_and(|a| app.act(a))
+                    }
+                    Some(Ok(Event::Resize(..))) => true,
+                    Some(Ok(_)) => false,
+                    Some(Err(e)) => return Err(eyre!("terminal input: {e}")),
+                    None => return Ok(()),
+                },
+                _ = tick.tick() => false,
+            };
+            // Fold in everything already waiting before drawing once.
+            while let Ok(u) = rx.try_recv() {
+                dirty |= app.apply(u);
+            }
+            if app.quit {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let h = app.healths(now);
+            if h != healths {
+                healths = h;
+                dirty = true;
+            }
+            if dirty {
+                terminal.draw(|f| crate::ui::render(f, &app, &theme, now))?;
+            }
+        }
+    }
+    .await;
+    ratatui::restore();
+    result
 }

@@ -1,1 +1,118 @@
-//! Collectors: one task per target, each polling and sending samples to the UI.
+//! Collectors: one task per target, each polling once per interval (every operation under a
+//! timeout) and sending an [`Update`] to the UI over a channel. The UI never awaits the network.
+
+pub mod apache;
+pub mod haproxy;
+pub mod http;
+pub mod mysql;
+pub mod probe;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::config::login::Logins;
+use crate::model::apache::ApacheStatus;
+use crate::model::haproxy::StatRow;
+use crate::model::replication::NodeStatus;
+
+/// Which configured target an update is about (index into the config's list of that kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TargetId {
+    Node(usize),
+    Haproxy(usize),
+    Apache(usize),
+    Probe(usize),
+}
+
+/// What a successful poll read.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Node(Box<NodeStatus>),
+    Haproxy(Vec<StatRow>),
+    Apache(ApacheStatus),
+    /// A probe's round trip.
+    Probe(Duration),
+}
+
+/// One poll's outcome.
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub target: TargetId,
+    /// When the poll finished.
+    pub at: Instant,
+    pub result: Result<Payload, String>,
+}
+
+/// A target that can be polled. `poll` is called once per interval and is cut off at the timeout.
+pub trait Collector: Send + 'static {
+    fn poll(&mut self) -> impl Future<Output = Result<Payload, String>> + Send;
+    /// Called when a poll timed out, so the next one starts afresh (e.g. reconnects).
+    fn reset(&mut self) {}
+}
+
+/// Polls `c` forever: one poll per interval, each cut off at `timeout`. Stops when the UI is gone.
+pub async fn run<C: Collector>(
+    target: TargetId,
+    mut c: C,
+    interval: Duration,
+    timeout: Duration,
+    tx: mpsc::Sender<Update>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let result = match tokio::time::timeout(timeout, c.poll()).await {
+            Ok(r) => r,
+            Err(_) => {
+                c.reset();
+                Err(format!(
+                    "no answer within {}",
+                    crate::ui::fmt::duration(timeout)
+                ))
+            }
+        };
+        if tx
+            .send(Update {
+                target,
+                at: Instant::now(),
+                result,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Starts one collector task per configured target on the current runtime.
+pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<(), String> {
+    let interval = cfg.poll_interval.0;
+    let timeout = cfg.timeout.0;
+    let client = http::client(timeout)?;
+    for (i, node) in cfg.nodes.iter().enumerate() {
+        let c = mysql::NodeCollector::new(
+            mysql::opts(node, &logins.nodes[i])
+                .map_err(|e| format!("node {}: {e}", node.name()))?,
+            timeout,
+        );
+        tokio::spawn(run(TargetId::Node(i), c, interval, timeout, tx.clone()));
+    }
+    for (i, h) in cfg.haproxies.iter().enumerate() {
+        let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone());
+        tokio::spawn(run(TargetId::Haproxy(i), c, interval, timeout, tx.clone()));
+    }
+    for (i, a) in cfg.apaches.iter().enumerate() {
+        let c = apache::ApacheCollector::new(a, &logins.apaches[i], client.clone());
+        tokio::spawn(run(TargetId::Apache(i), c, interval, timeout, tx.clone()));
+    }
+    for (i, p) in cfg.probes.iter().enumerate() {
+        let c = probe::Probe::new(p, cfg, logins, client.clone(), timeout)?;
+        tokio::spawn(run(TargetId::Probe(i), c, interval, timeout, tx.clone()));
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! line and the key, so a typo at 3 a.m. is found at once.
 
 pub mod duration;
+pub mod login;
 pub mod paths;
 pub mod schema;
 pub mod secret;

@@ -3,6 +3,7 @@
 pub mod apache;
 pub mod haproxy;
 pub mod replication;
+pub mod ring;
 pub mod series;
 
 #[cfg(test)]

@@ -1,0 +1,73 @@
+//! What a key can do: the `run` names of keymap bindings.
+
+use std::str::FromStr;
+
+/// A console action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Back,
+    NextPane,
+    PrevPane,
+    Focus(Pane),
+    Up,
+    Down,
+    Zoom,
+}
+
+/// The five panes, in Tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Ring,
+    Haproxy,
+    Apache,
+    Queries,
+    Probes,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [
+        Pane::Ring,
+        Pane::Haproxy,
+        Pane::Apache,
+        Pane::Queries,
+        Pane::Probes,
+    ];
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Ring => "Replication ring",
+            Pane::Haproxy => "HAProxy",
+            Pane::Apache => "Apache workers",
+            Pane::Queries => "Slow queries",
+            Pane::Probes => "Response times",
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Action, String> {
+        Ok(match s {
+            "quit" => Action::Quit,
+            "help" => Action::Help,
+            "back" => Action::Back,
+            "next_pane" => Action::NextPane,
+            "prev_pane" => Action::PrevPane,
+            "pane_ring" => Action::Focus(Pane::Ring),
+            "pane_haproxy" => Action::Focus(Pane::Haproxy),
+            "pane_apache" => Action::Focus(Pane::Apache),
+            "pane_queries" => Action::Focus(Pane::Queries),
+            "pane_probes" => Action::Focus(Pane::Probes),
+            "up" => Action::Up,
+            "down" => Action::Down,
+            "zoom" => Action::Zoom,
+            other => return Err(format!("unknown action {other:?}")),
+        })
+    }
+}

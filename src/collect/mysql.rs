@@ -1,0 +1,190 @@
+//! The MySQL/MariaDB collector: one dedicated connection per node, reconnecting after errors,
+//! reading variables, replica status, binlog position, counters and the process list each poll.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder, SslOpts, Value};
+
+use super::{Collector, Payload};
+use crate::config::NodeConfig;
+use crate::config::login::Login;
+use crate::model::replication::{
+    BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row,
+};
+
+/// Connection options for a node: TCP only (never a local socket behind our back), its TLS.
+pub fn opts(node: &NodeConfig, login: &Login) -> Result<Opts, String> {
+    let mut b = OptsBuilder::default()
+        .ip_or_hostname(node.host.clone())
+        .tcp_port(node.port)
+        .prefer_socket(false)
+        .user(login.user.clone())
+        .pass(login.password.as_ref().map(|p| p.expose().to_string()))
+        .stmt_cache_size(0);
+    if let Some(tls) = &node.tls {
+        let mut ssl = SslOpts::default().with_danger_skip_domain_validation(!tls.verify_identity);
+        if let Some(ca) = &tls.ca {
+            ssl = ssl.with_root_certs(vec![crate::config::paths::expand_tilde(ca).into()]);
+        }
+        b = b.ssl_opts(ssl);
+    }
+    Ok(b.into())
+}
+
+/// Connects with a timeout (mysql_async has none of its own).
+pub async fn connect(opts: &Opts, timeout: Duration) -> Result<Conn, String> {
+    match tokio::time::timeout(timeout, Conn::new(opts.clone())).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(_) => Err(format!(
+            "connect timed out after {}",
+            crate::ui::fmt::duration(timeout)
+        )),
+    }
+}
+
+/// A short description of a driver error; never contains the password.
+pub fn describe(e: &mysql_async::Error) -> String {
+    match e {
+        mysql_async::Error::Server(s) => format!("{} {}", s.code, s.message),
+        mysql_async::Error::Io(io) => format!("{io}"),
+        other => other.to_string(),
+    }
+}
+
+/// A column value as text, the form the model parses.
+pub fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// Converts a driver row into the model's name -> text row.
+pub fn to_row(r: &mysql_async::Row) -> Row {
+    r.columns_ref()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name_str().into_owned(), r.as_ref(i).and_then(value_text)))
+        .collect()
+}
+
+/// Runs a query and returns rows by column name.
+pub async fn query_rows(conn: &mut Conn, sql: &str) -> Result<Vec<Row>, String> {
+    let rows: Vec<mysql_async::Row> = conn.query(sql).await.map_err(|e| describe(&e))?;
+    Ok(rows.iter().map(to_row).collect())
+}
+
+/// Polls one node.
+pub struct NodeCollector {
+    opts: Opts,
+    timeout: Duration,
+    conn: Option<Conn>,
+    version: Option<(String, Dialect)>,
+}
+
+impl NodeCollector {
+    pub fn new(opts: Opts, timeout: Duration) -> Self {
+        Self {
+            opts,
+            timeout,
+            conn: None,
+            version: None,
+        }
+    }
+
+    async fn read(
+        conn: &mut Conn,
+        version: &mut Option<(String, Dialect)>,
+    ) -> Result<NodeStatus, String> {
+        if version.is_none() {
+            let rows = query_rows(conn, "SELECT @@version AS v, @@version_comment AS c").await?;
+            let get = |k: &str| {
+                rows.first()
+                    .and_then(|r| r.iter().find(|(n, _)| n == k))
+                    .and_then(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let (v, c) = (get("v"), get("c"));
+            *version = Some((v.clone(), Dialect::detect(&v, &c)));
+        }
+        let (ver, dialect) = version.clone().ok_or("no version")?;
+        let vars_row: Option<mysql_async::Row> = conn
+            .query_first(dialect.variables_sql())
+            .await
+            .map_err(|e| describe(&e))?;
+        let vals: Vec<Option<String>> = vars_row
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.as_ref(i).and_then(value_text))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let vars = NodeVars::from_values(&vals)?;
+        let links = query_rows(conn, dialect.replica_status_sql())
+            .await?
+            .iter()
+            .map(ReplicaLink::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let binlog = query_rows(conn, dialect.binlog_status_sql())
+            .await?
+            .first()
+            .map(BinlogPos::from_row);
+        let status = query_rows(
+            conn,
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')",
+        )
+        .await?;
+        let counters = NodeCounters::from_pairs(status.iter().filter_map(|r| {
+            let name = r.first()?.1.as_deref()?;
+            let value = r.get(1)?.1.as_deref()?;
+            Some((name, value))
+        }));
+        let processes = query_rows(
+            conn,
+            "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()",
+        )
+        .await?
+        .iter()
+        .map(Process::from_row)
+        .collect();
+        Ok(NodeStatus {
+            version: ver,
+            dialect,
+            vars,
+            counters,
+            binlog,
+            links,
+            processes,
+        })
+    }
+}
+
+impl Collector for NodeCollector {
+    async fn poll(&mut self) -> Result<Payload, String> {
+        if self.conn.is_none() {
+            self.conn = Some(connect(&self.opts, self.timeout).await?);
+            self.version = None;
+        }
+        let conn = self.conn.as_mut().ok_or("not connected")?;
+        match Self::read(conn, &mut self.version).await {
+            Ok(s) => Ok(Payload::Node(Box::new(s))),
+            Err(e) => {
+                self.reset();
+                Err(e)
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        // Dropping a Conn mid-query is safe: the socket is closed and the server cleans up.
+        self.conn = None;
+        self.version = None;
+    }
+}

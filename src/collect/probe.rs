@@ -1,0 +1,101 @@
+//! Response-time probes: an HTTP GET, a TCP connect, or `SELECT 1` on a node's own connection.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts};
+
+use super::{Collector, Payload};
+use crate::config::login::Logins;
+use crate::config::{Config, ProbeConfig};
+
+enum Kind {
+    Http(String),
+    Tcp(String),
+    Sql { opts: Box<Opts>, conn: Option<Conn> },
+}
+
+pub struct Probe {
+    kind: Kind,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Probe {
+    pub fn new(
+        p: &ProbeConfig,
+        cfg: &Config,
+        logins: &Logins,
+        client: reqwest::Client,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let kind = if let Some(url) = &p.http {
+            Kind::Http(url.clone())
+        } else if let Some(addr) = &p.tcp {
+            Kind::Tcp(addr.clone())
+        } else if let Some(node) = &p.sql {
+            let i = cfg
+                .nodes
+                .iter()
+                .position(|n| n.name() == node)
+                .ok_or_else(|| format!("probe: no node {node}"))?;
+            Kind::Sql {
+                opts: Box::new(super::mysql::opts(&cfg.nodes[i], &logins.nodes[i])?),
+                conn: None,
+            }
+        } else {
+            return Err(format!("probe {} has no target", p.name.get_ref()));
+        };
+        Ok(Self {
+            kind,
+            client,
+            timeout,
+        })
+    }
+}
+
+impl Collector for Probe {
+    async fn poll(&mut self) -> Result<Payload, String> {
+        let start = Instant::now();
+        match &mut self.kind {
+            Kind::Http(url) => {
+                let resp = self
+                    .client
+                    .get(url.as_str())
+                    .send()
+                    .await
+                    .map_err(|e| super::http::describe(&e))?;
+                let status = resp.status();
+                resp.bytes().await.map_err(|e| super::http::describe(&e))?;
+                if !(status.is_success() || status.is_redirection()) {
+                    return Err(format!("HTTP {status}"));
+                }
+            }
+            Kind::Tcp(addr) => {
+                tokio::net::TcpStream::connect(addr.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Kind::Sql { opts, conn } => {
+                if conn.is_none() {
+                    *conn = Some(super::mysql::connect(opts, self.timeout).await?);
+                }
+                let start = Instant::now();
+                let c = conn.as_mut().ok_or("not connected")?;
+                let r: Result<Option<u8>, _> = c.query_first("SELECT 1").await;
+                if let Err(e) = r {
+                    *conn = None;
+                    return Err(super::mysql::describe(&e));
+                }
+                return Ok(Payload::Probe(start.elapsed()));
+            }
+        }
+        Ok(Payload::Probe(start.elapsed()))
+    }
+
+    fn reset(&mut self) {
+        if let Kind::Sql { conn, .. } = &mut self.kind {
+            *conn = None;
+        }
+    }
+}

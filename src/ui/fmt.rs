@@ -1,0 +1,80 @@
+//! Formatting of durations, ages, sizes and text for the panes: one place, one wording.
+
+use std::time::Duration;
+
+/// `250ms`, `1.5s`, `3s`, `2m05s`, `1h02m`, `3d04h`.
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    seconds(d.as_secs_f64())
+}
+
+/// Like [`duration`] for a seconds value that may have a fraction.
+pub fn seconds(s: f64) -> String {
+    if s < 10.0 && s.fract() > 0.05 {
+        return format!("{s:.1}s");
+    }
+    let s = s as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// Milliseconds with a sensible precision: `0.42ms`, `3.1ms`, `120ms`, `1.20s`.
+pub fn millis(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", ms / 1000.0)
+    }
+}
+
+/// Whitespace folded to single spaces and cut to `width` characters with an ellipsis.
+pub fn one_line(text: &str, width: usize) -> String {
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    cut(&folded, width)
+}
+
+/// Cut to `width` characters, ending in `…` when cut.
+pub fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut s: String = text.chars().take(width - 1).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(seconds(125.0), "2m05s");
+        assert_eq!(seconds(3720.0), "1h02m");
+        assert_eq!(seconds(90000.0), "1d01h");
+    }
+
+    #[test]
+    fn text() {
+        assert_eq!(one_line("SELECT  *\n\tFROM t", 100), "SELECT * FROM t");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(millis(0.5), "0.50ms");
+        assert_eq!(millis(1234.0), "1.23s");
+    }
+}

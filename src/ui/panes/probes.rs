@@ -1,0 +1,83 @@
+//! The response-time pane: per probe a sparkline that fits the width (failures as marks, never
+//! zeros) with last, avg, p95, max and failures; thresholds colour the values.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::spark::spark;
+use super::{Ctx, note};
+use crate::ui::fmt;
+
+pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
+    let app = ctx.app;
+    let t = ctx.theme;
+    if app.probes.is_empty() {
+        return note(f, area, t, "no [[probe]] in the config");
+    }
+    let name_w = app
+        .probes
+        .iter()
+        .map(|p| p.target.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(18);
+    let wide = area.width >= 60;
+    let stats_w = if wide { 30 } else { 8 };
+    let spark_w = (area.width as usize)
+        .saturating_sub(name_w + stats_w + 2)
+        .max(4);
+    let lines: Vec<Line> = app
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let st = p.series.stats(spark_w);
+            let style_for = |ms: Option<f64>| match ms {
+                Some(v) if v >= p.crit_ms => t.crit,
+                Some(v) if v >= p.warn_ms => t.warn,
+                Some(_) => t.ok,
+                None => t.crit,
+            };
+            let last = p.series.last();
+            let failed_now = p.target.error.is_some();
+            let pts: Vec<Option<f64>> = p.series.tail(spark_w).collect();
+            let name_style = if ctx.focused && i == ctx.selected {
+                t.selected
+            } else {
+                t.label
+            };
+            let mut spans = vec![Span::styled(
+                format!("{:<name_w$} ", fmt::cut(&p.target.name, name_w)),
+                name_style,
+            )];
+            spans.push(Span::raw(" ".repeat(spark_w.saturating_sub(pts.len()))));
+            spans.extend(spark(&pts, None, t.spark, t.crit));
+            let last_text = if failed_now {
+                "FAIL".to_string()
+            } else {
+                last.map(fmt::millis).unwrap_or_else(|| "-".into())
+            };
+            spans.push(Span::styled(
+                format!(" {last_text:>7}"),
+                if failed_now { t.crit } else { style_for(last) },
+            ));
+            if wide {
+                spans.push(Span::styled(
+                    format!(
+                        " p95 {:>7} max {:>7}",
+                        st.p95.map(fmt::millis).unwrap_or_else(|| "-".into()),
+                        st.max.map(fmt::millis).unwrap_or_else(|| "-".into())
+                    ),
+                    t.muted,
+                ));
+            }
+            if st.gaps > 0 {
+                spans.push(Span::styled(format!(" ✗{}", st.gaps), t.crit));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), area);
+}
