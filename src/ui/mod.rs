@@ -50,7 +50,7 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
             let ring_h = (app.nodes.len() as u16 + 7).min(body.height / 2);
             let [ring, mid, low] = Layout::vertical([
                 Constraint::Length(ring_h),
-                Constraint::Percentage(50),
+                Constraint::Fill(1),
                 Constraint::Fill(1),
             ])
             .areas(body);
