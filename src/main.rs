@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{Result, eyre};
 
+use ringdeck::app::action::Pane;
+use ringdeck::app::snapshot::SnapshotOpts;
 use ringdeck::config::{self, Config};
 
 #[derive(Parser, Debug)]
@@ -29,9 +31,58 @@ struct Cli {
 enum Command {
     /// Open the console (the default).
     Console,
+    /// Poll every target a few times, then print one frame (text, or SVG with --out F.svg).
+    Snapshot(SnapshotArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct SnapshotArgs {
+    /// Write here (`.svg` gives an image); default: text on stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 160)]
+    width: u16,
+    #[arg(long, default_value_t = 45)]
+    height: u16,
+    /// Answers every target must have given first.
+    #[arg(long, default_value_t = 2)]
+    polls: u32,
+    /// Pane to focus.
+    #[arg(long, value_enum)]
+    focus: Option<PaneArg>,
+    /// Zoom the focused pane.
+    #[arg(long)]
+    zoom: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum PaneArg {
+    Ring,
+    Haproxy,
+    Apache,
+    Queries,
+    Probes,
+}
+
+impl From<PaneArg> for Pane {
+    fn from(p: PaneArg) -> Pane {
+        match p {
+            PaneArg::Ring => Pane::Ring,
+            PaneArg::Haproxy => Pane::Haproxy,
+            PaneArg::Apache => Pane::Apache,
+            PaneArg::Queries => Pane::Queries,
+            PaneArg::Probes => Pane::Probes,
+        }
+    }
+}
+
+fn config_source(cli: &Cli) -> String {
+    config::resolve_path(cli.config.as_deref())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 fn load_config(cli: &Cli) -> Result<Config> {
@@ -51,6 +102,18 @@ fn main() -> Result<()> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             ringdeck::app::run_console(cfg, &source)
+        }
+        Some(Command::Snapshot(a)) => {
+            let cfg = load_config(&cli)?;
+            let opts = SnapshotOpts {
+                width: a.width,
+                height: a.height,
+                polls: a.polls,
+                focus: a.focus.map(Pane::from),
+                zoom: a.zoom,
+                out: a.out.as_deref(),
+            };
+            ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)
         }
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }

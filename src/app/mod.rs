@@ -2,6 +2,7 @@
 //! and a loop that redraws only when state changed or a key came.
 
 pub mod action;
+pub mod snapshot;
 pub mod state;
 
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@ pub mod fmt;
 pub mod help;
 pub mod keymap;
 pub mod panes;
+pub mod svg;
 pub mod terminal;
 pub mod theme;
 

@@ -24,7 +24,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         .unwrap_or(4)
         .min(18);
     let wide = area.width >= 60;
-    let stats_w = if wide { 30 } else { 8 };
+    let stats_w = if wide { 36 } else { 12 };
     let spark_w = (area.width as usize)
         .saturating_sub(name_w + stats_w + 2)
         .max(4);

@@ -202,43 +202,50 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     f.render_widget(Paragraph::new(details).wrap(Wrap { trim: true }), detail);
 }
 
-/// The selected node's problem in full: its error, or its replication errors.
+/// Every node's problems in full, worst first (down, then SQL, then IO), or a line saying there
+/// are none. Within a severity the selected node comes first.
 fn detail_lines<'a>(ctx: &Ctx) -> Vec<Line<'a>> {
     let t = ctx.theme;
-    let Some(node) = ctx
-        .app
-        .nodes
-        .get(ctx.selected.min(ctx.app.nodes.len().saturating_sub(1)))
-    else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    if let Some(e) = &node.error {
-        out.push(Line::from(vec![
-            Span::styled(format!("{}: ", node.name), t.crit),
-            Span::raw(e.clone()),
-        ]));
-    }
-    if let Some(st) = &node.last {
-        for l in &st.links {
+    let nodes = &ctx.app.nodes;
+    let sel = ctx.selected.min(nodes.len().saturating_sub(1));
+    let mut found: Vec<(u8, bool, usize, Line<'a>)> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        if let Some(e) = &node.error {
+            found.push((
+                0,
+                i != sel,
+                i,
+                Line::from(vec![
+                    Span::styled(format!("{} DOWN: ", node.name), t.crit),
+                    Span::raw(e.clone()),
+                ]),
+            ));
+            continue;
+        }
+        for l in node.last.iter().flat_map(|st| st.links.iter()) {
             if let Some(p) = l.problem() {
                 let name = if l.connection.is_empty() {
                     node.name.clone()
                 } else {
                     format!("{} [{}]", node.name, l.connection)
                 };
-                out.push(Line::from(vec![
-                    Span::styled(format!("{name}: "), t.crit),
-                    Span::styled(p, Style::default()),
-                ]));
+                let severity = if p.starts_with("SQL") { 1 } else { 2 };
+                found.push((
+                    severity,
+                    i != sel,
+                    i,
+                    Line::from(vec![
+                        Span::styled(format!("{name}: "), t.crit),
+                        Span::styled(p, Style::default()),
+                    ]),
+                ));
             }
         }
     }
+    found.sort_by_key(|(sev, not_sel, i, _)| (*sev, *not_sel, *i));
+    let mut out: Vec<Line> = found.into_iter().map(|(_, _, _, l)| l).collect();
     if out.is_empty() {
-        out.push(Line::from(Span::styled(
-            format!("{}: no replication errors", node.name),
-            t.muted,
-        )));
+        out.push(Line::from(Span::styled("no replication errors", t.muted)));
     }
     out
 }

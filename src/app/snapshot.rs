@@ -1,0 +1,91 @@
+//! `ringdeck snapshot`: polls every target like the console does until each has answered a few
+//! times (or a deadline passes), then renders one frame to text or SVG. Screenshots in
+//! `screenshots/` are made with it from real lab states.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, eyre};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+use super::App;
+use super::action::{Action, Pane};
+use crate::collect::{self, TargetId};
+use crate::config::Config;
+use crate::config::login::Logins;
+use crate::ui::theme::{self, Theme};
+
+/// What to capture.
+pub struct SnapshotOpts<'a> {
+    pub width: u16,
+    pub height: u16,
+    /// Polls every target must have answered (or failed) before the frame is taken.
+    pub polls: u32,
+    pub focus: Option<Pane>,
+    pub zoom: bool,
+    pub out: Option<&'a Path>,
+}
+
+/// Runs the collectors, renders once, and writes SVG (for `.svg` paths) or plain text.
+pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
+    let logins = Logins::resolve(&cfg).map_err(|e| eyre!(e))?;
+    let theme_name = cfg.theme.clone().unwrap_or_else(|| "default".into());
+    let user_dir = crate::config::paths::config_dir();
+    let color = theme::color_enabled();
+    let theme =
+        Theme::load(&theme_name, user_dir.as_deref(), color).map_err(|e| eyre!("theme: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let app = rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(1024);
+        collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
+        drop(tx);
+        let mut app = App::new(&cfg, source);
+        let targets = cfg.nodes.len() + cfg.haproxies.len() + cfg.apaches.len() + cfg.probes.len();
+        let mut seen: std::collections::HashMap<TargetId, u32> = Default::default();
+        let deadline = tokio::time::Instant::now()
+            + cfg.poll_interval.0 * (o.polls + 1)
+            + cfg.timeout.0
+            + Duration::from_secs(2);
+        while seen.len() < targets || seen.values().any(|n| *n < o.polls) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(u)) => {
+                    *seen.entry(u.target).or_default() += 1;
+                    app.apply(u);
+                }
+                _ => break,
+            }
+        }
+        Ok::<App, color_eyre::Report>(app)
+    })?;
+    let mut app = app;
+    if let Some(p) = o.focus {
+        app.act(Action::Focus(p));
+    }
+    app.zoom = o.zoom;
+    let mut term = Terminal::new(TestBackend::new(o.width, o.height))?;
+    let now = Instant::now();
+    term.draw(|f| crate::ui::render(f, &app, &theme, now))?;
+    let buf = term.backend().buffer().clone();
+    let text = match o.out {
+        Some(p) if p.extension().is_some_and(|e| e == "svg") => crate::ui::svg::to_svg(&buf),
+        _ => (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+                    + "\n"
+            })
+            .collect(),
+    };
+    match o.out {
+        Some(p) => std::fs::write(p, text).map_err(|e| eyre!("{}: {e}", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
