@@ -547,8 +547,34 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
     Ok(true)
 }
 
+/// Nodes whose SQL thread stopped on an error (a break the operator made or has to fix).
+async fn sql_errors(spec: &Spec) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in 1..=spec.nodes {
+        if let Ok(Some(st)) = node_replication(spec, k).await {
+            let errno = st.get("Last_SQL_Errno").map_or("0", String::as_str);
+            if st.get("Slave_SQL_Running").map(String::as_str) == Some("No") && errno != "0" {
+                out.push(format!(
+                    "node{k}: SQL thread stopped with error {errno}: {}",
+                    st.get("Last_SQL_Error").map_or("", String::as_str)
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Waits for replication threads and for rows written on every node to reach every node.
+/// A ring with a node stopped on an SQL error is left as it is, with a warning.
 pub fn check_ring(spec: &Spec, rt: &tokio::runtime::Runtime, first: bool) -> Result<()> {
+    let broken = rt.block_on(sql_errors(spec));
+    if !broken.is_empty() {
+        eprintln!(
+            "warning: the ring is broken, so lab up does not wait for it to replicate:\n  {}",
+            broken.join("\n  ")
+        );
+        return Ok(());
+    }
     let p = Progress::begin("waiting for replication threads");
     p.finish(rt.block_on(wait_replicating(spec, Duration::from_secs(60))))?;
     let (rows, body) = if first {
