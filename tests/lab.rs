@@ -47,11 +47,15 @@ fn ring_replicates_and_every_component_serves() {
     assert_replicates(&lab, 1, &[2, 3], "from node1 to node3");
     assert_replicates(&lab, 3, &[1, 2], "from node3 to node1 and node2");
     let counts: Vec<String> = (1..=3)
-        .map(|n| lab.query_one(n, "SELECT COUNT(*) FROM app.posts").unwrap_or_default())
+        .map(|n| {
+            lab.query_one(n, "SELECT COUNT(*) FROM app.posts")
+                .unwrap_or_default()
+        })
         .collect();
     assert!(counts.iter().all(|c| c == &counts[0]), "{counts:?}");
     assert_eq!(
-        lab.query_one(2, "SELECT @@auto_increment_offset").as_deref(),
+        lab.query_one(2, "SELECT @@auto_increment_offset")
+            .as_deref(),
         Some("2")
     );
 
@@ -77,7 +81,10 @@ fn ring_replicates_and_every_component_serves() {
     assert!(again.contains("already running"), "{again}");
     let pid_after = std::fs::read_to_string(lab.dir().join("node1/mariadbd.pid")).unwrap();
     assert_eq!(pid_before, pid_after);
-    assert_eq!(rows_before, lab.query_one(1, "SELECT COUNT(*) FROM app.posts"));
+    assert_eq!(
+        rows_before,
+        lab.query_one(1, "SELECT COUNT(*) FROM app.posts")
+    );
 
     // The console config parses and is private.
     let cfg = Config::load(&lab.config_path()).expect("ringdeck.toml loads");
@@ -205,9 +212,11 @@ fn crashed_node_comes_back_with_up_and_down_leaves_nothing() {
     assert!(up.contains("starting node3"), "{up}");
     assert!(!up.contains("starting node1"), "{up}");
     assert!(port_open(port3));
-    wait_until(REPLICATION, "the row written during the crash to reach node3", || {
-        count_body(&lab, 3, "while node3 was down") == "1"
-    });
+    wait_until(
+        REPLICATION,
+        "the row written during the crash to reach node3",
+        || count_body(&lab, 3, "while node3 was down") == "1",
+    );
     assert_replicates(&lab, 3, &[1, 2], "after node3 came back");
 
     // Down stops everything: no process mentions the dir, every port is free.
@@ -215,7 +224,17 @@ fn crashed_node_comes_back_with_up_and_down_leaves_nothing() {
     let left = processes_mentioning(lab.dir());
     assert!(left.is_empty(), "left behind: {left:?}");
     let base = lab.port_base();
-    for port in [base, base + 1, base + 2, base + 3, base + 22, base + 80, base + 81, base + 82, base + 90] {
+    for port in [
+        base,
+        base + 1,
+        base + 2,
+        base + 3,
+        base + 22,
+        base + 80,
+        base + 81,
+        base + 82,
+        base + 90,
+    ] {
         assert!(
             std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
             "port {port} is not free after lab down"

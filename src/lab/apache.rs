@@ -161,7 +161,10 @@ fn write_files(spec: &Spec, k: u16) -> Result<()> {
     )?;
     write_file(
         &w.join("htdocs/posts.html"),
-        &page("posts", "A static page standing in for an application page."),
+        &page(
+            "posts",
+            "A static page standing in for an application page.",
+        ),
         0o644,
     )?;
     write_file(&w.join("htdocs/health.txt"), "ok\n", 0o644)?;

@@ -95,7 +95,11 @@ pub fn up(spec: &Spec) -> Result<bool> {
     }
     let cfg = cfg_file(spec);
     proc::run(
-        Command::new(&haproxy).arg("-c").arg("-q").arg("-f").arg(&cfg),
+        Command::new(&haproxy)
+            .arg("-c")
+            .arg("-q")
+            .arg("-f")
+            .arg(&cfg),
         "haproxy -c (config check)",
     )?;
     let _ = std::fs::remove_file(spec.haproxy_socket());

@@ -37,7 +37,7 @@ async fn writer(spec: &Spec, k: u16, until: Instant) -> (usize, usize, Option<St
     let mut i = 0usize;
     while Instant::now() < until && rows < MAX_ROWS_PER_NODE {
         i += 1;
-        let r = if i % 15 == 0 {
+        let r = if i.is_multiple_of(15) {
             slow += 1;
             sql::exec(
                 &mut conn,
@@ -75,7 +75,13 @@ async fn http_worker(
     let mut codes = BTreeMap::new();
     let mut slow_count = 0;
     let mut errors = 0;
-    let pages = ["/", "/about.html", "/posts.html", "/health.txt", "/missing.html"];
+    let pages = [
+        "/",
+        "/about.html",
+        "/posts.html",
+        "/health.txt",
+        "/missing.html",
+    ];
     let mut i = seed;
     let mut sent = 0;
     while Instant::now() < until && sent < MAX_REQUESTS_PER_WORKER {
@@ -135,11 +141,7 @@ pub fn run(spec: &Spec, seconds: u64) -> Result<()> {
             tally.http_errors += errors;
         }
     });
-    let rows: Vec<String> = tally
-        .rows
-        .iter()
-        .map(|(n, r)| format!("{n} {r}"))
-        .collect();
+    let rows: Vec<String> = tally.rows.iter().map(|(n, r)| format!("{n} {r}")).collect();
     println!(
         "load ran {:.1}s: rows written: {}; slow queries (SLEEP(1)): {}",
         started.elapsed().as_secs_f64(),

@@ -427,11 +427,7 @@ pub async fn write_and_converge(
         }
         let _ = c.disconnect().await;
     }
-    let list = ids
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
     let want = ids.len().to_string();
     let deadline = Instant::now() + timeout;
     loop {
@@ -502,7 +498,10 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(eyre!("install thread panicked"))))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(eyre!("install thread panicked")))
+                })
                 .collect::<Result<Vec<()>>>()
         });
         p.finish(r)?;
@@ -523,7 +522,10 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(eyre!("start thread panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(eyre!("start thread panicked")))
+            })
             .collect::<Result<Vec<()>>>()
     });
     p.finish(r)?;

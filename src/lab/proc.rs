@@ -44,7 +44,9 @@ pub fn find_binary(name: &str) -> Result<PathBuf> {
     if package.is_empty() {
         bail!("{name} not found in PATH, /usr/sbin or /sbin")
     }
-    bail!("{name} not found in PATH, /usr/sbin or /sbin: install the Debian package {package} (apt-get install {package})")
+    bail!(
+        "{name} not found in PATH, /usr/sbin or /sbin: install the Debian package {package} (apt-get install {package})"
+    )
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -78,11 +80,7 @@ pub fn last_lines(text: &str, n: usize) -> String {
 /// The last `n` lines of a log file, with its path, for failure messages.
 pub fn log_tail(path: &Path, n: usize) -> String {
     match fs::read_to_string(path) {
-        Ok(t) => format!(
-            "last lines of {}:\n{}",
-            path.display(),
-            last_lines(&t, n)
-        ),
+        Ok(t) => format!("last lines of {}:\n{}", path.display(), last_lines(&t, n)),
         Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
 }

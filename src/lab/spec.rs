@@ -161,7 +161,9 @@ impl Spec {
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(eyre!(e)).wrap_err_with(|| format!("cannot read {}", path.display())),
+            Err(e) => {
+                return Err(eyre!(e)).wrap_err_with(|| format!("cannot read {}", path.display()));
+            }
         };
         let mut spec: Spec = toml::from_str(&text)
             .wrap_err_with(|| format!("{} is not a lab state file", path.display()))?;
@@ -282,10 +284,7 @@ mod tests {
     #[test]
     fn ring_upstreams() {
         let s = Spec::new(PathBuf::from("/tmp/x"), 3, 33300, false).unwrap();
-        assert_eq!(
-            (s.upstream(1), s.upstream(2), s.upstream(3)),
-            (3, 1, 2)
-        );
+        assert_eq!((s.upstream(1), s.upstream(2), s.upstream(3)), (3, 1, 2));
         assert_eq!(s.node_port(2), 33302);
         assert_eq!(s.web_port(2), 33382);
     }

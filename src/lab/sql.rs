@@ -23,7 +23,10 @@ where
 {
     match tokio::time::timeout(STEP_TIMEOUT, fut).await {
         Ok(r) => r.wrap_err_with(|| what.to_string()),
-        Err(_) => Err(eyre!("{what}: no answer within {}s", STEP_TIMEOUT.as_secs())),
+        Err(_) => Err(eyre!(
+            "{what}: no answer within {}s",
+            STEP_TIMEOUT.as_secs()
+        )),
     }
 }
 

@@ -131,7 +131,10 @@ pub fn print(spec: &Spec) -> Result<()> {
         spec.ssh_port(),
         updown(ssh_up)
     );
-    println!("console: ringdeck --config {}", spec.config_path().display());
+    println!(
+        "console: ringdeck --config {}",
+        spec.config_path().display()
+    );
     Ok(())
 }
 

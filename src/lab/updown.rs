@@ -119,11 +119,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
         dir.display(),
         spec.nodes,
         spec.port_base,
-        if spec.gtid {
-            "GTID"
-        } else {
-            "position-based"
-        }
+        if spec.gtid { "GTID" } else { "position-based" }
     );
     let rt = sql::runtime()?;
     let hint = format!(
@@ -132,7 +128,10 @@ pub fn up(args: &UpArgs) -> Result<()> {
     );
     let db_changed = mariadb::up(&mut spec, &rt).wrap_err_with(|| hint.clone())?;
     for k in 1..=2 {
-        let p = Progress::begin(&format!("starting web{k} on 127.0.0.1:{}", spec.web_port(k)));
+        let p = Progress::begin(&format!(
+            "starting web{k} on 127.0.0.1:{}",
+            spec.web_port(k)
+        ));
         match apache::up(&spec, k).wrap_err_with(|| hint.clone())? {
             true => p.ok(),
             false => p.done("already running"),
@@ -285,10 +284,7 @@ pub fn down(dir: &Path, purge: bool) -> Result<()> {
                 .wrap_err_with(|| format!("cannot remove {}", dir.display()))?;
             eprintln!("lab in {} stopped and removed", dir.display());
         } else {
-            eprintln!(
-                "no lab.state in {}: nothing removed",
-                dir.display()
-            );
+            eprintln!("no lab.state in {}: nothing removed", dir.display());
         }
     } else {
         eprintln!(
