@@ -153,14 +153,15 @@ pub fn run(spec: &Spec, seconds: u64) -> Result<()> {
         .iter()
         .map(|(c, n)| format!("{n}x {c}"))
         .collect();
+    let total: usize = tally.http.values().sum();
     println!(
-        "HTTP through HAProxy: {} ({} of them /slow), {} failed",
+        "HTTP through HAProxy: {total} answered ({} to /slow; /missing.html is a 404 on purpose): {}; {} failed",
+        tally.slow_requests,
         if codes.is_empty() {
-            "none answered".to_string()
+            "none".to_string()
         } else {
             codes.join(", ")
         },
-        tally.slow_requests,
         tally.http_errors
     );
     for e in &tally.sql_errors {

@@ -200,9 +200,10 @@ fn wait_healthy(spec: &Spec) -> Result<()> {
             let up = |px: &str, sv: &str| {
                 states
                     .iter()
-                    .any(|(p, s, st)| p == px && s == sv && st.starts_with("UP"))
+                    .any(|(p, s, st)| p == px && s == sv && st == "UP")
             };
             last = format!("{states:?}");
+            // Exactly "UP": "UP 1/2" means the first check has not passed yet.
             up("web", "web1") && up("web", "web2") && up("mysql", "node1")
         }
         Err(e) => {
