@@ -178,7 +178,7 @@ fn dup_break_stops_node2_and_web_stop_closes_apache() {
     assert!(out.contains("1062"), "{out}");
     let st = lab.replica_status(2);
     assert_eq!(st["Last_SQL_Errno"], "1062", "{st:?}");
-    assert_eq!(st["Slave_SQL_Running"], "No");
+    assert_eq!(st["Slave_SQL_Running"], "No", "{st:?}");
     let st3 = lab.replica_status(3);
     assert_eq!(st3["Slave_SQL_Running"], "Yes", "{st3:?}");
     assert_eq!(st3["Slave_IO_Running"], "Yes", "{st3:?}");

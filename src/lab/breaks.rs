@@ -54,7 +54,9 @@ pub fn dup(spec: &Spec, k: u16) -> Result<()> {
         loop {
             let st = sql::replica_status(&mut local).await?.unwrap_or_default();
             let errno = st.get("Last_SQL_Errno").map_or("", String::as_str);
-            if errno == "1062" {
+            // The error is set a moment before the thread reports itself stopped: wait for both.
+            let stopped = st.get("Slave_SQL_Running").map(String::as_str) == Some("No");
+            if errno == "1062" && stopped {
                 println!(
                     "node{k}: SQL thread stopped with Last_SQL_Errno 1062: {}",
                     st.get("Last_SQL_Error").map_or("", String::as_str)
@@ -64,7 +66,7 @@ pub fn dup(spec: &Spec, k: u16) -> Result<()> {
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "node{k} did not report error 1062 within 30s (Last_SQL_Errno {errno:?}, SQL running {:?})",
+                    "node{k}'s SQL thread did not stop with error 1062 within 30s (Last_SQL_Errno {errno:?}, SQL running {:?})",
                     st.get("Slave_SQL_Running").map_or("", String::as_str)
                 );
             }

@@ -32,21 +32,25 @@ pub fn find_binary(name: &str) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    let package = match name {
+    let Some(package) = package_for(name) else {
+        bail!("{name} not found in PATH, /usr/sbin or /sbin")
+    };
+    bail!(
+        "{name} not found in PATH, /usr/sbin or /sbin: install the Debian package {package} (apt-get install {package})"
+    )
+}
+
+/// The Debian package that ships a binary the lab runs.
+fn package_for(name: &str) -> Option<&'static str> {
+    Some(match name {
         "mariadbd" | "mariadb-install-db" => "mariadb-server",
         "mariadb" | "mariadb-admin" => "mariadb-client",
         "haproxy" => "haproxy",
         "apache2" => "apache2",
         "sshd" => "openssh-server",
         "ssh-keygen" | "ssh" => "openssh-client",
-        _ => "",
-    };
-    if package.is_empty() {
-        bail!("{name} not found in PATH, /usr/sbin or /sbin")
-    }
-    bail!(
-        "{name} not found in PATH, /usr/sbin or /sbin: install the Debian package {package} (apt-get install {package})"
-    )
+        _ => return None,
+    })
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -312,6 +316,14 @@ mod tests {
         assert!(mentions(&args("--defaults-file=/tmp/lab1/node1/my.cnf"), d));
         assert!(mentions(&args("/tmp/lab1"), d));
         assert!(!mentions(&args("/tmp/lab10/node1/my.cnf"), d));
+    }
+
+    #[test]
+    fn missing_binaries_name_their_package() {
+        assert_eq!(package_for("mariadb-install-db"), Some("mariadb-server"));
+        assert_eq!(package_for("ssh-keygen"), Some("openssh-client"));
+        let err = find_binary("ringdeck-surely-missing-binary").unwrap_err();
+        assert!(err.to_string().contains("not found in PATH"), "{err}");
     }
 
     #[test]

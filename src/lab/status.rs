@@ -68,13 +68,14 @@ fn updown(b: bool) -> &'static str {
 
 /// Prints the status of the lab in `spec.dir`.
 pub fn print(spec: &Spec) -> Result<()> {
-    println!(
+    let mut lines = Vec::new();
+    lines.push(format!(
         "lab in {} ({} nodes, port base {}, {})",
         spec.dir.display(),
         spec.nodes,
         spec.port_base,
         if spec.gtid { "GTID" } else { "position-based" }
-    );
+    ));
     let rt = sql::runtime()?;
     for k in 1..=spec.nodes {
         let port = spec.node_port(k);
@@ -87,11 +88,11 @@ pub fn print(spec: &Spec) -> Result<()> {
         } else {
             String::new()
         };
-        println!(
+        lines.push(format!(
             "{:<8} 127.0.0.1:{port:<6} {:<5} {repl}",
             format!("node{k}"),
             updown(up)
-        );
+        ));
     }
     let lb_up = haproxy::running(spec).is_some() && proc::port_open(spec.mysql_lb_port());
     let mut lb_note = format!(
@@ -109,32 +110,35 @@ pub fn print(spec: &Spec) -> Result<()> {
             .collect();
         lb_note.push_str(&format!("; {}", servers.join(", ")));
     }
-    println!(
+    lines.push(format!(
         "{:<8} 127.0.0.1:{:<6} {:<5} {lb_note}",
         "haproxy",
         spec.mysql_lb_port(),
         updown(lb_up)
-    );
+    ));
     for k in 1..=2 {
         let port = spec.web_port(k);
         let up = apache::running(spec, k).is_some() && proc::port_open(port);
-        println!(
+        lines.push(format!(
             "{:<8} 127.0.0.1:{port:<6} {}",
             format!("web{k}"),
             updown(up)
-        );
+        ));
     }
     let ssh_up = sshd::running(spec).is_some() && proc::port_open(spec.ssh_port());
-    println!(
+    lines.push(format!(
         "{:<8} 127.0.0.1:{:<6} {}",
         "sshd",
         spec.ssh_port(),
         updown(ssh_up)
-    );
-    println!(
+    ));
+    lines.push(format!(
         "console: ringdeck --config {}",
         spec.config_path().display()
-    );
+    ));
+    lines.push(String::new());
+    // One write; a closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(lines.join("\n").as_bytes());
     Ok(())
 }
 
