@@ -474,6 +474,19 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
     let to_install: Vec<u16> = (1..=spec.nodes)
         .filter(|k| !initialised(spec, *k))
         .collect();
+    if spec.ring_configured && !to_install.is_empty() {
+        bail!(
+            "node{} of {} is not initialised (no bootstrapped marker) but the ring was already connected; re-initialising one node of a running ring is not supported: run `ringdeck lab down --purge` and `ringdeck lab up`",
+            to_install[0],
+            spec.dir.display()
+        );
+    }
+    // A node whose bootstrap failed half-way may still run: stop it before its data is wiped.
+    for k in &to_install {
+        if let Some(pid) = running(spec, *k) {
+            proc::terminate(&[pid], Duration::from_secs(60))?;
+        }
+    }
     let to_start: Vec<u16> = (1..=spec.nodes)
         .filter(|k| running(spec, *k).is_none())
         .collect();

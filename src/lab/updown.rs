@@ -23,7 +23,8 @@ const BINARIES: [&str; 5] = [
 /// True if every component of the lab is running.
 fn all_running(spec: &Spec) -> bool {
     spec.ring_configured
-        && (1..=spec.nodes).all(|k| mariadb::running(spec, k).is_some())
+        && (1..=spec.nodes)
+            .all(|k| mariadb::initialised(spec, k) && mariadb::running(spec, k).is_some())
         && haproxy::running(spec).is_some()
         && (1..=2).all(|k| apache::running(spec, k).is_some())
         && sshd::running(spec).is_some()
