@@ -1,18 +1,34 @@
 //! The practice lab: a real MariaDB ring, HAProxy, two Apache servers and sshd on loopback,
 //! started as the current user under one directory, for rehearsals and for the tests.
+//! This file holds the `ringdeck lab ...` command line and dispatches to the modules.
+
+mod apache;
+mod breaks;
+mod configfile;
+mod haproxy;
+mod load;
+mod mariadb;
+mod proc;
+pub mod spec;
+mod sql;
+mod sshd;
+mod status;
+mod updown;
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::Result;
+
+use spec::{Spec, resolve_dir};
 
 /// `ringdeck lab ...`
 #[derive(Subcommand, Debug, Clone)]
 pub enum LabCommand {
-    /// Start a lab (or say it is already running).
+    /// Start a lab (or say it is already running; restart only what is down).
     Up(UpArgs),
     /// Stop everything the lab started.
-    Down(DirArgs),
+    Down(DownArgs),
     /// Show what is running.
     Status(DirArgs),
     /// Break something on purpose.
@@ -31,12 +47,26 @@ pub struct DirArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct UpArgs {
-    /// Number of MariaDB nodes in the ring.
-    #[arg(long, default_value_t = 3)]
-    pub nodes: u16,
-    /// Port base B: node i on B+i, HAProxy MySQL on B, HTTP on B+80, stats on B+90.
-    #[arg(long, default_value_t = 33300)]
-    pub port_base: u16,
+    /// Number of MariaDB nodes in the ring [default: 3; an existing lab keeps its own].
+    #[arg(long)]
+    pub nodes: Option<u16>,
+    /// Port base B: node i on B+i, HAProxy MySQL on B, HTTP on B+80, web1/web2 on B+81/B+82,
+    /// stats on B+90, sshd on B+22 [default: 33300].
+    #[arg(long)]
+    pub port_base: Option<u16>,
+    /// Replicate with GTIDs (a gtid_domain_id per node, MASTER_USE_GTID=slave_pos) instead of
+    /// binlog positions.
+    #[arg(long)]
+    pub gtid: bool,
+    #[command(flatten)]
+    pub dir: DirArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DownArgs {
+    /// Also remove the lab directory (data, logs, keys).
+    #[arg(long)]
+    pub purge: bool,
     #[command(flatten)]
     pub dir: DirArgs,
 }
@@ -50,7 +80,7 @@ pub enum BreakCommand {
         #[command(flatten)]
         dir: DirArgs,
     },
-    /// Kill node K's server, or stop Apache K.
+    /// Kill node K's server (SIGKILL, a crash), or stop Apache K.
     Stop {
         #[arg(long, conflicts_with = "web", required_unless_present = "web")]
         node: Option<u16>,
@@ -63,12 +93,32 @@ pub enum BreakCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct LoadArgs {
+    /// How long to generate load.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
     #[command(flatten)]
     pub dir: DirArgs,
 }
 
+fn spec_of(dir: &DirArgs) -> Result<Spec> {
+    Spec::require(&resolve_dir(dir.dir.as_deref())?)
+}
+
 pub fn run(cmd: &LabCommand) -> Result<()> {
-    bail!("lab not implemented yet: {cmd:?}")
+    match cmd {
+        LabCommand::Up(args) => updown::up(args),
+        LabCommand::Down(args) => updown::down(&resolve_dir(args.dir.dir.as_deref())?, args.purge),
+        LabCommand::Status(dir) => status::print(&spec_of(dir)?),
+        LabCommand::Break(BreakCommand::Dup { node, dir }) => breaks::dup(&spec_of(dir)?, *node),
+        LabCommand::Break(BreakCommand::Stop { node, web, dir }) => {
+            let spec = spec_of(dir)?;
+            match (node, web) {
+                (Some(k), _) => breaks::stop_node(&spec, *k),
+                (None, Some(k)) => breaks::stop_web(&spec, *k),
+                // clap requires one of them.
+                (None, None) => Ok(()),
+            }
+        }
+        LabCommand::Load(args) => load::run(&spec_of(&args.dir)?, args.seconds),
+    }
 }

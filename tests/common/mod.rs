@@ -1,0 +1,388 @@
+//! Test harness for integration tests against a real lab (MariaDB ring, HAProxy, Apache, sshd).
+//!
+//! `Lab::start(3)` claims a free port base (race-free across parallel test processes: a random
+//! base, an O_EXCL lock file under the system temp dir, and a bind check of every port the lab
+//! needs), makes a temp dir, and runs the real binary's `lab up`. Dropping the `Lab` runs
+//! `lab down --purge` (also when a test panics) and releases the claim.
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{OptsBuilder, Row, Value};
+use ringdeck::config::Config;
+
+/// Options for [`Lab::start_with`].
+#[derive(Clone, Debug)]
+pub struct LabOptions {
+    pub nodes: u16,
+    /// Replicate with GTIDs (`lab up --gtid`).
+    pub gtid: bool,
+}
+
+/// A running lab, torn down on drop.
+pub struct Lab {
+    dir: tempfile::TempDir,
+    port_base: u16,
+    claim: PathBuf,
+    nodes: u16,
+    /// The operator password, read from the written ringdeck.toml once `up` succeeded.
+    password: String,
+}
+
+/// The ports a lab with `nodes` nodes at `base` listens on.
+fn lab_ports(base: u16, nodes: u16) -> Vec<u16> {
+    let mut v = vec![base, base + 22, base + 80, base + 81, base + 82, base + 90];
+    v.extend((1..=nodes).map(|k| base + k));
+    v
+}
+
+fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("read /dev/urandom");
+    u32::from_le_bytes(b)
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Claims a port base: random in 20000..60000 step 100, held by an O_EXCL lock file that names
+/// our pid (a claim whose process is gone is stale and taken over), and every port bindable.
+fn claim_port_base(nodes: u16) -> (u16, PathBuf) {
+    let lock_dir = std::env::temp_dir().join("ringdeck-test-ports");
+    fs::create_dir_all(&lock_dir).expect("create the port lock dir");
+    for _ in 0..200 {
+        let base = 20000 + (random_u32() % 400) as u16 * 100;
+        let lock = lock_dir.join(format!("{base}.lock"));
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(_) => {
+                let owner = fs::read_to_string(&lock)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok());
+                if owner.is_some_and(|p| !pid_alive(p)) {
+                    let _ = fs::remove_file(&lock);
+                }
+                continue;
+            }
+        };
+        let _ = write!(file, "{}", std::process::id());
+        let free = lab_ports(base, nodes)
+            .iter()
+            .all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
+        if free {
+            return (base, lock);
+        }
+        let _ = fs::remove_file(&lock);
+    }
+    panic!("found no free port base for a lab after 200 tries");
+}
+
+impl Lab {
+    /// A position-based ring of `nodes` nodes.
+    pub fn start(nodes: u16) -> Lab {
+        Self::start_with(LabOptions { nodes, gtid: false })
+    }
+
+    /// A lab with options; panics (after tearing down) if `lab up` fails.
+    pub fn start_with(opts: LabOptions) -> Lab {
+        let (port_base, claim) = claim_port_base(opts.nodes);
+        // Short path: unix sockets live inside it.
+        let dir = tempfile::Builder::new()
+            .prefix("rdlab")
+            .tempdir()
+            .expect("create a temp dir");
+        let mut lab = Lab {
+            dir,
+            port_base,
+            claim,
+            nodes: opts.nodes,
+            password: String::new(),
+        };
+        let mut args = vec![
+            "lab".to_string(),
+            "up".into(),
+            "--nodes".into(),
+            opts.nodes.to_string(),
+            "--port-base".into(),
+            port_base.to_string(),
+        ];
+        if opts.gtid {
+            args.push("--gtid".into());
+        }
+        let started = Instant::now();
+        let out = lab.ringdeck(&args);
+        assert!(
+            out.status.success(),
+            "lab up failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "lab up ({} nodes at {port_base}) took {:.1}s",
+            opts.nodes,
+            started.elapsed().as_secs_f64()
+        );
+        let cfg = Config::load(&lab.config_path()).expect("the lab's ringdeck.toml loads");
+        lab.password = cfg.nodes[0]
+            .password
+            .as_ref()
+            .expect("the lab config has the operator password")
+            .expose()
+            .to_string();
+        lab
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn port_base(&self) -> u16 {
+        self.port_base
+    }
+    pub fn nodes(&self) -> u16 {
+        self.nodes
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.dir().join("ringdeck.toml")
+    }
+    pub fn node_port(&self, node: u16) -> u16 {
+        self.port_base + node
+    }
+
+    /// Runs the real binary with `args` plus `--dir D` (for `lab ...` commands).
+    pub fn ringdeck<S: AsRef<str>>(&self, args: &[S]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringdeck"));
+        cmd.args(args.iter().map(AsRef::as_ref));
+        if args.first().is_some_and(|a| a.as_ref() == "lab") {
+            cmd.arg("--dir").arg(self.dir());
+        }
+        cmd.env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("run the ringdeck binary")
+    }
+
+    /// Like [`Lab::ringdeck`] but panics unless it succeeds; returns stdout + stderr.
+    pub fn ringdeck_ok<S: AsRef<str>>(&self, args: &[S]) -> String {
+        let out = self.ringdeck(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        assert!(out.status.success(), "ringdeck {shown:?} failed: {text}");
+        text
+    }
+
+    /// Runs `sql` on node `node` as the operator over TCP; rows of optional strings.
+    pub fn query(&self, node: u16, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.try_query(node, sql)
+            .unwrap_or_else(|e| panic!("node{node}: {sql}: {e}"))
+    }
+
+    /// Like [`Lab::query`] but returns errors (for nodes that may be down).
+    pub fn try_query(&self, node: u16, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        self.rows(node, sql).map(|rows| {
+            rows.iter()
+                .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect())
+                .collect()
+        })
+    }
+
+    /// The first column of the first row.
+    pub fn query_one(&self, node: u16, sql: &str) -> Option<String> {
+        self.query(node, sql)
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    }
+
+    /// `SHOW SLAVE STATUS` on `node` by column name (empty if none configured).
+    pub fn replica_status(&self, node: u16) -> HashMap<String, String> {
+        let rows = self
+            .rows(node, "SHOW SLAVE STATUS")
+            .unwrap_or_else(|e| panic!("node{node}: SHOW SLAVE STATUS: {e}"));
+        rows.first()
+            .map(|r| {
+                r.columns_ref()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        (
+                            c.name_str().into_owned(),
+                            r.as_ref(i).and_then(text).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn rows(&self, node: u16, sql: &str) -> Result<Vec<Row>, String> {
+        let opts = OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.node_port(node))
+            .prefer_socket(false)
+            .user(Some("ringdeck"))
+            .pass(Some(self.password.clone()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let t = Duration::from_secs(10);
+            let mut conn = tokio::time::timeout(t, mysql_async::Conn::new(opts))
+                .await
+                .map_err(|_| "connect timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+            let rows: Vec<Row> = tokio::time::timeout(t, conn.query(sql))
+                .await
+                .map_err(|_| "query timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+            let _ = conn.disconnect().await;
+            Ok(rows)
+        })
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let out = self.ringdeck(&["lab", "down", "--purge"]);
+        if !out.status.success() {
+            eprintln!(
+                "lab down --purge failed in {}: {}",
+                self.dir().display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let _ = fs::remove_file(&self.claim);
+    }
+}
+
+/// Polls `check` every 50 ms until it holds; panics naming `what` if `deadline` passes first.
+pub fn wait_until(deadline: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    loop {
+        if check() {
+            return;
+        }
+        if Instant::now() >= end {
+            panic!("timed out after {deadline:?} waiting for: {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Processes (not zombies) whose command line mentions `dir`. Zombies are skipped because PID 1
+/// in some sandboxes never reaps orphans: a zombie holds no ports, files or memory.
+pub fn processes_mentioning(dir: &Path) -> Vec<(u32, String)> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
+        if state.as_deref() == Some("Z") || state.is_none() {
+            continue;
+        }
+        let cmd = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&needle) {
+            out.push((pid, cmd));
+        }
+    }
+    out
+}
+
+/// Is something accepting connections on 127.0.0.1:port?
+pub fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &(Ipv4Addr::LOCALHOST, port).into(),
+        Duration::from_millis(300),
+    )
+    .is_ok()
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1:port with optional basic auth: (status, body, elapsed).
+pub fn http_get(port: u16, path: &str, auth: Option<(&str, &str)>) -> (u16, String, Duration) {
+    let started = Instant::now();
+    let mut s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+        .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(15))).ok();
+    let mut req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n");
+    if let Some((u, p)) = auth {
+        req.push_str(&format!(
+            "Authorization: Basic {}\r\n",
+            base64(format!("{u}:{p}").as_bytes())
+        ));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("send the request");
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).expect("read the response");
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body, started.elapsed())
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
