@@ -199,7 +199,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
             .column_spacing(1),
         table,
     );
-    f.render_widget(Paragraph::new(details).wrap(Wrap { trim: true }), detail);
+    f.render_widget(Paragraph::new(details), detail);
 }
 
 /// Every node's problems in full, worst first (down, then SQL, then IO), or a line saying there
