@@ -31,6 +31,8 @@ pub enum LabCommand {
     Down(DownArgs),
     /// Show what is running.
     Status(DirArgs),
+    /// Open the console on the lab (its `ringdeck.toml`).
+    Open(DirArgs),
     /// Break something on purpose.
     #[command(subcommand)]
     Break(BreakCommand),
@@ -109,6 +111,12 @@ pub fn run(cmd: &LabCommand) -> Result<()> {
         LabCommand::Up(args) => updown::up(args),
         LabCommand::Down(args) => updown::down(&resolve_dir(args.dir.dir.as_deref())?, args.purge),
         LabCommand::Status(dir) => status::print(&spec_of(dir)?),
+        LabCommand::Open(dir) => {
+            let path = spec_of(dir)?.dir.join("ringdeck.toml");
+            let cfg =
+                crate::config::Config::load(&path).map_err(|e| color_eyre::eyre::eyre!("{e}"))?;
+            crate::app::run_console(cfg, &path.display().to_string())
+        }
         LabCommand::Break(BreakCommand::Dup { node, dir }) => breaks::dup(&spec_of(dir)?, *node),
         LabCommand::Break(BreakCommand::Stop { node, web, dir }) => {
             let spec = spec_of(dir)?;

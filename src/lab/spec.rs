@@ -40,10 +40,20 @@ pub struct Spec {
 }
 
 /// The default lab directory: `$XDG_RUNTIME_DIR/ringdeck-lab`, else `/tmp/ringdeck-lab-$UID`.
+/// As root, Apache's workers run as www-data and must pass through the directory, so a runtime
+/// dir closed to others (the usual 0700 `/run/user/0`) is passed over for `/tmp`.
 pub fn default_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(run) => PathBuf::from(run).join("ringdeck-lab"),
-        None => PathBuf::from(format!("/tmp/ringdeck-lab-{}", nix::unistd::getuid())),
+    use std::os::unix::fs::PermissionsExt;
+    let uid = nix::unistd::getuid();
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let usable = |p: &PathBuf| {
+        !uid.is_root() || std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+    };
+    match runtime.filter(usable) {
+        Some(run) => run.join("ringdeck-lab"),
+        None => PathBuf::from(format!("/tmp/ringdeck-lab-{uid}")),
     }
 }
 
