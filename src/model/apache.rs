@@ -101,6 +101,20 @@ mod tests {
     }
 
     #[test]
+    fn recorded_apache_24_under_load() {
+        let s = parse_auto(include_str!(
+            "../../tests/fixtures/apache-2.4-server-status-auto-under-load.txt"
+        ))
+        .unwrap();
+        assert_eq!(s.server_version, "Apache/2.4.71 (Debian)");
+        assert_eq!(s.mpm, "event");
+        assert_eq!((s.busy_workers, s.idle_workers), (2, 8));
+        assert_eq!(s.total_accesses, Some(257));
+        assert_eq!(s.capacity() as usize, s.scoreboard.len());
+        assert!(s.count('_') >= 8);
+    }
+
+    #[test]
     fn garbage_and_truncation() {
         assert!(parse_auto("<html>Not Found</html>").is_err());
         assert!(parse_auto("BusyWorkers: lots\n").is_err());

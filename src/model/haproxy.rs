@@ -173,6 +173,18 @@ web,BACKEND,0,2,0,2,200,40,4120,9988,0,0,,0,0,0,0,UP,1,1,0,,0,120,0,,1,3,0,,40,,
     }
 
     #[test]
+    fn recorded_haproxy_26_with_web2_in_maint() {
+        let text = include_str!("../../tests/fixtures/haproxy-2.6-show-stat-web2-maint.csv");
+        let rows = parse_csv(text).unwrap();
+        let find = |p: &str, s: &str| rows.iter().find(|r| r.proxy == p && r.server == s).unwrap();
+        assert_eq!(find("web", "web2").status, "MAINT");
+        assert!(find("web", "web1").is_up());
+        assert_eq!(find("mysql", "node1").check_status, "L7OK");
+        assert_eq!(find("mysql", "FRONTEND").kind(), RowKind::Frontend);
+        assert!(find("mysql", "node2").backup, "nodes 2..N are backups");
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(parse_csv("").is_err());
         assert!(

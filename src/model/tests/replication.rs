@@ -233,3 +233,89 @@ fn processlist_time_ms_preferred() {
     assert_eq!(p.db, "");
     assert!(!p.is_background());
 }
+
+/// Splits `\G` output into rows (one per `*** N. row ***` header).
+fn rows_from_vertical(text: &str) -> Vec<Row> {
+    text.split("*************************** ")
+        .filter(|chunk| chunk.contains(':'))
+        .map(|chunk| row_from_vertical(chunk.split_once('\n').map_or("", |(_, rest)| rest)))
+        .collect()
+}
+
+const BROKEN: &str =
+    include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-broken.txt");
+const HEALTHY: &str =
+    include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-healthy.txt");
+const CONNECTING: &str =
+    include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-io-connecting.txt");
+const GTID_BROKEN: &str =
+    include_str!("../../../tests/fixtures/mariadb-10.11-gtid-show-all-slaves-status-broken.txt");
+const MASTER: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-master-status.txt");
+const PROCESSLIST: &str =
+    include_str!("../../../tests/fixtures/mariadb-10.11-information-schema-processlist.txt");
+
+#[test]
+fn recorded_mariadb_1062_break() {
+    let rows = rows_from_vertical(BROKEN);
+    assert_eq!(rows.len(), 1);
+    let l = ReplicaLink::from_row(&rows[0]).unwrap();
+    assert_eq!(
+        (l.master_host.as_str(), l.master_port, l.master_server_id),
+        ("127.0.0.1", 41001, Some(1))
+    );
+    assert_eq!(l.io, IoState::Running);
+    assert!(!l.sql_running);
+    assert_eq!(l.last_sql_errno, 1062);
+    assert!(l.last_sql_error.contains("Duplicate entry '1009'"));
+    assert_eq!((l.exec_master_log_pos, l.read_master_log_pos), (2974, 3292));
+    assert_eq!(l.seconds_behind, None);
+    assert_eq!(l.using_gtid, "No");
+    assert!(
+        l.problem()
+            .unwrap()
+            .starts_with("SQL stopped 1062 Could not execute Write_rows_v1")
+    );
+}
+
+#[test]
+fn recorded_mariadb_healthy_and_connecting() {
+    let l = ReplicaLink::from_row(&rows_from_vertical(HEALTHY)[0]).unwrap();
+    assert!(l.healthy(), "{l:?}");
+    assert_eq!(l.seconds_behind, Some(0));
+    let l = ReplicaLink::from_row(&rows_from_vertical(CONNECTING)[0]).unwrap();
+    assert_eq!(l.io, IoState::Connecting);
+    assert_eq!(l.last_io_errno, 2003);
+    assert!(l.problem().unwrap().starts_with("IO connecting 2003"));
+}
+
+#[test]
+fn recorded_mariadb_gtid_break() {
+    let l = ReplicaLink::from_row(&rows_from_vertical(GTID_BROKEN)[0]).unwrap();
+    assert_eq!(l.using_gtid, "Slave_Pos");
+    assert_eq!(l.gtid_io_pos, "1-1-4,2-2-3,3-3-3");
+    assert_eq!(l.last_sql_errno, 1062);
+}
+
+#[test]
+fn recorded_master_status_and_processlist() {
+    let b = BinlogPos::from_row(&rows_from_vertical(MASTER)[0]);
+    assert_eq!((b.file.as_str(), b.position), ("binlog-n1.000001", 3292));
+    let procs: Vec<Process> = rows_from_vertical(PROCESSLIST)
+        .iter()
+        .map(Process::from_row)
+        .collect();
+    let sleep = procs
+        .iter()
+        .find(|p| p.info.contains("SLEEP(3)"))
+        .expect("the sleeping query");
+    assert!(
+        (sleep.time - 1.008986).abs() < 1e-6,
+        "TIME_MS gives sub-second time: {}",
+        sleep.time
+    );
+    assert_eq!(sleep.state, "User sleep");
+    assert!(
+        procs.iter().any(|p| p.is_background()),
+        "replication/daemon threads are recognised"
+    );
+}
