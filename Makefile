@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 RINGDECK := target/release/ringdeck
 
-.PHONY: demo test deps build check screenshots bench clean-lab
+.PHONY: demo test deps build screenshots clean-lab
 
 ## demo: install what is missing, build, start a practice lab and open the console on it.
 demo: deps build
@@ -33,3 +33,23 @@ build:
 ## clean-lab: stop the default practice lab and delete its files.
 clean-lab:
 	-$(RINGDECK) lab down --purge
+
+## screenshots: real lab states rendered by `ringdeck snapshot` into screenshots/*.svg.
+SHOT_DIR := /tmp/ringdeck-screenshots-lab
+screenshots: build
+	@set -e; rd=$(CURDIR)/$(RINGDECK); d=$(SHOT_DIR); \
+	trap '$$rd lab down --purge --dir $$d >/dev/null 2>&1 || true' EXIT; \
+	$$rd lab down --purge --dir $$d >/dev/null 2>&1 || true; \
+	$$rd lab up --dir $$d --port-base 35500 >/dev/null; \
+	cfg=$$d/ringdeck.toml; \
+	$$rd lab load --dir $$d --seconds 12 >/dev/null 2>&1 & \
+	sleep 6; \
+	$$rd --config $$cfg snapshot --polls 3 --out screenshots/healthy-under-load-160x45.svg; \
+	wait; \
+	$$rd lab break dup --node 2 --dir $$d >/dev/null; \
+	$$rd --config $$cfg snapshot --out screenshots/broken-link-160x45.svg; \
+	NO_COLOR=1 $$rd --config $$cfg snapshot --width 80 --height 24 --out screenshots/broken-link-80x24-no-color.svg; \
+	$$rd lab break stop --node 3 --dir $$d >/dev/null; \
+	$$rd lab break stop --web 2 --dir $$d >/dev/null; \
+	$$rd --config $$cfg snapshot --polls 3 --out screenshots/node-and-web-down-160x45.svg; \
+	echo "screenshots/ regenerated from a live lab"

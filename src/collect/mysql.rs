@@ -48,7 +48,14 @@ pub async fn connect(opts: &Opts, timeout: Duration) -> Result<Conn, String> {
 pub fn describe(e: &mysql_async::Error) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("{} {}", s.code, s.message),
-        mysql_async::Error::Io(io) => format!("{io}"),
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".into(),
+            std::io::ErrorKind::TimedOut => "timed out".into(),
+            std::io::ErrorKind::UnexpectedEof => "connection closed by the server".into(),
+            _ => io.to_string(),
+        },
+        mysql_async::Error::Io(io) => io.to_string(),
         other => other.to_string(),
     }
 }
