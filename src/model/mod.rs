@@ -5,6 +5,7 @@ pub mod haproxy;
 pub mod replication;
 pub mod ring;
 pub mod series;
+pub mod topology;
 
 #[cfg(test)]
 mod tests;
