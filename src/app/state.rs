@@ -10,6 +10,7 @@ use crate::model::apache::ApacheStatus;
 use crate::model::haproxy::StatRow;
 use crate::model::replication::NodeStatus;
 use crate::model::series::Series;
+use crate::model::topology::{NodeInput, NodeState, Thresholds, Topology};
 
 /// How fresh a target's data is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,6 +258,36 @@ impl App {
             .chain(self.apaches.iter().map(|a| a.target.health(now, s)))
             .chain(self.probes.iter().map(|p| p.target.health(now, s)))
             .collect()
+    }
+
+    /// The nodes as the topology model takes them.
+    pub fn node_inputs(&self, now: Instant) -> Vec<NodeInput<'_>> {
+        let stale = self.stale_after();
+        self.nodes
+            .iter()
+            .map(|t| {
+                let (host, port) = t.address.rsplit_once(':').unwrap_or((t.address.as_str(), "0"));
+                NodeInput {
+                    name: &t.name,
+                    host,
+                    port: port.parse().unwrap_or(0),
+                    state: match t.health(now, stale) {
+                        Health::Up => NodeState::Up,
+                        Health::Stale => NodeState::Stale,
+                        Health::Down => NodeState::Down,
+                        Health::Unknown => NodeState::Unknown,
+                    },
+                    status: t.last.as_ref(),
+                    error: t.error.as_deref(),
+                    age: t.age(now),
+                }
+            })
+            .collect()
+    }
+
+    /// The ring model of the current samples.
+    pub fn topology(&self, now: Instant) -> Topology {
+        Topology::build(&self.node_inputs(now), &Thresholds::default())
     }
 
     /// Rows the focused pane can select, for moving the selection.

@@ -5,6 +5,7 @@ pub mod haproxy;
 pub mod probes;
 pub mod queries;
 pub mod ring;
+pub mod ring_graph;
 pub mod spark;
 
 use std::time::Instant;
