@@ -69,7 +69,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let topo = app.topology(ctx.now);
     let zoomed = app.zoom && app.focus == Pane::Ring;
     let (main, side) = if zoomed && area.width >= 120 {
-        let [m, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
+        let [m, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).spacing(2).areas(area);
         (m, Some(s))
     } else {
         (area, None)

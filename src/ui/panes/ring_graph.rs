@@ -99,6 +99,13 @@ fn link_look(topo: &Topology, up: usize, down: usize, answering: bool, t: &Theme
     }
 }
 
+/// A broken link carries a `✗` on the line itself, so it reads as broken without colour.
+fn mid_mark(g: &mut Grid, label: &str, x: usize, y: usize, st: Style) {
+    if label.starts_with('✗') {
+        g.put(x, y, '✗', st);
+    }
+}
+
 /// Rows the drawing needs.
 pub const HEIGHT: u16 = 8;
 
@@ -143,18 +150,21 @@ pub fn draw(nodes: &[GraphNode<'_>], order: &[usize], topo: &Topology, t: &Theme
             let (a, b) = (x0 + bw, x1 - 1);
             g.hline(a, b - 1, ty + 1, hc, st);
             g.put(b, ty + 1, '▶', st);
+            mid_mark(&mut g, &label, (a + b) / 2, ty + 1, st);
             g.text(a + (b - a).saturating_sub(lbl_w) / 2, ty, &label, st);
         } else if i + 1 == top && bottom > 0 {
             // down the right side into the first bottom node (same column)
             let x = x0 + bw * 2 / 3;
             g.vline(x, ty + 3, by - 2, vc, st);
             g.put(x, by - 1, '▼', st);
+            mid_mark(&mut g, &label, x, ty + 3, st);
             g.text(x + 2, ty + 3, &label, st);
         } else if i >= top && j >= top {
             // bottom row, right to left
             let (a, b) = (x1 + bw, x0 - 1);
             g.put(a, by + 1, '◀', st);
             g.hline(a + 1, b, by + 1, hc, st);
+            mid_mark(&mut g, &label, (a + b) / 2, by + 1, st);
             g.text(a + (b - a).saturating_sub(lbl_w) / 2 + 1, by + 2, &label, st);
         } else {
             // back to the first node: up the left side
@@ -167,6 +177,7 @@ pub fn draw(nodes: &[GraphNode<'_>], order: &[usize], topo: &Topology, t: &Theme
                 g.vline(x, ty + 4, by, vc, st);
             }
             g.put(x, ty + 3, '▲', st);
+            mid_mark(&mut g, &label, x, ty + 4, st);
             g.text(x.saturating_sub(lbl_w + 1), ty + 4, &label, st);
         }
     }
