@@ -266,7 +266,10 @@ impl App {
         self.nodes
             .iter()
             .map(|t| {
-                let (host, port) = t.address.rsplit_once(':').unwrap_or((t.address.as_str(), "0"));
+                let (host, port) = t
+                    .address
+                    .rsplit_once(':')
+                    .unwrap_or((t.address.as_str(), "0"));
                 NodeInput {
                     name: &t.name,
                     host,
