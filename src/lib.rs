@@ -4,5 +4,6 @@ pub mod app;
 pub mod collect;
 pub mod config;
 pub mod lab;
+pub mod logging;
 pub mod model;
 pub mod ui;

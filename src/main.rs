@@ -80,9 +80,7 @@ impl From<PaneArg> for Pane {
 }
 
 fn config_source(cli: &Cli) -> String {
-    config::resolve_path(cli.config.as_deref())
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
+    config::resolve_path(cli.config.as_deref()).map(|p| p.display().to_string()).unwrap_or_default()
 }
 
 fn load_config(cli: &Cli) -> Result<Config> {
@@ -98,9 +96,8 @@ fn main() -> Result<()> {
     match &cli.command {
         None | Some(Command::Console) => {
             let cfg = load_config(&cli)?;
-            let source = config::resolve_path(cli.config.as_deref())
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
+            let source =
+                config::resolve_path(cli.config.as_deref()).map(|p| p.display().to_string()).unwrap_or_default();
             ringdeck::app::run_console(cfg, &source)
         }
         Some(Command::Snapshot(a)) => {

@@ -12,21 +12,14 @@ fn ringdeck(args: &[&str], home: &std::path::Path) -> (i32, String) {
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("run ringdeck");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
 fn unknown_key_is_located() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.toml");
-    std::fs::write(
-        &p,
-        "[[node]]\nname = \"db1\"\nhost = \"127.0.0.1\"\nprot = 3306\n",
-    )
-    .unwrap();
+    std::fs::write(&p, "[[node]]\nname = \"db1\"\nhost = \"127.0.0.1\"\nprot = 3306\n").unwrap();
     let (code, err) = ringdeck(&["--config", p.to_str().unwrap()], dir.path());
     assert_ne!(code, 0);
     let want = format!("{}:4: key `prot`: unknown field `prot`", p.display());
@@ -37,17 +30,10 @@ fn unknown_key_is_located() {
 fn bad_value_is_located() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.toml");
-    std::fs::write(
-        &p,
-        "poll_interval = \"soon\"\n[[node]]\nname = \"db1\"\nhost = \"h\"\n",
-    )
-    .unwrap();
+    std::fs::write(&p, "poll_interval = \"soon\"\n[[node]]\nname = \"db1\"\nhost = \"h\"\n").unwrap();
     let (code, err) = ringdeck(&["--config", p.to_str().unwrap()], dir.path());
     assert_ne!(code, 0);
-    assert!(
-        err.contains(":1: key `poll_interval`: bad duration"),
-        "stderr: {err}"
-    );
+    assert!(err.contains(":1: key `poll_interval`: bad duration"), "stderr: {err}");
 }
 
 #[test]
@@ -56,10 +42,7 @@ fn missing_file_is_named() {
     let p = dir.path().join("nope.toml");
     let (code, err) = ringdeck(&["--config", p.to_str().unwrap()], dir.path());
     assert_ne!(code, 0);
-    assert!(
-        err.contains("nope.toml") && err.contains("cannot read"),
-        "stderr: {err}"
-    );
+    assert!(err.contains("nope.toml") && err.contains("cannot read"), "stderr: {err}");
 }
 
 #[test]
@@ -67,10 +50,7 @@ fn no_default_config_points_at_the_lab() {
     let dir = tempfile::tempdir().unwrap();
     let (code, err) = ringdeck(&[], dir.path());
     assert_ne!(code, 0);
-    assert!(
-        err.contains(".config/ringdeck/config.toml"),
-        "stderr: {err}"
-    );
+    assert!(err.contains(".config/ringdeck/config.toml"), "stderr: {err}");
     assert!(err.contains("ringdeck lab up"), "stderr: {err}");
 }
 
@@ -109,27 +89,13 @@ fn example_config_snapshot_reports_unreachable_hosts_without_hanging() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ringdeck"))
-        .args([
-            "--config",
-            p.to_str().unwrap(),
-            "snapshot",
-            "--width",
-            "100",
-            "--height",
-            "30",
-            "--polls",
-            "1",
-        ])
+        .args(["--config", p.to_str().unwrap(), "snapshot", "--width", "100", "--height", "30", "--polls", "1"])
         .env("HOME", dir.path())
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(screen.contains("db 0/1"), "{screen}");
     assert!(screen.contains("DOWN"), "{screen}");
     assert!(!screen.contains("sekret-pw"));

@@ -16,9 +16,7 @@ struct Tmux {
 
 impl Tmux {
     fn new(name: &str, width: u16, height: u16, command: &str) -> Tmux {
-        let t = Tmux {
-            socket: format!("ringdeck-test-{name}-{}", std::process::id()),
-        };
+        let t = Tmux { socket: format!("ringdeck-test-{name}-{}", std::process::id()) };
         let ok = Command::new("tmux")
             .args([
                 "-L",
@@ -52,8 +50,7 @@ impl Tmux {
 
     fn keys(&self, keys: &[&str]) {
         let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "send-keys", "-t", "c"])
-            .args(keys);
+        cmd.args(["-L", &self.socket, "send-keys", "-t", "c"]).args(keys);
         assert!(cmd.status().expect("send-keys").success());
     }
 
@@ -74,15 +71,12 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
     }
 }
 
 fn node_pid(lab: &Lab, k: u16) -> i32 {
-    let text =
-        std::fs::read_to_string(lab.dir().join(format!("node{k}/mariadbd.pid"))).expect("pid file");
+    let text = std::fs::read_to_string(lab.dir().join(format!("node{k}/mariadbd.pid"))).expect("pid file");
     text.trim().parse().expect("pid")
 }
 
@@ -93,91 +87,45 @@ fn console_on_a_live_lab() {
     let bin = env!("CARGO_BIN_EXE_ringdeck");
 
     // snapshot: one frame of the real state, as text.
-    let snap = lab.ringdeck_ok(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "snapshot",
-        "--width",
-        "160",
-        "--height",
-        "45",
-    ]);
+    let snap = lab.ringdeck_ok(&["--config", cfg.to_str().unwrap(), "snapshot", "--width", "160", "--height", "45"]);
     assert!(snap.contains("db 3/3  lb 1/1  web 2/2"), "{snap}");
-    assert!(
-        snap.contains("node1 ──▶ node2 ──▶ node3 ──▶ node1"),
-        "{snap}"
-    );
+    assert!(snap.contains("node1 ──▶ node2 ──▶ node3 ──▶ node1"), "{snap}");
     assert!(snap.contains("web1") && snap.contains("L7OK"), "{snap}");
 
-    let tmux = Tmux::new(
-        "live",
-        160,
-        45,
-        &format!(
-            "{bin} --config '{}'; echo RINGDECK-EXIT=$?; sleep 60",
-            cfg.display()
-        ),
-    );
-    tmux.wait_for(Duration::from_secs(15), "all targets up", |s| {
-        s.contains("db 3/3  lb 1/1  web 2/2")
-    });
+    let tmux =
+        Tmux::new("live", 160, 45, &format!("{bin} --config '{}'; echo RINGDECK-EXIT=$?; sleep 60", cfg.display()));
+    tmux.wait_for(Duration::from_secs(15), "all targets up", |s| s.contains("db 3/3  lb 1/1  web 2/2"));
 
     // A break shows within one poll interval (1 s) plus slack for the break itself to land.
     lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
-    let screen = tmux.wait_for(
-        Duration::from_millis(1500),
-        "the broken link node1 -> node2",
-        |s| s.contains("node1 ──✗ node2") && s.contains("SQL stopped 1062"),
-    );
+    let screen = tmux.wait_for(Duration::from_millis(1500), "the broken link node1 -> node2", |s| {
+        s.contains("node1 ──✗ node2") && s.contains("SQL stopped 1062")
+    });
     assert!(screen.contains("SQL✗ 1062"), "{screen}");
 
     // A hung node (SIGSTOP) shows as stale, then down, while the others stay up and keys answer.
     let pid = node_pid(&lab, 3);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGSTOP,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGSTOP).unwrap();
     let screen = tmux.wait_for(Duration::from_secs(8), "node3 stale or down", |s| {
-        s.lines()
-            .any(|l| l.contains("node3") && (l.contains("stale") || l.contains("DOWN")))
+        s.lines().any(|l| l.contains("node3") && (l.contains("stale") || l.contains("DOWN")))
     });
-    assert!(
-        screen
-            .lines()
-            .any(|l| l.contains("● node1") && l.contains(" up ")),
-        "{screen}"
-    );
+    assert!(screen.lines().any(|l| l.contains("● node1") && l.contains(" up ")), "{screen}");
     tmux.keys(&["2", "z"]);
-    tmux.wait_for(
-        Duration::from_millis(1000),
-        "the zoomed HAProxy pane",
-        |s| s.contains("┏ 2 HAProxy") && !s.contains("Replication ring"),
-    );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGCONT,
-    )
-    .unwrap();
+    tmux.wait_for(Duration::from_millis(1000), "the zoomed HAProxy pane", |s| {
+        s.contains("┏ 2 HAProxy") && !s.contains("Replication ring")
+    });
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT).unwrap();
     // Esc alone (a following key would arrive as Alt+key), then back to the ring.
     tmux.keys(&["Escape"]);
-    tmux.wait_for(Duration::from_millis(1000), "the unzoomed console", |s| {
-        s.contains("Replication ring")
-    });
+    tmux.wait_for(Duration::from_millis(1000), "the unzoomed console", |s| s.contains("Replication ring"));
     tmux.keys(&["1"]);
     tmux.wait_for(Duration::from_secs(8), "node3 back up", |s| {
-        s.lines()
-            .any(|l| l.contains("● node3") && l.contains(" up "))
+        s.lines().any(|l| l.contains("● node3") && l.contains(" up "))
     });
 
     // q quits with status 0 and leaves the alternate screen.
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for(Duration::from_secs(3), "the console's exit", |s| {
-        s.contains("RINGDECK-EXIT=")
-    });
+    let screen = tmux.wait_for(Duration::from_secs(3), "the console's exit", |s| s.contains("RINGDECK-EXIT="));
     assert!(screen.contains("RINGDECK-EXIT=0"), "{screen}");
-    assert!(
-        !screen.contains("Replication ring"),
-        "terminal restored: {screen}"
-    );
+    assert!(!screen.contains("Replication ring"), "terminal restored: {screen}");
 }

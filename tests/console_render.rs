@@ -84,16 +84,8 @@ fn node(i: u32, broken: bool) -> NodeStatus {
             max_connections: 151,
             ..Default::default()
         },
-        counters: NodeCounters {
-            uptime: 3600,
-            threads_connected: 4,
-            threads_running: 1,
-            questions: 10,
-        },
-        binlog: Some(BinlogPos {
-            file: format!("binlog-n{i}.000002"),
-            position: 1200,
-        }),
+        counters: NodeCounters { uptime: 3600, threads_connected: 4, threads_running: 1, questions: 10 },
+        binlog: Some(BinlogPos { file: format!("binlog-n{i}.000002"), position: 1200 }),
         links: vec![link(33300 + up as u16, up, if broken { 1062 } else { 0 })],
         processes: if i == 3 {
             vec![Process {
@@ -127,11 +119,7 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
     let mut app = App::new(&cfg, "lab.toml");
     let now = Instant::now();
     let send = |app: &mut App, target, result| {
-        app.apply(Update {
-            target,
-            at: now,
-            result,
-        });
+        app.apply(Update { target, at: now, result });
     };
     for i in 0..3u32 {
         let r = if i == 2 && node3_down {
@@ -141,45 +129,17 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
         };
         send(&mut app, TargetId::Node(i as usize), r);
     }
-    send(
-        &mut app,
-        TargetId::Haproxy(0),
-        Ok(Payload::Haproxy(parse_csv(CSV).unwrap())),
-    );
+    send(&mut app, TargetId::Haproxy(0), Ok(Payload::Haproxy(parse_csv(CSV).unwrap())));
     for (i, busy) in [(0usize, 4u32), (1, 18)] {
-        send(
-            &mut app,
-            TargetId::Apache(i),
-            Ok(Payload::Apache(
-                parse_auto(&apache(busy, 100, 100)).unwrap(),
-            )),
-        );
-        send(
-            &mut app,
-            TargetId::Apache(i),
-            Ok(Payload::Apache(
-                parse_auto(&apache(busy, 120, 102)).unwrap(),
-            )),
-        );
+        send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 100, 100)).unwrap())));
+        send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 120, 102)).unwrap())));
     }
     for ms in [3u64, 4, 3, 5, 40, 3] {
-        send(
-            &mut app,
-            TargetId::Probe(0),
-            Ok(Payload::Probe(Duration::from_millis(ms))),
-        );
+        send(&mut app, TargetId::Probe(0), Ok(Payload::Probe(Duration::from_millis(ms))));
     }
-    send(
-        &mut app,
-        TargetId::Probe(0),
-        Err("connection refused".into()),
-    );
+    send(&mut app, TargetId::Probe(0), Err("connection refused".into()));
     for ms in [1u64, 1, 2] {
-        send(
-            &mut app,
-            TargetId::Probe(1),
-            Ok(Payload::Probe(Duration::from_micros(ms * 700))),
-        );
+        send(&mut app, TargetId::Probe(1), Ok(Payload::Probe(Duration::from_micros(ms * 700))));
     }
     (app, now)
 }
@@ -187,8 +147,7 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
 fn render(app: &App, now: Instant, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let theme = Theme::builtin(false);
-    term.draw(|f| ringdeck::ui::render(f, app, &theme, now))
-        .unwrap();
+    term.draw(|f| ringdeck::ui::render(f, app, &theme, now)).unwrap();
     let buf = term.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {
@@ -204,10 +163,7 @@ fn render(app: &App, now: Instant, w: u16, h: u16) -> String {
 fn healthy_lab_120x36() {
     let (app, now) = state(false, false);
     let screen = render(&app, now, 120, 36);
-    assert!(
-        screen.contains("node1 ──▶ node2 ──▶ node3 ──▶ node1"),
-        "{screen}"
-    );
+    assert!(screen.contains("node1 ──▶ node2 ──▶ node3 ──▶ node1"), "{screen}");
     insta::assert_snapshot!(screen);
 }
 

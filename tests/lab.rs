@@ -16,25 +16,16 @@ use ringdeck::config::Config;
 const REPLICATION: Duration = Duration::from_secs(20);
 
 fn count_body(lab: &Lab, node: u16, body: &str) -> String {
-    lab.query_one(
-        node,
-        &format!("SELECT COUNT(*) FROM app.posts WHERE body = '{body}'"),
-    )
-    .unwrap_or_default()
+    lab.query_one(node, &format!("SELECT COUNT(*) FROM app.posts WHERE body = '{body}'")).unwrap_or_default()
 }
 
 /// Writes a row on `from` and waits until every node in `to` has it.
 fn assert_replicates(lab: &Lab, from: u16, to: &[u16], body: &str) {
-    lab.query(
-        from,
-        &format!("INSERT INTO app.posts (node, body) VALUES ('node{from}', '{body}')"),
-    );
+    lab.query(from, &format!("INSERT INTO app.posts (node, body) VALUES ('node{from}', '{body}')"));
     for n in to {
-        wait_until(
-            REPLICATION,
-            &format!("row {body:?} written on node{from} to reach node{n}"),
-            || count_body(lab, *n, body) == "1",
-        );
+        wait_until(REPLICATION, &format!("row {body:?} written on node{from} to reach node{n}"), || {
+            count_body(lab, *n, body) == "1"
+        });
     }
 }
 
@@ -46,18 +37,10 @@ fn ring_replicates_and_every_component_serves() {
     // The ring replicates both ways round; the seed rows reached every node.
     assert_replicates(&lab, 1, &[2, 3], "from node1 to node3");
     assert_replicates(&lab, 3, &[1, 2], "from node3 to node1 and node2");
-    let counts: Vec<String> = (1..=3)
-        .map(|n| {
-            lab.query_one(n, "SELECT COUNT(*) FROM app.posts")
-                .unwrap_or_default()
-        })
-        .collect();
+    let counts: Vec<String> =
+        (1..=3).map(|n| lab.query_one(n, "SELECT COUNT(*) FROM app.posts").unwrap_or_default()).collect();
     assert!(counts.iter().all(|c| c == &counts[0]), "{counts:?}");
-    assert_eq!(
-        lab.query_one(2, "SELECT @@auto_increment_offset")
-            .as_deref(),
-        Some("2")
-    );
+    assert_eq!(lab.query_one(2, "SELECT @@auto_increment_offset").as_deref(), Some("2"));
 
     // Status shows every component up.
     let status = lab.ringdeck_ok(&["lab", "status"]);
@@ -66,11 +49,7 @@ fn ring_replicates_and_every_component_serves() {
             .lines()
             .find(|l| l.starts_with(name))
             .unwrap_or_else(|| panic!("no {name} line in status:\n{status}"));
-        assert_eq!(
-            line.split_whitespace().nth(2),
-            Some("up"),
-            "{name} not up: {line}"
-        );
+        assert_eq!(line.split_whitespace().nth(2), Some("up"), "{name} not up: {line}");
     }
     assert!(status.contains("IO Yes SQL Yes"), "{status}");
 
@@ -81,24 +60,15 @@ fn ring_replicates_and_every_component_serves() {
     assert!(again.contains("already running"), "{again}");
     let pid_after = std::fs::read_to_string(lab.dir().join("node1/mariadbd.pid")).unwrap();
     assert_eq!(pid_before, pid_after);
-    assert_eq!(
-        rows_before,
-        lab.query_one(1, "SELECT COUNT(*) FROM app.posts")
-    );
+    assert_eq!(rows_before, lab.query_one(1, "SELECT COUNT(*) FROM app.posts"));
 
     // The console config parses and is private.
     let cfg = Config::load(&lab.config_path()).expect("ringdeck.toml loads");
-    let mode = std::fs::metadata(lab.config_path())
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(lab.config_path()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(cfg.nodes.len(), 3);
     assert_eq!(cfg.apaches.len(), 2);
-    let state_mode = std::fs::metadata(lab.dir().join("lab.state"))
-        .unwrap()
-        .permissions()
-        .mode();
+    let state_mode = std::fs::metadata(lab.dir().join("lab.state")).unwrap().permissions().mode();
     assert_eq!(state_mode & 0o777, 0o600);
 
     // SSH with the lab's key, checking the host key against the lab's known_hosts.
@@ -107,10 +77,7 @@ fn ring_replicates_and_every_component_serves() {
         .arg("-i")
         .arg(ssh.key.as_ref().unwrap())
         .arg("-o")
-        .arg(format!(
-            "UserKnownHostsFile={}",
-            ssh.known_hosts.as_ref().unwrap().display()
-        ))
+        .arg(format!("UserKnownHostsFile={}", ssh.known_hosts.as_ref().unwrap().display()))
         .args([
             "-o",
             "StrictHostKeyChecking=yes",
@@ -127,11 +94,7 @@ fn ring_replicates_and_every_component_serves() {
         .arg("true")
         .output()
         .expect("run ssh");
-    assert!(
-        out.status.success(),
-        "ssh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ssh failed: {}", String::from_utf8_lossy(&out.stderr));
 
     // Apache: the slow page is slow, server-status answers on both.
     let (code, body, took) = http_get(base + 81, "/slow?seconds=1", None);
@@ -169,10 +132,7 @@ fn ring_replicates_and_every_component_serves() {
 #[test]
 fn dup_break_stops_node2_and_web_stop_closes_apache() {
     // A GTID ring, so both replication modes are covered for real.
-    let lab = Lab::start_with(LabOptions {
-        nodes: 3,
-        gtid: true,
-    });
+    let lab = Lab::start_with(LabOptions { nodes: 3, gtid: true });
     assert_eq!(lab.replica_status(2)["Using_Gtid"], "Slave_Pos");
     let out = lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
     assert!(out.contains("1062"), "{out}");
@@ -204,19 +164,14 @@ fn crashed_node_comes_back_with_up_and_down_leaves_nothing() {
     assert_eq!(line.split_whitespace().nth(2), Some("down"), "{line}");
 
     // A write while node3 is down waits in node2's binlog.
-    lab.query(
-        2,
-        "INSERT INTO app.posts (node, body) VALUES ('node2', 'while node3 was down')",
-    );
+    lab.query(2, "INSERT INTO app.posts (node, body) VALUES ('node2', 'while node3 was down')");
     let up = lab.ringdeck_ok(&["lab", "up"]);
     assert!(up.contains("starting node3"), "{up}");
     assert!(!up.contains("starting node1"), "{up}");
     assert!(port_open(port3));
-    wait_until(
-        REPLICATION,
-        "the row written during the crash to reach node3",
-        || count_body(&lab, 3, "while node3 was down") == "1",
-    );
+    wait_until(REPLICATION, "the row written during the crash to reach node3", || {
+        count_body(&lab, 3, "while node3 was down") == "1"
+    });
     assert_replicates(&lab, 3, &[1, 2], "after node3 came back");
 
     // Down stops everything: no process mentions the dir, every port is free.
@@ -224,21 +179,8 @@ fn crashed_node_comes_back_with_up_and_down_leaves_nothing() {
     let left = processes_mentioning(lab.dir());
     assert!(left.is_empty(), "left behind: {left:?}");
     let base = lab.port_base();
-    for port in [
-        base,
-        base + 1,
-        base + 2,
-        base + 3,
-        base + 22,
-        base + 80,
-        base + 81,
-        base + 82,
-        base + 90,
-    ] {
-        assert!(
-            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
-            "port {port} is not free after lab down"
-        );
+    for port in [base, base + 1, base + 2, base + 3, base + 22, base + 80, base + 81, base + 82, base + 90] {
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "port {port} is not free after lab down");
     }
     // The data dir is kept without --purge.
     assert!(lab.dir().join("node1/data").is_dir());

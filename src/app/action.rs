@@ -27,13 +27,7 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub const ALL: [Pane; 5] = [
-        Pane::Ring,
-        Pane::Haproxy,
-        Pane::Apache,
-        Pane::Queries,
-        Pane::Probes,
-    ];
+    pub const ALL: [Pane; 5] = [Pane::Ring, Pane::Haproxy, Pane::Apache, Pane::Queries, Pane::Probes];
 
     pub fn index(self) -> usize {
         Self::ALL.iter().position(|p| *p == self).unwrap_or(0)

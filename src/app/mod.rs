@@ -25,22 +25,14 @@ pub fn run_console(cfg: Config, source: &str) -> Result<()> {
     let logins = Logins::resolve(&cfg).map_err(|e| eyre!(e))?;
     let user_dir = crate::config::paths::config_dir();
     let theme_name = cfg.theme.clone().unwrap_or_else(|| "default".into());
-    let theme = Theme::load(&theme_name, user_dir.as_deref(), theme::color_enabled())
-        .map_err(|e| eyre!("theme: {e}"))?;
+    let theme =
+        Theme::load(&theme_name, user_dir.as_deref(), theme::color_enabled()).map_err(|e| eyre!("theme: {e}"))?;
     let keymap = Keymap::load(user_dir.as_deref()).map_err(|e| eyre!("keymap: {e}"))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(console_loop(cfg, logins, theme, keymap, source.to_string()))
 }
 
-async fn console_loop(
-    cfg: Config,
-    logins: Logins,
-    theme: Theme,
-    keymap: Keymap,
-    source: String,
-) -> Result<()> {
+async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap, source: String) -> Result<()> {
     let (tx, mut rx) = mpsc::channel(1024);
     collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
     drop(tx);

@@ -34,11 +34,8 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     let theme_name = cfg.theme.clone().unwrap_or_else(|| "default".into());
     let user_dir = crate::config::paths::config_dir();
     let color = theme::color_enabled();
-    let theme =
-        Theme::load(&theme_name, user_dir.as_deref(), color).map_err(|e| eyre!("theme: {e}"))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let theme = Theme::load(&theme_name, user_dir.as_deref(), color).map_err(|e| eyre!("theme: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let app = rt.block_on(async {
         let (tx, mut rx) = mpsc::channel(1024);
         collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
@@ -46,10 +43,8 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         let mut app = App::new(&cfg, source);
         let targets = cfg.nodes.len() + cfg.haproxies.len() + cfg.apaches.len() + cfg.probes.len();
         let mut seen: std::collections::HashMap<TargetId, u32> = Default::default();
-        let deadline = tokio::time::Instant::now()
-            + cfg.poll_interval.0 * (o.polls + 1)
-            + cfg.timeout.0
-            + Duration::from_secs(2);
+        let deadline =
+            tokio::time::Instant::now() + cfg.poll_interval.0 * (o.polls + 1) + cfg.timeout.0 + Duration::from_secs(2);
         while seen.len() < targets || seen.values().any(|n| *n < o.polls) {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(u)) => {
@@ -74,12 +69,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         Some(p) if p.extension().is_some_and(|e| e == "svg") => crate::ui::svg::to_svg(&buf),
         _ => (0..buf.area.height)
             .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol())
-                    .collect::<String>()
-                    .trim_end()
-                    .to_string()
-                    + "\n"
+                (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>().trim_end().to_string() + "\n"
             })
             .collect(),
     };

@@ -38,14 +38,7 @@ pub struct Target<T> {
 
 impl<T> Target<T> {
     pub fn new(name: impl Into<String>, address: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            address: address.into(),
-            last: None,
-            last_ok: None,
-            error: None,
-            updated: None,
-        }
+        Self { name: name.into(), address: address.into(), last: None, last_ok: None, error: None, updated: None }
     }
 
     pub fn health(&self, now: Instant, stale_after: Duration) -> Health {
@@ -121,20 +114,13 @@ pub struct App {
 impl App {
     pub fn new(cfg: &Config, source: impl Into<String>) -> App {
         App {
-            nodes: cfg
-                .nodes
-                .iter()
-                .map(|n| Target::new(n.name(), n.address()))
-                .collect(),
+            nodes: cfg.nodes.iter().map(|n| Target::new(n.name(), n.address())).collect(),
             node_lag: cfg.nodes.iter().map(|_| Series::new(SERIES_LEN)).collect(),
             haproxies: cfg
                 .haproxies
                 .iter()
                 .map(|h| {
-                    let addr = h
-                        .stats_url
-                        .clone()
-                        .or_else(|| h.socket.as_ref().map(|s| s.display().to_string()));
+                    let addr = h.stats_url.clone().or_else(|| h.socket.as_ref().map(|s| s.display().to_string()));
                     Target::new(h.name.get_ref(), addr.unwrap_or_default())
                 })
                 .collect(),
@@ -153,11 +139,7 @@ impl App {
                 .map(|p| ProbeTarget {
                     target: Target::new(
                         p.name.get_ref(),
-                        p.http
-                            .clone()
-                            .or(p.tcp.clone())
-                            .or(p.sql.clone())
-                            .unwrap_or_default(),
+                        p.http.clone().or(p.tcp.clone()).or(p.sql.clone()).unwrap_or_default(),
                     ),
                     series: Series::new(SERIES_LEN),
                     warn_ms: p.warn.map_or(200.0, |d| d.0.as_secs_f64() * 1000.0),
@@ -240,8 +222,7 @@ impl App {
                     Payload::Probe(d) => Ok(d),
                     _ => Err("wrong payload".to_string()),
                 });
-                p.series
-                    .push(r.as_ref().ok().map(|d| d.as_secs_f64() * 1000.0));
+                p.series.push(r.as_ref().ok().map(|d| d.as_secs_f64() * 1000.0));
                 p.target.record(u.at, r);
             }
         }
@@ -266,10 +247,7 @@ impl App {
         self.nodes
             .iter()
             .map(|t| {
-                let (host, port) = t
-                    .address
-                    .rsplit_once(':')
-                    .unwrap_or((t.address.as_str(), "0"));
+                let (host, port) = t.address.rsplit_once(':').unwrap_or((t.address.as_str(), "0"));
                 NodeInput {
                     name: &t.name,
                     host,
@@ -297,11 +275,7 @@ impl App {
     fn rows_in(&self, pane: Pane) -> usize {
         match pane {
             Pane::Ring => self.nodes.len(),
-            Pane::Haproxy => self
-                .haproxies
-                .iter()
-                .map(|h| h.last.as_ref().map_or(0, Vec::len))
-                .sum(),
+            Pane::Haproxy => self.haproxies.iter().map(|h| h.last.as_ref().map_or(0, Vec::len)).sum(),
             Pane::Apache => self.apaches.len(),
             Pane::Queries => self.visible_queries().len(),
             Pane::Probes => self.probes.len(),
@@ -314,12 +288,7 @@ impl App {
             .nodes
             .iter()
             .filter_map(|t| t.last.as_ref().map(|s| (t.name.as_str(), s)))
-            .flat_map(|(name, s)| {
-                s.processes
-                    .iter()
-                    .filter(|p| !p.is_background())
-                    .map(move |p| (name, p))
-            })
+            .flat_map(|(name, s)| s.processes.iter().filter(|p| !p.is_background()).map(move |p| (name, p)))
             .collect();
         v.sort_by(|a, b| b.1.time.total_cmp(&a.1.time));
         v
@@ -344,9 +313,7 @@ impl App {
                 }
             }
             Action::NextPane => self.focus = Pane::ALL[(self.focus.index() + 1) % Pane::ALL.len()],
-            Action::PrevPane => {
-                self.focus = Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
-            }
+            Action::PrevPane => self.focus = Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()],
             Action::Focus(p) => self.focus = p,
             Action::Zoom => self.zoom = !self.zoom,
             Action::Up | Action::Down => {
@@ -378,25 +345,13 @@ mod tests {
     use super::*;
 
     fn status(uptime: u64, acc: u64, kb: u64) -> ApacheStatus {
-        ApacheStatus {
-            uptime: Some(uptime),
-            total_accesses: Some(acc),
-            total_kbytes: Some(kb),
-            ..Default::default()
-        }
+        ApacheStatus { uptime: Some(uptime), total_accesses: Some(acc), total_kbytes: Some(kb), ..Default::default() }
     }
 
     #[test]
     fn apache_rates_and_restart() {
-        assert_eq!(
-            rates(&status(100, 50, 10), &status(102, 70, 14)),
-            Some((10.0, 2.0))
-        );
-        assert_eq!(
-            rates(&status(100, 50, 10), &status(3, 2, 1)),
-            None,
-            "restart: counters went down"
-        );
+        assert_eq!(rates(&status(100, 50, 10), &status(102, 70, 14)), Some((10.0, 2.0)));
+        assert_eq!(rates(&status(100, 50, 10), &status(3, 2, 1)), None, "restart: counters went down");
         assert_eq!(rates(&status(100, 50, 10), &status(100, 50, 10)), None);
     }
 

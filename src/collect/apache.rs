@@ -14,11 +14,7 @@ pub struct ApacheCollector {
 impl ApacheCollector {
     pub fn new(cfg: &ApacheConfig, login: &Login, client: reqwest::Client) -> Self {
         let base = cfg.status_url.split('?').next().unwrap_or(&cfg.status_url);
-        Self {
-            url: format!("{base}?auto"),
-            login: login.clone(),
-            client,
-        }
+        Self { url: format!("{base}?auto"), login: login.clone(), client }
     }
 }
 

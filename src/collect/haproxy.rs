@@ -20,10 +20,7 @@ pub struct HaproxyCollector {
 impl HaproxyCollector {
     pub fn new(cfg: &HaproxyConfig, login: &Login, client: reqwest::Client) -> Self {
         Self {
-            url: cfg
-                .stats_url
-                .as_ref()
-                .map(|u| format!("{};csv", u.trim_end_matches(";csv"))),
+            url: cfg.stats_url.as_ref().map(|u| format!("{};csv", u.trim_end_matches(";csv"))),
             socket: cfg.socket.clone(),
             login: login.clone(),
             client,
@@ -33,16 +30,11 @@ impl HaproxyCollector {
 
 /// Sends one command to a stats socket and reads the whole answer (the socket closes after it).
 pub async fn socket_command(path: &Path, command: &str) -> Result<String, String> {
-    let mut s = tokio::net::UnixStream::connect(path)
-        .await
-        .map_err(|e| format!("stats socket {}: {e}", path.display()))?;
-    s.write_all(format!("{command}\n").as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut s =
+        tokio::net::UnixStream::connect(path).await.map_err(|e| format!("stats socket {}: {e}", path.display()))?;
+    s.write_all(format!("{command}\n").as_bytes()).await.map_err(|e| e.to_string())?;
     let mut out = String::new();
-    s.read_to_string(&mut out)
-        .await
-        .map_err(|e| e.to_string())?;
+    s.read_to_string(&mut out).await.map_err(|e| e.to_string())?;
     Ok(out)
 }
 

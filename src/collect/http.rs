@@ -14,11 +14,7 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
 }
 
 /// GETs `url` and returns the body of a 2xx answer; other statuses are errors with the status line.
-pub async fn get_text(
-    client: &reqwest::Client,
-    url: &str,
-    login: &Login,
-) -> Result<String, String> {
+pub async fn get_text(client: &reqwest::Client, url: &str, login: &Login) -> Result<String, String> {
     let mut req = client.get(url);
     if let Some(user) = &login.user {
         req = req.basic_auth(user, login.password.as_ref().map(|p| p.expose()));

@@ -63,27 +63,24 @@ pub async fn run<C: Collector>(
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing: Option<bool> = None;
     loop {
         ticker.tick().await;
         let result = match tokio::time::timeout(timeout, c.poll()).await {
             Ok(r) => r,
             Err(_) => {
                 c.reset();
-                Err(format!(
-                    "no answer within {}",
-                    crate::ui::fmt::duration(timeout)
-                ))
+                Err(format!("no answer within {}", crate::ui::fmt::duration(timeout)))
             }
         };
-        if tx
-            .send(Update {
-                target,
-                at: Instant::now(),
-                result,
-            })
-            .await
-            .is_err()
-        {
+        // Log transitions only: one line when a target stops answering, one when it answers again.
+        match (&result, failing) {
+            (Err(e), None | Some(false)) => tracing::warn!(?target, error = %e, "target not answering"),
+            (Ok(_), Some(true)) => tracing::info!(?target, "target answering again"),
+            _ => {}
+        }
+        failing = Some(result.is_err());
+        if tx.send(Update { target, at: Instant::now(), result }).await.is_err() {
             return;
         }
     }
@@ -96,8 +93,7 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
     let client = http::client(timeout)?;
     for (i, node) in cfg.nodes.iter().enumerate() {
         let c = mysql::NodeCollector::new(
-            mysql::opts(node, &logins.nodes[i])
-                .map_err(|e| format!("node {}: {e}", node.name()))?,
+            mysql::opts(node, &logins.nodes[i]).map_err(|e| format!("node {}: {e}", node.name()))?,
             timeout,
         );
         tokio::spawn(run(TargetId::Node(i), c, interval, timeout, tx.clone()));

@@ -9,9 +9,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, SslOpts, Value};
 use super::{Collector, Payload};
 use crate::config::NodeConfig;
 use crate::config::login::Login;
-use crate::model::replication::{
-    BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row,
-};
+use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row};
 
 /// Connection options for a node: TCP only (never a local socket behind our back), its TLS.
 pub fn opts(node: &NodeConfig, login: &Login) -> Result<Opts, String> {
@@ -37,10 +35,7 @@ pub async fn connect(opts: &Opts, timeout: Duration) -> Result<Conn, String> {
     match tokio::time::timeout(timeout, Conn::new(opts.clone())).await {
         Ok(Ok(c)) => Ok(c),
         Ok(Err(e)) => Err(describe(&e)),
-        Err(_) => Err(format!(
-            "connect timed out after {}",
-            crate::ui::fmt::duration(timeout)
-        )),
+        Err(_) => Err(format!("connect timed out after {}", crate::ui::fmt::duration(timeout))),
     }
 }
 
@@ -98,18 +93,10 @@ pub struct NodeCollector {
 
 impl NodeCollector {
     pub fn new(opts: Opts, timeout: Duration) -> Self {
-        Self {
-            opts,
-            timeout,
-            conn: None,
-            version: None,
-        }
+        Self { opts, timeout, conn: None, version: None }
     }
 
-    async fn read(
-        conn: &mut Conn,
-        version: &mut Option<(String, Dialect)>,
-    ) -> Result<NodeStatus, String> {
+    async fn read(conn: &mut Conn, version: &mut Option<(String, Dialect)>) -> Result<NodeStatus, String> {
         if version.is_none() {
             let rows = query_rows(conn, "SELECT @@version AS v, @@version_comment AS c").await?;
             let get = |k: &str| {
@@ -122,27 +109,17 @@ impl NodeCollector {
             *version = Some((v.clone(), Dialect::detect(&v, &c)));
         }
         let (ver, dialect) = version.clone().ok_or("no version")?;
-        let vars_row: Option<mysql_async::Row> = conn
-            .query_first(dialect.variables_sql())
-            .await
-            .map_err(|e| describe(&e))?;
-        let vals: Vec<Option<String>> = vars_row
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| r.as_ref(i).and_then(value_text))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let vars_row: Option<mysql_async::Row> =
+            conn.query_first(dialect.variables_sql()).await.map_err(|e| describe(&e))?;
+        let vals: Vec<Option<String>> =
+            vars_row.map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(value_text)).collect()).unwrap_or_default();
         let vars = NodeVars::from_values(&vals)?;
         let links = query_rows(conn, dialect.replica_status_sql())
             .await?
             .iter()
             .map(ReplicaLink::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let binlog = query_rows(conn, dialect.binlog_status_sql())
-            .await?
-            .first()
-            .map(BinlogPos::from_row);
+        let binlog = query_rows(conn, dialect.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
         let status = query_rows(
             conn,
             "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')",
@@ -153,23 +130,12 @@ impl NodeCollector {
             let value = r.get(1)?.1.as_deref()?;
             Some((name, value))
         }));
-        let processes = query_rows(
-            conn,
-            "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()",
-        )
-        .await?
-        .iter()
-        .map(Process::from_row)
-        .collect();
-        Ok(NodeStatus {
-            version: ver,
-            dialect,
-            vars,
-            counters,
-            binlog,
-            links,
-            processes,
-        })
+        let processes = query_rows(conn, "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
+            .await?
+            .iter()
+            .map(Process::from_row)
+            .collect();
+        Ok(NodeStatus { version: ver, dialect, vars, counters, binlog, links, processes })
     }
 }
 

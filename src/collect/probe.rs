@@ -34,23 +34,12 @@ impl Probe {
         } else if let Some(addr) = &p.tcp {
             Kind::Tcp(addr.clone())
         } else if let Some(node) = &p.sql {
-            let i = cfg
-                .nodes
-                .iter()
-                .position(|n| n.name() == node)
-                .ok_or_else(|| format!("probe: no node {node}"))?;
-            Kind::Sql {
-                opts: Box::new(super::mysql::opts(&cfg.nodes[i], &logins.nodes[i])?),
-                conn: None,
-            }
+            let i = cfg.nodes.iter().position(|n| n.name() == node).ok_or_else(|| format!("probe: no node {node}"))?;
+            Kind::Sql { opts: Box::new(super::mysql::opts(&cfg.nodes[i], &logins.nodes[i])?), conn: None }
         } else {
             return Err(format!("probe {} has no target", p.name.get_ref()));
         };
-        Ok(Self {
-            kind,
-            client,
-            timeout,
-        })
+        Ok(Self { kind, client, timeout })
     }
 }
 
@@ -59,12 +48,7 @@ impl Collector for Probe {
         let start = Instant::now();
         match &mut self.kind {
             Kind::Http(url) => {
-                let resp = self
-                    .client
-                    .get(url.as_str())
-                    .send()
-                    .await
-                    .map_err(|e| super::http::describe(&e))?;
+                let resp = self.client.get(url.as_str()).send().await.map_err(|e| super::http::describe(&e))?;
                 let status = resp.status();
                 resp.bytes().await.map_err(|e| super::http::describe(&e))?;
                 if !(status.is_success() || status.is_redirection()) {
@@ -72,9 +56,7 @@ impl Collector for Probe {
                 }
             }
             Kind::Tcp(addr) => {
-                tokio::net::TcpStream::connect(addr.as_str())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                tokio::net::TcpStream::connect(addr.as_str()).await.map_err(|e| e.to_string())?;
             }
             Kind::Sql { opts, conn } => {
                 if conn.is_none() {

@@ -23,24 +23,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(i) => (t[..i].trim(), t[i..].trim()),
         None => (t, "s"),
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}: expected e.g. \"500ms\", \"1s\", \"2m\""))?;
+    let value: f64 =
+        num.parse().map_err(|_| format!("bad duration {text:?}: expected e.g. \"500ms\", \"1s\", \"2m\""))?;
     let secs = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
         other => {
-            return Err(format!(
-                "bad duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"
-            ));
+            return Err(format!("bad duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"));
         }
     };
     if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
-        return Err(format!(
-            "bad duration {text:?}: must be above 0 and at most 24h"
-        ));
+        return Err(format!("bad duration {text:?}: must be above 0 and at most 24h"));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -48,11 +43,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 impl fmt::Display for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if ms.is_multiple_of(1000) {
-            write!(f, "{}s", ms / 1000)
-        } else {
-            write!(f, "{ms}ms")
-        }
+        if ms.is_multiple_of(1000) { write!(f, "{}s", ms / 1000) } else { write!(f, "{ms}ms") }
     }
 }
 
@@ -103,11 +94,7 @@ mod tests {
     fn rejects_nonsense() {
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("0s").is_err());
-        assert!(
-            parse_duration("5 parsecs")
-                .unwrap_err()
-                .contains("unknown unit")
-        );
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("-1s").is_err());
     }
 

@@ -20,48 +20,26 @@ pub struct Logins {
 }
 
 fn login_name() -> Option<String> {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty())
 }
 
 /// A node's login: its own fields first, then `~/.my.cnf`, then the login name.
 pub fn node_login(node: &NodeConfig) -> Result<Login, String> {
     let fields = node.password_fields();
-    let password = fields
-        .source()
-        .resolve()
-        .map_err(|e| format!("node {}: {e}", node.name()))?;
-    let my_cnf_path = fields.my_cnf.clone().or_else(|| {
-        if fields.count() == 0 {
-            default_my_cnf()
-        } else {
-            None
-        }
-    });
+    let password = fields.source().resolve().map_err(|e| format!("node {}: {e}", node.name()))?;
+    let my_cnf_path = fields.my_cnf.clone().or_else(|| if fields.count() == 0 { default_my_cnf() } else { None });
     let my_cnf = my_cnf_path
         .and_then(|p| std::fs::read_to_string(super::paths::expand_tilde(&p)).ok())
         .map(|t| parse_my_cnf(&t))
         .unwrap_or_default();
     let user = node.user.clone().or(my_cnf.user).or_else(login_name);
-    let password = password.or(if fields.count() == 0 {
-        my_cnf.password.map(Secret::new)
-    } else {
-        None
-    });
+    let password = password.or(if fields.count() == 0 { my_cnf.password.map(Secret::new) } else { None });
     Ok(Login { user, password })
 }
 
 fn http_login(name: &str, user: &Option<String>, fields: PasswordFields) -> Result<Login, String> {
-    let password = fields
-        .source()
-        .resolve()
-        .map_err(|e| format!("{name}: {e}"))?;
-    Ok(Login {
-        user: user.clone(),
-        password,
-    })
+    let password = fields.source().resolve().map_err(|e| format!("{name}: {e}"))?;
+    Ok(Login { user: user.clone(), password })
 }
 
 /// The replication password for CHANGE MASTER TO, when configured.
@@ -83,24 +61,12 @@ impl Logins {
             haproxies: cfg
                 .haproxies
                 .iter()
-                .map(|h| {
-                    http_login(
-                        &format!("haproxy {}", h.name.get_ref()),
-                        &h.user,
-                        h.password_fields(),
-                    )
-                })
+                .map(|h| http_login(&format!("haproxy {}", h.name.get_ref()), &h.user, h.password_fields()))
                 .collect::<Result<_, _>>()?,
             apaches: cfg
                 .apaches
                 .iter()
-                .map(|a| {
-                    http_login(
-                        &format!("apache {}", a.name.get_ref()),
-                        &a.user,
-                        a.password_fields(),
-                    )
-                })
+                .map(|a| http_login(&format!("apache {}", a.name.get_ref()), &a.user, a.password_fields()))
                 .collect::<Result<_, _>>()?,
         })
     }

@@ -15,10 +15,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub use duration::Interval;
-pub use schema::{
-    ApacheConfig, Config, HaproxyConfig, NodeConfig, PasswordFields, ProbeConfig, SshConfig,
-    TlsConfig,
-};
+pub use schema::{ApacheConfig, Config, HaproxyConfig, NodeConfig, PasswordFields, ProbeConfig, SshConfig, TlsConfig};
 pub use secret::{PasswordSource, Secret};
 
 /// A config problem, located in its file.
@@ -47,11 +44,7 @@ impl std::error::Error for ConfigError {}
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 /// The key a span points at: the span itself when it covers a key, else the key on the same line.
@@ -61,11 +54,7 @@ fn key_at(text: &str, span: &Range<usize>) -> Option<String> {
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[line_start..line_end].trim();
     if line.starts_with('[') {
-        return Some(
-            line.trim_matches(|c| c == '[' || c == ']')
-                .trim()
-                .to_string(),
-        );
+        return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_string());
     }
     let key = line.split('=').next()?.trim().trim_matches('"');
     (!key.is_empty()).then(|| key.to_string())
@@ -106,11 +95,7 @@ impl Config {
             message,
         };
         if self.nodes.is_empty() && self.haproxies.is_empty() && self.apaches.is_empty() {
-            return Err(err(
-                None,
-                "node",
-                "the config names no [[node]], [[haproxy]] or [[apache]] to watch".into(),
-            ));
+            return Err(err(None, "node", "the config names no [[node]], [[haproxy]] or [[apache]] to watch".into()));
         }
         let mut names = HashSet::new();
         for n in &self.nodes {
@@ -119,18 +104,10 @@ impl Config {
                 return Err(err(span, "name", "a node needs a non-empty name".into()));
             }
             if !names.insert(("node", n.name.get_ref().clone())) {
-                return Err(err(
-                    span,
-                    "name",
-                    format!("node name {:?} is used twice", n.name.get_ref()),
-                ));
+                return Err(err(span, "name", format!("node name {:?} is used twice", n.name.get_ref())));
             }
             if n.port == 0 {
-                return Err(err(
-                    span,
-                    "port",
-                    format!("node {}: port 0 is not a port", n.name.get_ref()),
-                ));
+                return Err(err(span, "port", format!("node {}: port 0 is not a port", n.name.get_ref())));
             }
             if n.password_fields().count() > 1 {
                 return Err(err(
@@ -152,36 +129,22 @@ impl Config {
                     ),
                 ));
             }
-            for (key, cmd) in [
-                ("stop_command", &n.stop_command),
-                ("start_command", &n.start_command),
-            ] {
+            for (key, cmd) in [("stop_command", &n.stop_command), ("start_command", &n.start_command)] {
                 if cmd.as_ref().is_some_and(|c| c.is_empty()) {
-                    return Err(err(
-                        span.clone(),
-                        key,
-                        format!("node {}: {key} is an empty list", n.name.get_ref()),
-                    ));
+                    return Err(err(span.clone(), key, format!("node {}: {key} is an empty list", n.name.get_ref())));
                 }
             }
         }
         for h in &self.haproxies {
             let span = Some(h.name.span());
             if !names.insert(("haproxy", h.name.get_ref().clone())) {
-                return Err(err(
-                    span,
-                    "name",
-                    format!("haproxy name {:?} is used twice", h.name.get_ref()),
-                ));
+                return Err(err(span, "name", format!("haproxy name {:?} is used twice", h.name.get_ref())));
             }
             if h.stats_url.is_none() && h.socket.is_none() {
                 return Err(err(
                     span,
                     "stats_url",
-                    format!(
-                        "haproxy {}: set stats_url, socket or both",
-                        h.name.get_ref()
-                    ),
+                    format!("haproxy {}: set stats_url, socket or both", h.name.get_ref()),
                 ));
             }
             if let Some(url) = &h.stats_url {
@@ -198,11 +161,7 @@ impl Config {
         for a in &self.apaches {
             let span = Some(a.name.span());
             if !names.insert(("apache", a.name.get_ref().clone())) {
-                return Err(err(
-                    span,
-                    "name",
-                    format!("apache name {:?} is used twice", a.name.get_ref()),
-                ));
+                return Err(err(span, "name", format!("apache name {:?} is used twice", a.name.get_ref())));
             }
             check_url(&a.status_url).map_err(|m| err(span.clone(), "status_url", m))?;
             if a.password_fields().count() > 1 {
@@ -216,46 +175,31 @@ impl Config {
         for p in &self.probes {
             let span = Some(p.name.span());
             if !names.insert(("probe", p.name.get_ref().clone())) {
-                return Err(err(
-                    span,
-                    "name",
-                    format!("probe name {:?} is used twice", p.name.get_ref()),
-                ));
+                return Err(err(span, "name", format!("probe name {:?} is used twice", p.name.get_ref())));
             }
             let kinds = [p.http.is_some(), p.tcp.is_some(), p.sql.is_some()];
             if kinds.iter().filter(|b| **b).count() != 1 {
                 return Err(err(
                     span,
                     "http",
-                    format!(
-                        "probe {}: set exactly one of http, tcp or sql",
-                        p.name.get_ref()
-                    ),
+                    format!("probe {}: set exactly one of http, tcp or sql", p.name.get_ref()),
                 ));
             }
             if let Some(url) = &p.http {
                 check_url(url).map_err(|m| err(span.clone(), "http", m))?;
             }
             if let Some(addr) = &p.tcp {
-                let ok = addr.rsplit_once(':').is_some_and(|(h, port)| {
-                    !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-                });
+                let ok = addr
+                    .rsplit_once(':')
+                    .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
                 if !ok {
-                    return Err(err(
-                        span,
-                        "tcp",
-                        format!("probe {}: {addr:?} is not host:port", p.name.get_ref()),
-                    ));
+                    return Err(err(span, "tcp", format!("probe {}: {addr:?} is not host:port", p.name.get_ref())));
                 }
             }
             if let Some(node) = &p.sql
                 && !self.nodes.iter().any(|n| n.name.get_ref() == node)
             {
-                return Err(err(
-                    span,
-                    "sql",
-                    format!("probe {}: no [[node]] is named {node:?}", p.name.get_ref()),
-                ));
+                return Err(err(span, "sql", format!("probe {}: no [[node]] is named {node:?}", p.name.get_ref())));
             }
         }
         Ok(())
@@ -275,10 +219,7 @@ impl Config {
 fn check_url(url: &str) -> Result<(), String> {
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        Ok(u) => Err(format!(
-            "{url:?}: scheme {} is not http or https",
-            u.scheme()
-        )),
+        Ok(u) => Err(format!("{url:?}: scheme {} is not http or https", u.scheme())),
         Err(e) => Err(format!("{url:?} is not a URL: {e}")),
     }
 }
@@ -288,8 +229,7 @@ pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(p) = flag {
         return Ok(p.to_path_buf());
     }
-    let p = paths::default_config_file()
-        .ok_or("cannot find the config dir: set HOME or XDG_CONFIG_HOME")?;
+    let p = paths::default_config_file().ok_or("cannot find the config dir: set HOME or XDG_CONFIG_HOME")?;
     if p.is_file() {
         Ok(p)
     } else {

@@ -65,15 +65,10 @@ pub struct PasswordFields {
 
 impl PasswordFields {
     pub fn count(&self) -> usize {
-        [
-            self.password.is_some(),
-            self.password_env.is_some(),
-            self.password_command.is_some(),
-            self.my_cnf.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count()
+        [self.password.is_some(), self.password_env.is_some(), self.password_command.is_some(), self.my_cnf.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count()
     }
 
     pub fn source(&self) -> PasswordSource {

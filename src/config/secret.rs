@@ -63,8 +63,8 @@ impl PasswordSource {
             PasswordSource::Command(cmd) => run_password_command(cmd).map(Some),
             PasswordSource::MyCnf(path) => {
                 let path = super::paths::expand_tilde(path);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 Ok(parse_my_cnf(&text).password.map(Secret::new))
             }
         }
@@ -89,10 +89,7 @@ fn run_password_command(cmd: &str) -> Result<Secret, String> {
             Ok(None) if Instant::now() > deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "password command did not finish within {}s",
-                    COMMAND_TIMEOUT.as_secs()
-                ));
+                return Err(format!("password command did not finish within {}s", COMMAND_TIMEOUT.as_secs()));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("password command: {e}")),
@@ -100,16 +97,9 @@ fn run_password_command(cmd: &str) -> Result<Secret, String> {
     }
     let mut out = String::new();
     if let Some(mut stdout) = child.stdout.take() {
-        stdout
-            .read_to_string(&mut out)
-            .map_err(|e| format!("password command output: {e}"))?;
+        stdout.read_to_string(&mut out).map_err(|e| format!("password command output: {e}"))?;
     }
-    let first = out
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('\r')
-        .to_string();
+    let first = out.lines().next().unwrap_or("").trim_end_matches('\r').to_string();
     if first.is_empty() {
         return Err("password command printed nothing".into());
     }
@@ -135,10 +125,7 @@ pub fn parse_my_cnf(text: &str) -> MyCnf {
             continue;
         }
         if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_client = matches!(
-                section.trim(),
-                "client" | "mysql" | "client-mariadb" | "client-server"
-            );
+            in_client = matches!(section.trim(), "client" | "mysql" | "client-mariadb" | "client-server");
             continue;
         }
         if !in_client {
@@ -199,17 +186,13 @@ mod tests {
     fn password_command_first_line() {
         let s = PasswordSource::Command("printf 'abc\\nzzz\\n'".into()).resolve();
         assert_eq!(s.unwrap().unwrap().expose(), "abc");
-        let err = PasswordSource::Command("exit 3".into())
-            .resolve()
-            .unwrap_err();
+        let err = PasswordSource::Command("exit 3".into()).resolve().unwrap_err();
         assert!(err.contains("failed"), "{err}");
     }
 
     #[test]
     fn env_source_missing_is_clear() {
-        let err = PasswordSource::Env("RINGDECK_SURELY_UNSET_VAR".into())
-            .resolve()
-            .unwrap_err();
+        let err = PasswordSource::Env("RINGDECK_SURELY_UNSET_VAR".into()).resolve().unwrap_err();
         assert!(err.contains("RINGDECK_SURELY_UNSET_VAR"));
     }
 }

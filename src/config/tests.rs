@@ -32,10 +32,7 @@ fn unknown_key_names_file_line_and_key() {
     assert_eq!(e.line, Some(5), "{e}");
     assert_eq!(e.key.as_deref(), Some("pasword"), "{e}");
     let shown = e.to_string();
-    assert!(
-        shown.starts_with("/etc/ringdeck.toml:5: key `pasword`"),
-        "{shown}"
-    );
+    assert!(shown.starts_with("/etc/ringdeck.toml:5: key `pasword`"), "{shown}");
     assert!(shown.contains("unknown field"), "{shown}");
 }
 
@@ -82,20 +79,11 @@ fn empty_config_refused() {
 
 #[test]
 fn probes_checked() {
-    let e = parse(&format!(
-        "{MINIMAL}[[probe]]\nname = \"p\"\nsql = \"nope\"\n"
-    ))
-    .unwrap_err();
+    let e = parse(&format!("{MINIMAL}[[probe]]\nname = \"p\"\nsql = \"nope\"\n")).unwrap_err();
     assert!(e.message.contains("no [[node]] is named"), "{e}");
-    let e = parse(&format!(
-        "{MINIMAL}[[probe]]\nname = \"p\"\nhttp = \"ftp://x/\"\n"
-    ))
-    .unwrap_err();
+    let e = parse(&format!("{MINIMAL}[[probe]]\nname = \"p\"\nhttp = \"ftp://x/\"\n")).unwrap_err();
     assert!(e.message.contains("not http"), "{e}");
-    let e = parse(&format!(
-        "{MINIMAL}[[probe]]\nname = \"p\"\ntcp = \"nohost\"\n"
-    ))
-    .unwrap_err();
+    let e = parse(&format!("{MINIMAL}[[probe]]\nname = \"p\"\ntcp = \"nohost\"\n")).unwrap_err();
     assert!(e.message.contains("host:port"), "{e}");
     let e = parse(&format!("{MINIMAL}[[probe]]\nname = \"p\"\n")).unwrap_err();
     assert!(e.message.contains("exactly one"), "{e}");

@@ -154,17 +154,10 @@ fn write_files(spec: &Spec, k: u16) -> Result<()> {
         ),
         0o644,
     )?;
-    write_file(
-        &w.join("htdocs/about.html"),
-        &page("about", &format!("Served by web{k} of the ringdeck lab.")),
-        0o644,
-    )?;
+    write_file(&w.join("htdocs/about.html"), &page("about", &format!("Served by web{k} of the ringdeck lab.")), 0o644)?;
     write_file(
         &w.join("htdocs/posts.html"),
-        &page(
-            "posts",
-            "A static page standing in for an application page.",
-        ),
+        &page("posts", "A static page standing in for an application page."),
         0o644,
     )?;
     write_file(&w.join("htdocs/health.txt"), "ok\n", 0o644)?;
@@ -190,18 +183,10 @@ pub fn up(spec: &Spec, k: u16) -> Result<bool> {
     let ok = out.as_ref().is_ok_and(|o| o.status.success());
     if !ok {
         let text = match &out {
-            Ok(o) => format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
+            Ok(o) => format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
             Err(e) => e.to_string(),
         };
-        bail!(
-            "web{k} (apache2) did not start: {}\n{}",
-            text.trim(),
-            proc::log_tail(&error_log(spec, k), 20)
-        );
+        bail!("web{k} (apache2) did not start: {}\n{}", text.trim(), proc::log_tail(&error_log(spec, k), 20));
     }
     Ok(true)
 }

@@ -6,33 +6,19 @@ use toml::Spanned;
 
 use super::proc;
 use super::spec::{Spec, write_file};
-use crate::config::{
-    ApacheConfig, Config, HaproxyConfig, Interval, NodeConfig, ProbeConfig, Secret, SshConfig,
-};
+use crate::config::{ApacheConfig, Config, HaproxyConfig, Interval, NodeConfig, ProbeConfig, Secret, SshConfig};
 
 fn name(s: impl Into<String>) -> Spanned<String> {
     Spanned::new(0..0, s.into())
 }
 
 fn probe(n: String) -> ProbeConfig {
-    ProbeConfig {
-        name: name(n),
-        http: None,
-        tcp: None,
-        sql: None,
-        warn: None,
-        crit: None,
-    }
+    ProbeConfig { name: name(n), http: None, tcp: None, sql: None, warn: None, crit: None }
 }
 
 /// The console config for the lab.
 pub fn build(spec: &Spec) -> Config {
-    let ctl = |k: u16, verb: &str| {
-        Some(vec![
-            spec.node_ctl(k).display().to_string(),
-            verb.to_string(),
-        ])
-    };
+    let ctl = |k: u16, verb: &str| Some(vec![spec.node_ctl(k).display().to_string(), verb.to_string()]);
     let nodes = (1..=spec.nodes)
         .map(|k| NodeConfig {
             name: name(format!("node{k}")),
@@ -79,14 +65,8 @@ pub fn build(spec: &Spec) -> Config {
         })
         .collect();
     let mut probes = vec![
-        ProbeConfig {
-            http: Some(format!("http://127.0.0.1:{}/", spec.http_port())),
-            ..probe("http-lb".into())
-        },
-        ProbeConfig {
-            tcp: Some(format!("127.0.0.1:{}", spec.mysql_lb_port())),
-            ..probe("mysql-lb".into())
-        },
+        ProbeConfig { http: Some(format!("http://127.0.0.1:{}/", spec.http_port())), ..probe("http-lb".into()) },
+        ProbeConfig { tcp: Some(format!("127.0.0.1:{}", spec.mysql_lb_port())), ..probe("mysql-lb".into()) },
     ];
     for k in 1..=2 {
         probes.push(ProbeConfig {
@@ -95,10 +75,7 @@ pub fn build(spec: &Spec) -> Config {
         });
     }
     for k in 1..=spec.nodes {
-        probes.push(ProbeConfig {
-            sql: Some(format!("node{k}")),
-            ..probe(format!("sql-node{k}"))
-        });
+        probes.push(ProbeConfig { sql: Some(format!("node{k}")), ..probe(format!("sql-node{k}")) });
     }
     Config {
         poll_interval: Interval::from_millis(1000),
@@ -116,9 +93,7 @@ pub fn build(spec: &Spec) -> Config {
 /// Builds, checks and writes `D/ringdeck.toml` (mode 600: it holds passwords).
 pub fn write(spec: &Spec) -> Result<()> {
     let path = spec.config_path();
-    let text = build(spec)
-        .to_toml()
-        .wrap_err("cannot serialize the lab's console config")?;
+    let text = build(spec).to_toml().wrap_err("cannot serialize the lab's console config")?;
     let text = format!(
         "# ringdeck console config for the lab in {}; written by `ringdeck lab up`.\n\n{text}",
         spec.dir.display()

@@ -94,29 +94,13 @@ pub fn up(spec: &Spec) -> Result<bool> {
         return Ok(false);
     }
     let cfg = cfg_file(spec);
-    proc::run(
-        Command::new(&haproxy)
-            .arg("-c")
-            .arg("-q")
-            .arg("-f")
-            .arg(&cfg),
-        "haproxy -c (config check)",
-    )?;
+    proc::run(Command::new(&haproxy).arg("-c").arg("-q").arg("-f").arg(&cfg), "haproxy -c (config check)")?;
     let _ = std::fs::remove_file(spec.haproxy_socket());
     let log = log_file(spec);
     // -D: haproxy daemonizes itself; the foreground process exits once it has.
-    let out = Command::new(&haproxy)
-        .arg("-D")
-        .arg("-f")
-        .arg(&cfg)
-        .stdin(std::process::Stdio::null())
-        .output();
+    let out = Command::new(&haproxy).arg("-D").arg("-f").arg(&cfg).stdin(std::process::Stdio::null()).output();
     let text = match &out {
-        Ok(o) => format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
+        Ok(o) => format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
         Err(e) => e.to_string(),
     };
     let _ = std::fs::write(&log, &text);

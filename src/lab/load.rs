@@ -39,11 +39,7 @@ async fn writer(spec: &Spec, k: u16, until: Instant) -> (usize, usize, Option<St
         i += 1;
         let r = if i.is_multiple_of(15) {
             slow += 1;
-            sql::exec(
-                &mut conn,
-                "SELECT /* ringdeck lab load */ COUNT(*), SLEEP(1) FROM app.posts",
-            )
-            .await
+            sql::exec(&mut conn, "SELECT /* ringdeck lab load */ COUNT(*), SLEEP(1) FROM app.posts").await
         } else {
             rows += 1;
             sql::exec(
@@ -75,13 +71,7 @@ async fn http_worker(
     let mut codes = BTreeMap::new();
     let mut slow_count = 0;
     let mut errors = 0;
-    let pages = [
-        "/",
-        "/about.html",
-        "/posts.html",
-        "/health.txt",
-        "/missing.html",
-    ];
+    let pages = ["/", "/about.html", "/posts.html", "/health.txt", "/missing.html"];
     let mut i = seed;
     let mut sent = 0;
     while Instant::now() < until && sent < MAX_REQUESTS_PER_WORKER {
@@ -124,8 +114,7 @@ pub fn run(spec: &Spec, seconds: u64) -> Result<()> {
     rt.block_on(async {
         let writers = join_all((1..=spec.nodes).map(|k| writer(spec, k, until)));
         let https = join_all(
-            (0..FAST_WORKERS + SLOW_WORKERS)
-                .map(|w| http_worker(&client, &base, w >= FAST_WORKERS, w, until)),
+            (0..FAST_WORKERS + SLOW_WORKERS).map(|w| http_worker(&client, &base, w >= FAST_WORKERS, w, until)),
         );
         let (w, h) = tokio::join!(writers, https);
         for (k, (rows, slow, err)) in w.into_iter().enumerate() {
@@ -148,20 +137,12 @@ pub fn run(spec: &Spec, seconds: u64) -> Result<()> {
         rows.join(", "),
         tally.slow_queries
     );
-    let codes: Vec<String> = tally
-        .http
-        .iter()
-        .map(|(c, n)| format!("{n}x {c}"))
-        .collect();
+    let codes: Vec<String> = tally.http.iter().map(|(c, n)| format!("{n}x {c}")).collect();
     let total: usize = tally.http.values().sum();
     println!(
         "HTTP through HAProxy: {total} answered ({} to /slow; /missing.html is a 404 on purpose): {}; {} failed",
         tally.slow_requests,
-        if codes.is_empty() {
-            "none".to_string()
-        } else {
-            codes.join(", ")
-        },
+        if codes.is_empty() { "none".to_string() } else { codes.join(", ") },
         tally.http_errors
     );
     for e in &tally.sql_errors {

@@ -82,11 +82,7 @@ fn my_cnf(spec: &Spec, k: u16) -> String {
     if proc::is_root() {
         s.push_str("user=root\n");
     }
-    s.push_str(&format!(
-        "[client]\nsocket={}\nport={}\n",
-        d(&spec.node_socket(k)),
-        spec.node_port(k)
-    ));
+    s.push_str(&format!("[client]\nsocket={}\nport={}\n", d(&spec.node_socket(k)), spec.node_port(k)));
     s
 }
 
@@ -198,8 +194,7 @@ pub fn write_files(spec: &Spec, k: u16, mariadbd: &Path) -> Result<()> {
 pub fn install(spec: &Spec, k: u16, install_db: &Path) -> Result<()> {
     let data = spec.node_data(k);
     if data.exists() {
-        fs::remove_dir_all(&data)
-            .wrap_err_with(|| format!("cannot remove half-initialised {}", data.display()))?;
+        fs::remove_dir_all(&data).wrap_err_with(|| format!("cannot remove half-initialised {}", data.display()))?;
     }
     make_dir(&data, 0o700)?;
     let log = spec.node_dir(k).join("install-db.log");
@@ -263,19 +258,11 @@ pub async fn bootstrap(spec: &Spec, k: u16) -> Result<()> {
         "DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost'",
         "FLUSH PRIVILEGES",
     ] {
-        sql::exec(&mut conn, stmt)
-            .await
-            .wrap_err_with(|| format!("node{k}: bootstrap"))?;
+        sql::exec(&mut conn, stmt).await.wrap_err_with(|| format!("node{k}: bootstrap"))?;
     }
-    sql::exec(
-        &mut conn,
-        &format!(
-            "ALTER USER 'root'@'localhost' IDENTIFIED BY {}",
-            quote(root_pw)
-        ),
-    )
-    .await
-    .wrap_err_with(|| format!("node{k}: setting the root password"))?;
+    sql::exec(&mut conn, &format!("ALTER USER 'root'@'localhost' IDENTIFIED BY {}", quote(root_pw)))
+        .await
+        .wrap_err_with(|| format!("node{k}: setting the root password"))?;
     let repl = quote(spec.repl_password.expose());
     let op = quote(spec.operator_password.expose());
     let stmts = [
@@ -299,13 +286,10 @@ pub async fn bootstrap(spec: &Spec, k: u16) -> Result<()> {
         "SET GLOBAL gtid_slave_pos=''".to_string(),
     ];
     for s in &stmts {
-        sql::exec(&mut conn, s)
-            .await
-            .wrap_err_with(|| format!("node{k}: bootstrap"))?;
+        sql::exec(&mut conn, s).await.wrap_err_with(|| format!("node{k}: bootstrap"))?;
     }
     let _ = conn.disconnect().await;
-    fs::write(marker(spec, k), "users and schema created\n")
-        .wrap_err("cannot write the bootstrap marker")?;
+    fs::write(marker(spec, k), "users and schema created\n").wrap_err("cannot write the bootstrap marker")?;
     Ok(())
 }
 
@@ -316,9 +300,7 @@ pub async fn configure_ring(spec: &Spec) -> Result<()> {
     for k in 1..=spec.nodes {
         let mut c = sql::operator(spec, k).await?;
         let st = sql::rows(&mut c, "SHOW MASTER STATUS").await?;
-        let row = st
-            .first()
-            .ok_or_else(|| eyre!("node{k}: SHOW MASTER STATUS is empty (binlog off?)"))?;
+        let row = st.first().ok_or_else(|| eyre!("node{k}: SHOW MASTER STATUS is empty (binlog off?)"))?;
         let file = row.get("File").cloned().flatten().unwrap_or_default();
         let pos = row.get("Position").cloned().flatten().unwrap_or_default();
         coords.insert(k, (file, pos));
@@ -333,13 +315,8 @@ pub async fn configure_ring(spec: &Spec) -> Result<()> {
             "MASTER_USE_GTID=slave_pos".to_string()
         } else {
             let (file, pos) = &coords[&up];
-            let pos: u64 = pos
-                .parse()
-                .wrap_err_with(|| format!("node{up}: odd binlog position {pos:?}"))?;
-            format!(
-                "MASTER_USE_GTID=no, MASTER_LOG_FILE={}, MASTER_LOG_POS={pos}",
-                quote(file)
-            )
+            let pos: u64 = pos.parse().wrap_err_with(|| format!("node{up}: odd binlog position {pos:?}"))?;
+            format!("MASTER_USE_GTID=no, MASTER_LOG_FILE={}, MASTER_LOG_POS={pos}", quote(file))
         };
         sql::exec(
             &mut c,
@@ -352,9 +329,7 @@ pub async fn configure_ring(spec: &Spec) -> Result<()> {
         )
         .await
         .wrap_err_with(|| format!("node{k}: CHANGE MASTER TO"))?;
-        sql::exec(&mut c, "START SLAVE")
-            .await
-            .wrap_err_with(|| format!("node{k}: START SLAVE"))?;
+        sql::exec(&mut c, "START SLAVE").await.wrap_err_with(|| format!("node{k}: START SLAVE"))?;
         let _ = c.disconnect().await;
     }
     Ok(())
@@ -386,11 +361,7 @@ pub async fn wait_replicating(spec: &Spec, timeout: Duration) -> Result<()> {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            bail!(
-                "replication did not start within {}s:\n{}",
-                timeout.as_secs(),
-                problems.join("\n")
-            );
+            bail!("replication did not start within {}s:\n{}", timeout.as_secs(), problems.join("\n"));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -404,12 +375,7 @@ async fn node_replication(spec: &Spec, k: u16) -> Result<Option<HashMap<String, 
 }
 
 /// Writes `per_node` rows on every node and waits until every node has all of them.
-pub async fn write_and_converge(
-    spec: &Spec,
-    per_node: usize,
-    body: &str,
-    timeout: Duration,
-) -> Result<()> {
+pub async fn write_and_converge(spec: &Spec, per_node: usize, body: &str, timeout: Duration) -> Result<()> {
     let mut ids = Vec::new();
     for k in 1..=spec.nodes {
         let mut c = sql::operator(spec, k).await?;
@@ -435,11 +401,7 @@ pub async fn write_and_converge(
         for k in 1..=spec.nodes {
             let got = async {
                 let mut c = sql::operator(spec, k).await?;
-                let n = sql::scalar(
-                    &mut c,
-                    &format!("SELECT COUNT(*) FROM app.posts WHERE id IN ({list})"),
-                )
-                .await?;
+                let n = sql::scalar(&mut c, &format!("SELECT COUNT(*) FROM app.posts WHERE id IN ({list})")).await?;
                 let _ = c.disconnect().await;
                 Ok::<_, color_eyre::Report>(n.unwrap_or_default())
             }
@@ -471,9 +433,7 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
     for k in 1..=spec.nodes {
         write_files(spec, k, &mariadbd)?;
     }
-    let to_install: Vec<u16> = (1..=spec.nodes)
-        .filter(|k| !initialised(spec, *k))
-        .collect();
+    let to_install: Vec<u16> = (1..=spec.nodes).filter(|k| !initialised(spec, *k)).collect();
     if spec.ring_configured && !to_install.is_empty() {
         bail!(
             "node{} of {} is not initialised (no bootstrapped marker) but the ring was already connected; re-initialising one node of a running ring is not supported: run `ringdeck lab down --purge` and `ringdeck lab up`",
@@ -487,18 +447,12 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
             proc::terminate(&[pid], Duration::from_secs(60))?;
         }
     }
-    let to_start: Vec<u16> = (1..=spec.nodes)
-        .filter(|k| running(spec, *k).is_none())
-        .collect();
+    let to_start: Vec<u16> = (1..=spec.nodes).filter(|k| running(spec, *k).is_none()).collect();
     if to_start.is_empty() && to_install.is_empty() {
         return Ok(false);
     }
     if !to_install.is_empty() {
-        let names = to_install
-            .iter()
-            .map(|k| format!("node{k}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = to_install.iter().map(|k| format!("node{k}")).collect::<Vec<_>>().join(", ");
         let p = Progress::begin(&format!("initialising {names}"));
         let r = std::thread::scope(|s| {
             let handles: Vec<_> = to_install
@@ -511,19 +465,12 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(eyre!("install thread panicked")))
-                })
+                .map(|h| h.join().unwrap_or_else(|_| Err(eyre!("install thread panicked"))))
                 .collect::<Result<Vec<()>>>()
         });
         p.finish(r)?;
     }
-    let names = to_start
-        .iter()
-        .map(|k| format!("node{k}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = to_start.iter().map(|k| format!("node{k}")).collect::<Vec<_>>().join(", ");
     let p = Progress::begin(&format!("starting {names}"));
     let r = std::thread::scope(|s| {
         let handles: Vec<_> = to_start
@@ -535,10 +482,7 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(eyre!("start thread panicked")))
-            })
+            .map(|h| h.join().unwrap_or_else(|_| Err(eyre!("start thread panicked"))))
             .collect::<Result<Vec<()>>>()
     });
     p.finish(r)?;
@@ -549,11 +493,7 @@ pub fn up(spec: &mut Spec, rt: &tokio::runtime::Runtime) -> Result<bool> {
     if !spec.ring_configured {
         let p = Progress::begin(&format!(
             "connecting the ring ({})",
-            if spec.gtid {
-                "GTID, MASTER_USE_GTID=slave_pos"
-            } else {
-                "binlog positions"
-            }
+            if spec.gtid { "GTID, MASTER_USE_GTID=slave_pos" } else { "binlog positions" }
         ));
         p.finish(rt.block_on(configure_ring(spec)))?;
         spec.ring_configured = true;
@@ -592,20 +532,9 @@ pub fn check_ring(spec: &Spec, rt: &tokio::runtime::Runtime, first: bool) -> Res
     }
     let p = Progress::begin("waiting for replication threads");
     p.finish(rt.block_on(wait_replicating(spec, Duration::from_secs(60))))?;
-    let (rows, body) = if first {
-        (3, "hello")
-    } else {
-        (1, "ring check by lab up")
-    };
-    let p = Progress::begin(&format!(
-        "writing {rows} row(s) on every node and waiting for them everywhere"
-    ));
-    p.finish(rt.block_on(write_and_converge(
-        spec,
-        rows,
-        body,
-        Duration::from_secs(60),
-    )))
+    let (rows, body) = if first { (3, "hello") } else { (1, "ring check by lab up") };
+    let p = Progress::begin(&format!("writing {rows} row(s) on every node and waiting for them everywhere"));
+    p.finish(rt.block_on(write_and_converge(spec, rows, body, Duration::from_secs(60))))
 }
 
 #[cfg(test)]

@@ -113,8 +113,7 @@ pub fn run(cmd: &LabCommand) -> Result<()> {
         LabCommand::Status(dir) => status::print(&spec_of(dir)?),
         LabCommand::Open(dir) => {
             let path = spec_of(dir)?.dir.join("ringdeck.toml");
-            let cfg =
-                crate::config::Config::load(&path).map_err(|e| color_eyre::eyre::eyre!("{e}"))?;
+            let cfg = crate::config::Config::load(&path).map_err(|e| color_eyre::eyre::eyre!("{e}"))?;
             crate::app::run_console(cfg, &path.display().to_string())
         }
         LabCommand::Break(BreakCommand::Dup { node, dir }) => breaks::dup(&spec_of(dir)?, *node),

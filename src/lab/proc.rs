@@ -18,23 +18,16 @@ use nix::unistd::Pid;
 
 /// Looks a binary up in PATH plus /usr/sbin and /sbin; the error names the Debian package.
 pub fn find_binary(name: &str) -> Result<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend([
-        PathBuf::from("/usr/sbin"),
-        PathBuf::from("/sbin"),
-        PathBuf::from("/usr/bin"),
-    ]);
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    dirs.extend([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin"), PathBuf::from("/usr/bin")]);
     for d in dirs {
         let p = d.join(name);
         if is_executable(&p) {
             return Ok(p);
         }
     }
-    let Some(package) = package_for(name) else {
-        bail!("{name} not found in PATH, /usr/sbin or /sbin")
-    };
+    let Some(package) = package_for(name) else { bail!("{name} not found in PATH, /usr/sbin or /sbin") };
     bail!(
         "{name} not found in PATH, /usr/sbin or /sbin: install the Debian package {package} (apt-get install {package})"
     )
@@ -60,16 +53,10 @@ fn is_executable(p: &Path) -> bool {
 
 /// Runs a command to completion; on failure the error carries its output's tail.
 pub fn run(cmd: &mut Command, what: &str) -> Result<Output> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .wrap_err_with(|| format!("{what}: cannot run {:?}", cmd.get_program()))?;
+    let out =
+        cmd.stdin(Stdio::null()).output().wrap_err_with(|| format!("{what}: cannot run {:?}", cmd.get_program()))?;
     if !out.status.success() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         bail!("{what} failed ({}):\n{}", out.status, last_lines(&text, 20));
     }
     Ok(out)
@@ -113,12 +100,7 @@ pub fn alive(pid: i32) -> bool {
 /// A process's command line, arguments joined by spaces.
 pub fn cmdline(pid: i32) -> Option<Vec<String>> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    Some(
-        raw.split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect(),
-    )
+    Some(raw.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
 }
 
 /// The live process in `pid_file` if its command line mentions `marker` (so a stale pid file
@@ -142,10 +124,7 @@ pub fn mentions(args: &[String], dir: &Path) -> bool {
 
 fn all_pids() -> Vec<i32> {
     fs::read_dir("/proc")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
+        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default()
 }
 
@@ -178,9 +157,7 @@ pub fn scan(dir: &Path) -> Vec<i32> {
     loop {
         let before = found.len();
         for pid in &live {
-            if !found.contains(pid)
-                && !protected.contains(pid)
-                && parent.get(pid).is_some_and(|pp| found.contains(pp))
+            if !found.contains(pid) && !protected.contains(pid) && parent.get(pid).is_some_and(|pp| found.contains(pp))
             {
                 found.insert(*pid);
             }
@@ -261,9 +238,7 @@ impl Progress {
     pub fn begin(what: &str) -> Progress {
         eprint!("{what} ... ");
         let _ = std::io::stderr().flush();
-        Progress {
-            start: Instant::now(),
-        }
+        Progress { start: Instant::now() }
     }
     pub fn ok(self) {
         eprintln!("ok ({:.1}s)", self.start.elapsed().as_secs_f64());

@@ -45,12 +45,9 @@ pub struct Spec {
 pub fn default_dir() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let uid = nix::unistd::getuid();
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    let usable = |p: &PathBuf| {
-        !uid.is_root() || std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
-    };
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let usable =
+        |p: &PathBuf| !uid.is_root() || std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0);
     match runtime.filter(usable) {
         Some(run) => run.join("ringdeck-lab"),
         None => PathBuf::from(format!("/tmp/ringdeck-lab-{uid}")),
@@ -63,9 +60,7 @@ pub fn resolve_dir(flag: Option<&Path>) -> Result<PathBuf> {
     if dir.is_absolute() {
         Ok(dir)
     } else {
-        Ok(std::env::current_dir()
-            .wrap_err("cannot read the current directory")?
-            .join(dir))
+        Ok(std::env::current_dir().wrap_err("cannot read the current directory")?.join(dir))
     }
 }
 
@@ -76,8 +71,7 @@ pub fn generate_password(len: usize) -> Result<Secret> {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        f.read_exact(&mut buf)
-            .wrap_err("cannot read /dev/urandom")?;
+        f.read_exact(&mut buf).wrap_err("cannot read /dev/urandom")?;
         for b in buf {
             // 248 = 4 * 62: reject the top bytes so every character is equally likely.
             if b < 248 && out.len() < len {
@@ -98,8 +92,7 @@ pub fn write_file(path: &Path, contents: &str, mode: u32) -> Result<()> {
         .mode(mode)
         .open(&tmp)
         .wrap_err_with(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(contents.as_bytes())
-        .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(contents.as_bytes()).wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
     // The umask may have narrowed the mode at creation: set it exactly.
     fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))
         .wrap_err_with(|| format!("cannot chmod {}", tmp.display()))?;
@@ -134,17 +127,10 @@ impl Spec {
     /// Checks that the ports fit and the socket paths are short enough.
     pub fn validate(&self) -> Result<()> {
         if !(2..SSH_OFFSET).contains(&self.nodes) {
-            bail!(
-                "--nodes {}: a ring needs 2 to {} nodes",
-                self.nodes,
-                SSH_OFFSET - 1
-            );
+            bail!("--nodes {}: a ring needs 2 to {} nodes", self.nodes, SSH_OFFSET - 1);
         }
         if self.port_base < 1024 || u32::from(self.port_base) + 100 > 65535 {
-            bail!(
-                "--port-base {}: must be between 1024 and 65435 (the lab uses B..B+90)",
-                self.port_base
-            );
+            bail!("--port-base {}: must be between 1024 and 65435 (the lab uses B..B+90)", self.port_base);
         }
         let longest = (1..=self.nodes)
             .map(|k| self.node_socket(k))
@@ -175,20 +161,16 @@ impl Spec {
                 return Err(eyre!(e)).wrap_err_with(|| format!("cannot read {}", path.display()));
             }
         };
-        let mut spec: Spec = toml::from_str(&text)
-            .wrap_err_with(|| format!("{} is not a lab state file", path.display()))?;
+        let mut spec: Spec =
+            toml::from_str(&text).wrap_err_with(|| format!("{} is not a lab state file", path.display()))?;
         spec.dir = dir.to_path_buf();
         Ok(Some(spec))
     }
 
     /// Reads the state file or explains that there is no lab in `dir`.
     pub fn require(dir: &Path) -> Result<Spec> {
-        Self::load(dir)?.ok_or_else(|| {
-            eyre!(
-                "no lab in {} (no lab.state there); start one with `ringdeck lab up`",
-                dir.display()
-            )
-        })
+        Self::load(dir)?
+            .ok_or_else(|| eyre!("no lab in {} (no lab.state there); start one with `ringdeck lab up`", dir.display()))
     }
 
     pub fn save(&self) -> Result<()> {
@@ -219,13 +201,7 @@ impl Spec {
     pub fn all_ports(&self) -> Vec<u16> {
         let mut v = vec![self.mysql_lb_port()];
         v.extend((1..=self.nodes).map(|k| self.node_port(k)));
-        v.extend([
-            self.ssh_port(),
-            self.http_port(),
-            self.web_port(1),
-            self.web_port(2),
-            self.stats_port(),
-        ]);
+        v.extend([self.ssh_port(), self.http_port(), self.web_port(1), self.web_port(2), self.stats_port()]);
         v
     }
     /// Node k's upstream in the ring: k-1, node 1's is node N.

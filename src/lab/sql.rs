@@ -23,10 +23,7 @@ where
 {
     match tokio::time::timeout(STEP_TIMEOUT, fut).await {
         Ok(r) => r.wrap_err_with(|| what.to_string()),
-        Err(_) => Err(eyre!(
-            "{what}: no answer within {}s",
-            STEP_TIMEOUT.as_secs()
-        )),
+        Err(_) => Err(eyre!("{what}: no answer within {}s", STEP_TIMEOUT.as_secs())),
     }
 }
 
@@ -38,35 +35,20 @@ pub async fn connect_tcp(port: u16, user: &str, password: &str) -> Result<Conn> 
         .prefer_socket(false)
         .user(Some(user))
         .pass(Some(password));
-    timed(
-        &format!("connecting to 127.0.0.1:{port} as {user}"),
-        Conn::new(opts),
-    )
-    .await
+    timed(&format!("connecting to 127.0.0.1:{port} as {user}"), Conn::new(opts)).await
 }
 
 /// A connection over a unix socket (used while bootstrapping, before TCP users exist).
 pub async fn connect_socket(socket: &Path, user: &str, password: Option<&str>) -> Result<Conn> {
-    let opts = OptsBuilder::default()
-        .socket(Some(socket.to_string_lossy()))
-        .user(Some(user))
-        .pass(password);
-    timed(
-        &format!("connecting to {} as {user}", socket.display()),
-        Conn::new(opts),
-    )
-    .await
+    let opts = OptsBuilder::default().socket(Some(socket.to_string_lossy())).user(Some(user)).pass(password);
+    timed(&format!("connecting to {} as {user}", socket.display()), Conn::new(opts)).await
 }
 
 /// The operator's connection to node k.
 pub async fn operator(spec: &Spec, k: u16) -> Result<Conn> {
-    connect_tcp(
-        spec.node_port(k),
-        "ringdeck",
-        spec.operator_password.expose(),
-    )
-    .await
-    .wrap_err_with(|| format!("node{k}"))
+    connect_tcp(spec.node_port(k), "ringdeck", spec.operator_password.expose())
+        .await
+        .wrap_err_with(|| format!("node{k}"))
 }
 
 pub async fn exec(conn: &mut Conn, sql: &str) -> Result<()> {
@@ -97,11 +79,7 @@ pub async fn scalar(conn: &mut Conn, sql: &str) -> Result<Option<String>> {
 /// `SHOW SLAVE STATUS` as a map, None when the node has no replication configured.
 pub async fn replica_status(conn: &mut Conn) -> Result<Option<HashMap<String, String>>> {
     let mut r = rows(conn, "SHOW SLAVE STATUS").await?;
-    Ok(r.pop().map(|m| {
-        m.into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
-            .collect()
-    }))
+    Ok(r.pop().map(|m| m.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()))
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -120,12 +98,7 @@ fn text(v: &Value) -> Option<String> {
 /// so secrets never reach a message.
 fn short(sql: &str) -> String {
     let upper = sql.to_ascii_uppercase();
-    let cut = ["IDENTIFIED", "PASSWORD"]
-        .iter()
-        .filter_map(|w| upper.find(w))
-        .min()
-        .unwrap_or(sql.len())
-        .min(120);
+    let cut = ["IDENTIFIED", "PASSWORD"].iter().filter_map(|w| upper.find(w)).min().unwrap_or(sql.len()).min(120);
     let mut s = sql[..cut].to_string();
     if cut < sql.len() {
         s.push_str(" ...");
@@ -140,10 +113,7 @@ pub fn quote(s: &str) -> String {
 
 /// A tokio runtime for one lab command.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .wrap_err("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("cannot start the async runtime")
 }
 
 #[cfg(test)]

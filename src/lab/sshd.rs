@@ -34,9 +34,7 @@ fn keygen(ssh_keygen: &std::path::Path, path: &std::path::Path, comment: &str) -
         return Ok(());
     }
     proc::run(
-        Command::new(ssh_keygen)
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
-            .arg(path),
+        Command::new(ssh_keygen).args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"]).arg(path),
         "ssh-keygen",
     )?;
     Ok(())
@@ -77,25 +75,15 @@ pub fn up(spec: &Spec) -> Result<bool> {
     make_dir(&spec.sshd_dir(), 0o700)?;
     keygen(&ssh_keygen, &host_key(spec), "ringdeck-lab-host")?;
     keygen(&ssh_keygen, &spec.ssh_key(), "ringdeck-lab")?;
-    let read = |p: PathBuf| {
-        fs::read_to_string(&p).wrap_err_with(|| format!("cannot read {}", p.display()))
-    };
+    let read = |p: PathBuf| fs::read_to_string(&p).wrap_err_with(|| format!("cannot read {}", p.display()));
     let client_pub = read(spec.ssh_key().with_extension("pub"))?;
-    write_file(
-        &spec.sshd_dir().join("authorized_keys"),
-        client_pub.trim_end(),
-        0o600,
-    )?;
+    write_file(&spec.sshd_dir().join("authorized_keys"), client_pub.trim_end(), 0o600)?;
     let host_pub = read(host_key(spec).with_extension("pub"))?;
     let mut fields = host_pub.split_whitespace();
     let (Some(kind), Some(key)) = (fields.next(), fields.next()) else {
         bail!("odd host public key in {}", host_key(spec).display());
     };
-    write_file(
-        &spec.known_hosts(),
-        &format!("[127.0.0.1]:{} {kind} {key}\n", spec.ssh_port()),
-        0o644,
-    )?;
+    write_file(&spec.known_hosts(), &format!("[127.0.0.1]:{} {kind} {key}\n", spec.ssh_port()), 0o644)?;
     write_file(&config_file(spec), &config(spec), 0o600)?;
     if running(spec).is_some() {
         return Ok(false);
@@ -109,21 +97,11 @@ pub fn up(spec: &Spec) -> Result<bool> {
     }
     let _ = fs::remove_file(pid_file(spec));
     // Without -D sshd daemonizes once it listens; -E keeps its log inside the lab dir.
-    proc::run(
-        Command::new(&sshd)
-            .arg("-f")
-            .arg(config_file(spec))
-            .arg("-E")
-            .arg(log_file(spec)),
-        "sshd",
-    )
-    .wrap_err_with(|| proc::log_tail(&log_file(spec), 20))?;
+    proc::run(Command::new(&sshd).arg("-f").arg(config_file(spec)).arg("-E").arg(log_file(spec)), "sshd")
+        .wrap_err_with(|| proc::log_tail(&log_file(spec), 20))?;
     // The pid file appears once the daemon listens.
     if !proc::wait_for(Duration::from_secs(10), || running(spec).is_some()) {
-        bail!(
-            "sshd wrote no pid file within 10s\n{}",
-            proc::log_tail(&log_file(spec), 20)
-        );
+        bail!("sshd wrote no pid file within 10s\n{}", proc::log_tail(&log_file(spec), 20));
     }
     Ok(true)
 }

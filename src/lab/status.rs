@@ -26,13 +26,11 @@ pub fn http_status(port: u16, path: &str, timeout: Duration) -> Option<u16> {
 
 /// Sends one command to HAProxy's stats socket and returns the answer.
 pub fn haproxy_command(socket: &Path, command: &str) -> Result<String> {
-    let mut s = UnixStream::connect(socket)
-        .wrap_err_with(|| format!("cannot connect to {}", socket.display()))?;
+    let mut s = UnixStream::connect(socket).wrap_err_with(|| format!("cannot connect to {}", socket.display()))?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     s.write_all(format!("{command}\n").as_bytes())?;
     let mut out = String::new();
-    s.read_to_string(&mut out)
-        .wrap_err("reading the HAProxy socket answer")?;
+    s.read_to_string(&mut out).wrap_err("reading the HAProxy socket answer")?;
     Ok(out)
 }
 
@@ -40,12 +38,8 @@ pub fn haproxy_command(socket: &Path, command: &str) -> Result<String> {
 pub fn haproxy_server_states(spec: &Spec) -> Result<Vec<(String, String, String)>> {
     let csv = haproxy_command(&spec.haproxy_socket(), "show stat")?;
     let mut lines = csv.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or_else(|| eyre!("empty show stat"))?
-        .trim_start_matches("# ")
-        .split(',')
-        .collect();
+    let header: Vec<&str> =
+        lines.next().ok_or_else(|| eyre!("empty show stat"))?.trim_start_matches("# ").split(',').collect();
     let col = |n: &str| header.iter().position(|h| *h == n);
     let (px, sv, st) = (
         col("pxname").ok_or_else(|| eyre!("no pxname column"))?,
@@ -88,11 +82,7 @@ pub fn print(spec: &Spec) -> Result<()> {
         } else {
             String::new()
         };
-        lines.push(format!(
-            "{:<8} 127.0.0.1:{port:<6} {:<5} {repl}",
-            format!("node{k}"),
-            updown(up)
-        ));
+        lines.push(format!("{:<8} 127.0.0.1:{port:<6} {:<5} {repl}", format!("node{k}"), updown(up)));
     }
     let lb_up = haproxy::running(spec).is_some() && proc::port_open(spec.mysql_lb_port());
     let mut lb_note = format!(
@@ -110,32 +100,15 @@ pub fn print(spec: &Spec) -> Result<()> {
             .collect();
         lb_note.push_str(&format!("; {}", servers.join(", ")));
     }
-    lines.push(format!(
-        "{:<8} 127.0.0.1:{:<6} {:<5} {lb_note}",
-        "haproxy",
-        spec.mysql_lb_port(),
-        updown(lb_up)
-    ));
+    lines.push(format!("{:<8} 127.0.0.1:{:<6} {:<5} {lb_note}", "haproxy", spec.mysql_lb_port(), updown(lb_up)));
     for k in 1..=2 {
         let port = spec.web_port(k);
         let up = apache::running(spec, k).is_some() && proc::port_open(port);
-        lines.push(format!(
-            "{:<8} 127.0.0.1:{port:<6} {}",
-            format!("web{k}"),
-            updown(up)
-        ));
+        lines.push(format!("{:<8} 127.0.0.1:{port:<6} {}", format!("web{k}"), updown(up)));
     }
     let ssh_up = sshd::running(spec).is_some() && proc::port_open(spec.ssh_port());
-    lines.push(format!(
-        "{:<8} 127.0.0.1:{:<6} {}",
-        "sshd",
-        spec.ssh_port(),
-        updown(ssh_up)
-    ));
-    lines.push(format!(
-        "console: ringdeck --config {}",
-        spec.config_path().display()
-    ));
+    lines.push(format!("{:<8} 127.0.0.1:{:<6} {}", "sshd", spec.ssh_port(), updown(ssh_up)));
+    lines.push(format!("console: ringdeck --config {}", spec.config_path().display()));
     lines.push(String::new());
     // One write; a closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().write_all(lines.join("\n").as_bytes());
@@ -170,10 +143,7 @@ async fn replication_line(spec: &Spec, k: u16) -> Result<String> {
     }
     let io_errno = g("Last_IO_Errno");
     if io_errno != "0" && !io_errno.is_empty() {
-        line.push_str(&format!(
-            " Last_IO_Errno {io_errno}: {}",
-            g("Last_IO_Error")
-        ));
+        line.push_str(&format!(" Last_IO_Errno {io_errno}: {}", g("Last_IO_Error")));
     }
     Ok(line)
 }

@@ -12,19 +12,12 @@ use super::status::{haproxy_server_states, http_status};
 use super::{UpArgs, apache, configfile, haproxy, mariadb, sql, sshd};
 
 /// Every binary the lab runs, checked before anything starts.
-const BINARIES: [&str; 5] = [
-    "mariadbd",
-    "mariadb-install-db",
-    "haproxy",
-    "apache2",
-    "sshd",
-];
+const BINARIES: [&str; 5] = ["mariadbd", "mariadb-install-db", "haproxy", "apache2", "sshd"];
 
 /// True if every component of the lab is running.
 fn all_running(spec: &Spec) -> bool {
     spec.ring_configured
-        && (1..=spec.nodes)
-            .all(|k| mariadb::initialised(spec, k) && mariadb::running(spec, k).is_some())
+        && (1..=spec.nodes).all(|k| mariadb::initialised(spec, k) && mariadb::running(spec, k).is_some())
         && haproxy::running(spec).is_some()
         && (1..=2).all(|k| apache::running(spec, k).is_some())
         && sshd::running(spec).is_some()
@@ -49,17 +42,10 @@ fn check_traversable(dir: &Path) -> Result<()> {
 
 /// Checks that none of the lab's ports is taken by someone else.
 fn check_ports_free(spec: &Spec) -> Result<()> {
-    let busy: Vec<String> = spec
-        .all_ports()
-        .into_iter()
-        .filter(|p| proc::port_open(*p))
-        .map(|p| p.to_string())
-        .collect();
+    let busy: Vec<String> =
+        spec.all_ports().into_iter().filter(|p| proc::port_open(*p)).map(|p| p.to_string()).collect();
     if !busy.is_empty() {
-        bail!(
-            "ports {} on 127.0.0.1 are already in use by something else; pick another --port-base",
-            busy.join(", ")
-        );
+        bail!("ports {} on 127.0.0.1 are already in use by something else; pick another --port-base", busy.join(", "));
     }
     Ok(())
 }
@@ -129,10 +115,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
     );
     let db_changed = mariadb::up(&mut spec, &rt).wrap_err_with(|| hint.clone())?;
     for k in 1..=2 {
-        let p = Progress::begin(&format!(
-            "starting web{k} on 127.0.0.1:{}",
-            spec.web_port(k)
-        ));
+        let p = Progress::begin(&format!("starting web{k} on 127.0.0.1:{}", spec.web_port(k)));
         match apache::up(&spec, k).wrap_err_with(|| hint.clone())? {
             true => p.ok(),
             false => p.done("already running"),
@@ -170,11 +153,7 @@ fn wait_healthy(spec: &Spec) -> Result<()> {
     let ports = spec.all_ports();
     if !proc::wait_for(timeout, || ports.iter().all(|p| proc::port_open(*p))) {
         p.failed();
-        let closed: Vec<String> = ports
-            .iter()
-            .filter(|p| !proc::port_open(**p))
-            .map(|p| p.to_string())
-            .collect();
+        let closed: Vec<String> = ports.iter().filter(|p| !proc::port_open(**p)).map(|p| p.to_string()).collect();
         bail!(
             "ports {} did not open within 30s\n{}\n{}\n{}",
             closed.join(", "),
@@ -185,9 +164,7 @@ fn wait_healthy(spec: &Spec) -> Result<()> {
     }
     for k in 1..=2 {
         let port = spec.web_port(k);
-        if !proc::wait_for(timeout, || {
-            http_status(port, "/index.html", Duration::from_secs(2)) == Some(200)
-        }) {
+        if !proc::wait_for(timeout, || http_status(port, "/index.html", Duration::from_secs(2)) == Some(200)) {
             p.failed();
             bail!(
                 "web{k} does not answer GET /index.html with 200\n{}",
@@ -198,11 +175,7 @@ fn wait_healthy(spec: &Spec) -> Result<()> {
     let mut last = String::new();
     let lb_ok = proc::wait_for(timeout, || match haproxy_server_states(spec) {
         Ok(states) => {
-            let up = |px: &str, sv: &str| {
-                states
-                    .iter()
-                    .any(|(p, s, st)| p == px && s == sv && st == "UP")
-            };
+            let up = |px: &str, sv: &str| states.iter().any(|(p, s, st)| p == px && s == sv && st == "UP");
             last = format!("{states:?}");
             // Exactly "UP": "UP 1/2" means the first check has not passed yet.
             up("web", "web1") && up("web", "web2") && up("mysql", "node1")
@@ -242,14 +215,9 @@ pub fn down(dir: &Path, purge: bool) -> Result<()> {
             Ok(())
         })();
         p.finish(r)?;
-        let pids: Vec<i32> = (1..=spec.nodes)
-            .filter_map(|k| mariadb::running(spec, k))
-            .collect();
+        let pids: Vec<i32> = (1..=spec.nodes).filter_map(|k| mariadb::running(spec, k)).collect();
         if !pids.is_empty() {
-            let p = Progress::begin(&format!(
-                "shutting down {} MariaDB node(s) cleanly",
-                pids.len()
-            ));
+            let p = Progress::begin(&format!("shutting down {} MariaDB node(s) cleanly", pids.len()));
             let killed = proc::terminate(&pids, Duration::from_secs(120));
             match killed {
                 Ok(k) if k.is_empty() => p.ok(),
@@ -273,17 +241,14 @@ pub fn down(dir: &Path, purge: bool) -> Result<()> {
     }
     if let Some(spec) = &spec {
         let ports = spec.all_ports();
-        if !proc::wait_for(Duration::from_secs(10), || {
-            ports.iter().all(|p| !proc::port_open(*p))
-        }) {
+        if !proc::wait_for(Duration::from_secs(10), || ports.iter().all(|p| !proc::port_open(*p))) {
             eprintln!("warning: some lab ports still accept connections");
         }
     }
     if purge {
         // Only a directory that holds a lab state file is removed: --dir may be mistyped.
         if spec.is_some() {
-            std::fs::remove_dir_all(dir)
-                .wrap_err_with(|| format!("cannot remove {}", dir.display()))?;
+            std::fs::remove_dir_all(dir).wrap_err_with(|| format!("cannot remove {}", dir.display()))?;
             eprintln!("lab in {} stopped and removed", dir.display());
         } else {
             eprintln!("no lab.state in {}: nothing removed", dir.display());

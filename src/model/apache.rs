@@ -22,11 +22,7 @@ impl ApacheStatus {
     /// Worker capacity: the scoreboard's length (ServerLimit x ThreadsPerChild).
     pub fn capacity(&self) -> u32 {
         let n = self.scoreboard.chars().count() as u32;
-        if n == 0 {
-            self.busy_workers + self.idle_workers
-        } else {
-            n
-        }
+        if n == 0 { self.busy_workers + self.idle_workers } else { n }
     }
 
     /// Count of scoreboard slots in state `c`.
@@ -52,9 +48,7 @@ pub fn parse_auto(text: &str) -> Result<ApacheStatus, String> {
             "Total kBytes" => s.total_kbytes = n(),
             "Uptime" => s.uptime = n(),
             "BusyWorkers" => {
-                s.busy_workers = v
-                    .parse()
-                    .map_err(|_| format!("BusyWorkers is not a number: {v:?}"))?;
+                s.busy_workers = v.parse().map_err(|_| format!("BusyWorkers is not a number: {v:?}"))?;
                 seen = true;
             }
             "IdleWorkers" => s.idle_workers = v.parse().unwrap_or(0),
@@ -102,10 +96,7 @@ mod tests {
 
     #[test]
     fn recorded_apache_24_under_load() {
-        let s = parse_auto(include_str!(
-            "../../tests/fixtures/apache-2.4-server-status-auto-under-load.txt"
-        ))
-        .unwrap();
+        let s = parse_auto(include_str!("../../tests/fixtures/apache-2.4-server-status-auto-under-load.txt")).unwrap();
         assert_eq!(s.server_version, "Apache/2.4.71 (Debian)");
         assert_eq!(s.mpm, "event");
         assert_eq!((s.busy_workers, s.idle_workers), (2, 8));

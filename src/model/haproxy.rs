@@ -46,9 +46,7 @@ impl StatRow {
         match self.server.as_str() {
             "FRONTEND" => RowKind::Frontend,
             "BACKEND" => RowKind::Backend,
-            _ if self.status == "OPEN" || self.status == "CLOSED" && self.weight.is_none() => {
-                RowKind::Listener
-            }
+            _ if self.status == "OPEN" || self.status == "CLOSED" && self.weight.is_none() => RowKind::Listener,
             _ => RowKind::Server,
         }
     }
@@ -66,17 +64,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
     let header = header
         .strip_prefix("# ")
         .or_else(|| header.strip_prefix('#'))
-        .ok_or_else(|| {
-            format!(
-                "stats output does not start with a '# pxname,...' header: {:?}",
-                cut(header, 60)
-            )
-        })?;
-    let cols: HashMap<&str, usize> = header
-        .split(',')
-        .enumerate()
-        .map(|(i, c)| (c.trim(), i))
-        .collect();
+        .ok_or_else(|| format!("stats output does not start with a '# pxname,...' header: {:?}", cut(header, 60)))?;
+    let cols: HashMap<&str, usize> = header.split(',').enumerate().map(|(i, c)| (c.trim(), i)).collect();
     for required in ["pxname", "svname", "status"] {
         if !cols.contains_key(required) {
             return Err(format!("stats header has no {required} column"));
@@ -88,12 +77,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
             continue;
         }
         let f: Vec<&str> = line.split(',').collect();
-        let get = |name: &str| {
-            cols.get(name)
-                .and_then(|i| f.get(*i))
-                .map(|s| s.trim())
-                .unwrap_or("")
-        };
+        let get = |name: &str| cols.get(name).and_then(|i| f.get(*i)).map(|s| s.trim()).unwrap_or("");
         let n = |name: &str| get(name).parse::<u64>().ok();
         if f.len() < 3 || get("pxname").is_empty() {
             continue; // truncated line: the next poll will have it whole
@@ -147,14 +131,7 @@ web,BACKEND,0,2,0,2,200,40,4120,9988,0,0,,0,0,0,0,UP,1,1,0,,0,120,0,,1,3,0,,40,,
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].kind(), RowKind::Frontend);
         let web2 = &rows[2];
-        assert_eq!(
-            (
-                web2.proxy.as_str(),
-                web2.server.as_str(),
-                web2.status.as_str()
-            ),
-            ("web", "web2", "MAINT")
-        );
+        assert_eq!((web2.proxy.as_str(), web2.server.as_str(), web2.status.as_str()), ("web", "web2", "MAINT"));
         assert_eq!(web2.kind(), RowKind::Server);
         assert!(!web2.is_up());
         assert_eq!(rows[1].check_status, "L7OK");
@@ -187,16 +164,8 @@ web,BACKEND,0,2,0,2,200,40,4120,9988,0,0,,0,0,0,0,UP,1,1,0,,0,120,0,,1,3,0,,40,,
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(parse_csv("").is_err());
-        assert!(
-            parse_csv("<html>401 Unauthorized</html>")
-                .unwrap_err()
-                .contains("header")
-        );
-        assert!(
-            parse_csv("# a,b,c\n1,2,3\n")
-                .unwrap_err()
-                .contains("pxname")
-        );
+        assert!(parse_csv("<html>401 Unauthorized</html>").unwrap_err().contains("header"));
+        assert!(parse_csv("# a,b,c\n1,2,3\n").unwrap_err().contains("pxname"));
         // truncated last line is skipped
         let rows = parse_csv(&V26[..V26.len() - 40]).unwrap();
         assert!(rows.len() >= 3);

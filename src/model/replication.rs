@@ -24,16 +24,10 @@ impl Dialect {
         if version.contains("MariaDB") || comment.contains("MariaDB") {
             return Dialect::MariaDb;
         }
-        let nums: Vec<u32> = version
-            .split(|c: char| !c.is_ascii_digit())
-            .take(3)
-            .map(|p| p.parse().unwrap_or(0))
-            .collect();
-        let v = (
-            nums.first().copied().unwrap_or(0),
-            nums.get(1).copied().unwrap_or(0),
-            nums.get(2).copied().unwrap_or(0),
-        );
+        let nums: Vec<u32> =
+            version.split(|c: char| !c.is_ascii_digit()).take(3).map(|p| p.parse().unwrap_or(0)).collect();
+        let v =
+            (nums.first().copied().unwrap_or(0), nums.get(1).copied().unwrap_or(0), nums.get(2).copied().unwrap_or(0));
         if v >= (8, 2, 0) {
             Dialect::MySql84
         } else if v >= (8, 0, 22) {
@@ -103,9 +97,7 @@ pub fn canonical_column(name: &str) -> String {
 }
 
 fn index(row: &Row) -> HashMap<String, Option<&str>> {
-    row.iter()
-        .map(|(k, v)| (canonical_column(k), v.as_deref()))
-        .collect()
+    row.iter().map(|(k, v)| (canonical_column(k), v.as_deref())).collect()
 }
 
 /// State of the IO thread.
@@ -161,10 +153,7 @@ fn text(ix: &HashMap<String, Option<&str>>, key: &str) -> String {
 }
 
 fn num<T: std::str::FromStr>(ix: &HashMap<String, Option<&str>>, key: &str) -> Option<T> {
-    ix.get(key)
-        .copied()
-        .flatten()
-        .and_then(|v| v.trim().parse().ok())
+    ix.get(key).copied().flatten().and_then(|v| v.trim().parse().ok())
 }
 
 impl ReplicaLink {
@@ -174,16 +163,10 @@ impl ReplicaLink {
         if !ix.contains_key("Master_Host") {
             return Err("replica status row has no Master_Host/Source_Host column".into());
         }
-        let using_gtid = if ix.contains_key("Using_Gtid") {
-            text(&ix, "Using_Gtid")
-        } else {
-            text(&ix, "Auto_Position")
-        };
-        let gtid_io_pos = if ix.contains_key("Gtid_IO_Pos") {
-            text(&ix, "Gtid_IO_Pos")
-        } else {
-            text(&ix, "Retrieved_Gtid_Set")
-        };
+        let using_gtid =
+            if ix.contains_key("Using_Gtid") { text(&ix, "Using_Gtid") } else { text(&ix, "Auto_Position") };
+        let gtid_io_pos =
+            if ix.contains_key("Gtid_IO_Pos") { text(&ix, "Gtid_IO_Pos") } else { text(&ix, "Retrieved_Gtid_Set") };
         Ok(ReplicaLink {
             connection: text(&ix, "Connection_name"),
             master_host: text(&ix, "Master_Host"),
@@ -208,10 +191,7 @@ impl ReplicaLink {
 
     /// Both threads running and no error.
     pub fn healthy(&self) -> bool {
-        self.io == IoState::Running
-            && self.sql_running
-            && self.last_sql_errno == 0
-            && self.last_io_errno == 0
+        self.io == IoState::Running && self.sql_running && self.last_sql_errno == 0 && self.last_io_errno == 0
     }
 
     /// A one-line summary: `SQL stopped 1062 Duplicate entry ...`.
@@ -222,10 +202,7 @@ impl ReplicaLink {
             } else {
                 String::new()
             };
-            return Some(format!(
-                "SQL {}{err}",
-                if self.sql_running { "error" } else { "stopped" }
-            ));
+            return Some(format!("SQL {}{err}", if self.sql_running { "error" } else { "stopped" }));
         }
         match &self.io {
             IoState::Running if self.last_io_errno == 0 => None,
@@ -256,10 +233,7 @@ pub struct BinlogPos {
 impl BinlogPos {
     pub fn from_row(row: &Row) -> BinlogPos {
         let ix = index(row);
-        BinlogPos {
-            file: text(&ix, "File"),
-            position: num(&ix, "Position").unwrap_or(0),
-        }
+        BinlogPos { file: text(&ix, "File"), position: num(&ix, "Position").unwrap_or(0) }
     }
 }
 
@@ -348,10 +322,8 @@ pub struct Process {
 impl Process {
     /// Reads an `information_schema.PROCESSLIST` row (any column order, either dialect).
     pub fn from_row(row: &Row) -> Process {
-        let ix: HashMap<String, Option<&str>> = row
-            .iter()
-            .map(|(k, v)| (k.to_ascii_uppercase(), v.as_deref()))
-            .collect();
+        let ix: HashMap<String, Option<&str>> =
+            row.iter().map(|(k, v)| (k.to_ascii_uppercase(), v.as_deref())).collect();
         let time = match num::<f64>(&ix, "TIME_MS") {
             Some(ms) => ms / 1000.0,
             None => num::<f64>(&ix, "TIME").unwrap_or(0.0),
@@ -372,13 +344,7 @@ impl Process {
     pub fn is_background(&self) -> bool {
         matches!(
             self.command.as_str(),
-            "Sleep"
-                | "Daemon"
-                | "Binlog Dump"
-                | "Binlog Dump GTID"
-                | "Slave_IO"
-                | "Slave_SQL"
-                | "Slave_worker"
+            "Sleep" | "Daemon" | "Binlog Dump" | "Binlog Dump GTID" | "Slave_IO" | "Slave_SQL" | "Slave_worker"
         ) || self.user == "system user"
             || self.user == "event_scheduler"
     }

@@ -11,10 +11,7 @@ pub struct Series {
 
 impl Series {
     pub fn new(cap: usize) -> Self {
-        Self {
-            cap: cap.max(1),
-            points: VecDeque::with_capacity(cap.max(1)),
-        }
+        Self { cap: cap.max(1), points: VecDeque::with_capacity(cap.max(1)) }
     }
 
     pub fn push(&mut self, v: Option<f64>) {
@@ -30,10 +27,7 @@ impl Series {
 
     /// The newest `n` points, oldest first.
     pub fn tail(&self, n: usize) -> impl Iterator<Item = Option<f64>> + '_ {
-        self.points
-            .iter()
-            .skip(self.points.len().saturating_sub(n))
-            .copied()
+        self.points.iter().skip(self.points.len().saturating_sub(n)).copied()
     }
 
     pub fn len(&self) -> usize {
@@ -87,10 +81,7 @@ mod tests {
             s.push(v);
         }
         assert_eq!(s.len(), 3);
-        assert_eq!(
-            s.tail(3).collect::<Vec<_>>(),
-            vec![None, Some(3.0), Some(5.0)]
-        );
+        assert_eq!(s.tail(3).collect::<Vec<_>>(), vec![None, Some(3.0), Some(5.0)]);
         let st = s.stats(3);
         assert_eq!((st.min, st.max, st.gaps), (Some(3.0), Some(5.0), 1));
         assert_eq!(st.avg, Some(4.0));

@@ -153,10 +153,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self {
-            lag_warn_secs: 10,
-            lag_crit_secs: 300,
-        }
+        Self { lag_warn_secs: 10, lag_crit_secs: 300 }
     }
 }
 
@@ -173,24 +170,15 @@ pub struct Topology {
 impl Topology {
     /// Builds the topology from the nodes' last samples.
     pub fn build(nodes: &[NodeInput<'_>], th: &Thresholds) -> Topology {
-        let idents: Vec<NodeIdent<'_>> = nodes
-            .iter()
-            .map(|n| NodeIdent {
-                host: n.host,
-                port: n.port,
-                status: n.status,
-            })
-            .collect();
+        let idents: Vec<NodeIdent<'_>> =
+            nodes.iter().map(|n| NodeIdent { host: n.host, port: n.port, status: n.status }).collect();
         let mut links = Vec::new();
         for (d, n) in nodes.iter().enumerate() {
             let Some(st) = n.status else { continue };
             for l in &st.links {
                 let upstream = match upstream_of(l, &idents) {
                     Some(u) => Upstream::Node(u),
-                    None => Upstream::External {
-                        host: l.master_host.clone(),
-                        port: l.master_port,
-                    },
+                    None => Upstream::External { host: l.master_host.clone(), port: l.master_port },
                 };
                 let problem = l.problem();
                 let lag = l.seconds_behind.unwrap_or(0);
@@ -209,11 +197,7 @@ impl Topology {
                     connection: l.connection.clone(),
                     state,
                     problem,
-                    errno: if l.last_sql_errno != 0 {
-                        l.last_sql_errno
-                    } else {
-                        l.last_io_errno
-                    },
+                    errno: if l.last_sql_errno != 0 { l.last_sql_errno } else { l.last_io_errno },
                     seconds_behind: l.seconds_behind,
                     bytes_behind: None,
                 });
@@ -246,35 +230,20 @@ impl Topology {
                 severity: Severity::Critical,
                 kind: FindingKind::LinkBroken,
                 nodes: vec![nodes[l.downstream].name.to_string()],
-                message: format!(
-                    "{up} -> {}  {}",
-                    nodes[l.downstream].name,
-                    l.problem.clone().unwrap_or_default()
-                ),
+                message: format!("{up} -> {}  {}", nodes[l.downstream].name, l.problem.clone().unwrap_or_default()),
             });
         }
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        Topology {
-            links,
-            shape: Shape::Other,
-            findings,
-            most_complete: None,
-        }
+        Topology { links, shape: Shape::Other, findings, most_complete: None }
     }
 
     /// The worst severity found (OK when there is nothing).
     pub fn severity(&self) -> Severity {
-        self.findings
-            .iter()
-            .map(|f| f.severity)
-            .max()
-            .unwrap_or(Severity::Ok)
+        self.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok)
     }
 
     /// The link from node `up` into node `down`, if any.
     pub fn link_between(&self, up: usize, down: usize) -> Option<&Link> {
-        self.links
-            .iter()
-            .find(|l| l.downstream == down && l.upstream == Upstream::Node(up))
+        self.links.iter().find(|l| l.downstream == down && l.upstream == Upstream::Node(up))
     }
 }

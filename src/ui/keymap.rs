@@ -42,10 +42,7 @@ impl Key {
         if matches!(ev.code, KeyCode::BackTab) {
             mods = KeyModifiers::NONE;
         }
-        Key {
-            code: ev.code,
-            mods,
-        }
+        Key { code: ev.code, mods }
     }
 
     pub fn label(&self) -> String {
@@ -108,10 +105,7 @@ impl FromStr for Key {
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
             "space" => KeyCode::Char(' '),
-            f if f.len() > 1
-                && f.starts_with('f')
-                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
-            {
+            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
                 KeyCode::F(f[1..].parse().unwrap_or(1))
             }
             c if c.chars().count() == 1 => KeyCode::Char(c.chars().next().unwrap_or(' ')),
@@ -144,11 +138,7 @@ fn parse(text: &str, origin: &str) -> Result<Vec<(Key, Option<Action>, String)>,
             let action = if b.run == "noop" {
                 None
             } else {
-                Some(
-                    b.run
-                        .parse::<Action>()
-                        .map_err(|e| format!("{origin}: key {}: {e}", b.on))?,
-                )
+                Some(b.run.parse::<Action>().map_err(|e| format!("{origin}: key {}: {e}", b.on))?)
             };
             Ok((key, action, b.desc))
         })
@@ -158,14 +148,9 @@ fn parse(text: &str, origin: &str) -> Result<Vec<(Key, Option<Action>, String)>,
 impl Keymap {
     /// The shipped keymap with the user's `keymap.toml` (in `user_dir`) layered over it.
     pub fn load(user_dir: Option<&Path>) -> Result<Keymap, String> {
-        let mut map = Keymap {
-            bindings: Vec::new(),
-        };
+        let mut map = Keymap { bindings: Vec::new() };
         map.layer(parse(SHIPPED, "keymaps/default.toml")?);
-        if let Some(p) = user_dir
-            .map(|d| d.join("keymap.toml"))
-            .filter(|p| p.is_file())
-        {
+        if let Some(p) = user_dir.map(|d| d.join("keymap.toml")).filter(|p| p.is_file()) {
             let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             map.layer(parse(&text, &p.display().to_string())?);
         }
@@ -176,11 +161,8 @@ impl Keymap {
         let user_keys: Vec<Key> = entries.iter().map(|(k, _, _)| *k).collect();
         let shipped_count = self.bindings.len();
         // A later file replaces every earlier binding of the keys it names.
-        let mut kept: Vec<Binding> = self
-            .bindings
-            .drain(..shipped_count)
-            .filter(|b| !user_keys.contains(&b.key))
-            .collect();
+        let mut kept: Vec<Binding> =
+            self.bindings.drain(..shipped_count).filter(|b| !user_keys.contains(&b.key)).collect();
         for (key, action, desc) in entries {
             if let Some(action) = action {
                 kept.push(Binding { key, action, desc });
@@ -191,10 +173,7 @@ impl Keymap {
 
     pub fn action_for(&self, ev: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(ev);
-        self.bindings
-            .iter()
-            .find(|b| b.key == key)
-            .map(|b| b.action)
+        self.bindings.iter().find(|b| b.key == key).map(|b| b.action)
     }
 
     /// `(keys, description)` per action, in table order: the help overlay's lines.
@@ -206,12 +185,8 @@ impl Keymap {
                 continue;
             }
             done.push(b.action);
-            let keys: Vec<String> = self
-                .bindings
-                .iter()
-                .filter(|o| o.action == b.action)
-                .map(|o| o.key.label())
-                .collect();
+            let keys: Vec<String> =
+                self.bindings.iter().filter(|o| o.action == b.action).map(|o| o.key.label()).collect();
             out.push((keys.join(" "), b.desc.clone()));
         }
         out
@@ -219,9 +194,7 @@ impl Keymap {
 
     /// The built-in keymap (tests and fallback).
     pub fn builtin() -> Keymap {
-        Self::load(None).unwrap_or(Keymap {
-            bindings: Vec::new(),
-        })
+        Self::load(None).unwrap_or(Keymap { bindings: Vec::new() })
     }
 }
 
@@ -249,28 +222,15 @@ mod tests {
         )
         .unwrap();
         let k = Keymap::load(Some(dir.path())).unwrap();
-        assert_eq!(
-            k.action_for(&KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
-            Some(Action::Quit)
-        );
-        assert_eq!(
-            k.action_for(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
-            None
-        );
-        assert_eq!(
-            k.action_for(&KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
-            Some(Action::Help)
-        );
+        assert_eq!(k.action_for(&KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(k.action_for(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert_eq!(k.action_for(&KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)), Some(Action::Help));
     }
 
     #[test]
     fn bad_keymap_is_clear() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("keymap.toml"),
-            "[[bind]]\non = \"x\"\nrun = \"explode\"\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("keymap.toml"), "[[bind]]\non = \"x\"\nrun = \"explode\"\n").unwrap();
         let e = Keymap::load(Some(dir.path())).unwrap_err();
         assert!(e.contains("explode"), "{e}");
         assert!("ctrl-".parse::<Key>().is_err());

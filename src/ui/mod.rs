@@ -24,41 +24,26 @@ use theme::Theme;
 
 /// Draws the whole console.
 pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
-    let [title, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(f.area());
+    let [title, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
     f.render_widget(title_bar(app, theme, now), title);
     if app.zoom {
         draw_pane(f, app.focus, body, app, theme, now);
     } else {
         let (ring, hap, apache, probes, bottom) = if body.width >= 120 {
-            let [top, mid, bottom] = Layout::vertical([
-                Constraint::Percentage(42),
-                Constraint::Percentage(26),
-                Constraint::Fill(1),
-            ])
-            .areas(body);
-            let [ring, hap] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(top);
-            let [apache, probes] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(mid);
+            let [top, mid, bottom] =
+                Layout::vertical([Constraint::Percentage(42), Constraint::Percentage(26), Constraint::Fill(1)])
+                    .areas(body);
+            let [ring, hap] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(top);
+            let [apache, probes] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(mid);
             (ring, hap, apache, probes, bottom)
         } else {
             // Narrow terminals: the ring gets the full width, the rest share rows; `z` zooms any pane.
             let ring_h = (app.nodes.len() as u16 + 7).min(body.height / 2);
-            let [ring, mid, low] = Layout::vertical([
-                Constraint::Length(ring_h),
-                Constraint::Fill(1),
-                Constraint::Fill(1),
-            ])
-            .areas(body);
-            let [hap, apache] =
-                Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(mid);
-            let [bottom, probes] =
-                Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(low);
+            let [ring, mid, low] =
+                Layout::vertical([Constraint::Length(ring_h), Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
+            let [hap, apache] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(mid);
+            let [bottom, probes] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(low);
             (ring, hap, apache, probes, bottom)
         };
         draw_pane(f, Pane::Ring, ring, app, theme, now);
@@ -76,29 +61,15 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
 fn draw_pane(f: &mut Frame, pane: Pane, area: Rect, app: &App, theme: &Theme, now: Instant) {
     let focused = app.focus == pane;
     let block = Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        })
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.border_focused } else { theme.border })
         .title(Line::from(vec![
             Span::styled(format!(" {} ", pane.index() + 1), theme.muted),
             Span::styled(format!("{} ", pane.title()), theme.title),
         ]));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let ctx = panes::Ctx {
-        app,
-        theme,
-        now,
-        focused,
-        selected: app.selected[pane.index()],
-    };
+    let ctx = panes::Ctx { app, theme, now, focused, selected: app.selected[pane.index()] };
     match pane {
         Pane::Ring => panes::ring::draw(f, inner, &ctx),
         Pane::Haproxy => panes::haproxy::draw(f, inner, &ctx),
@@ -123,12 +94,7 @@ fn title_bar<'a>(app: &'a App, theme: &Theme, now: Instant) -> Paragraph<'a> {
     let count = |hs: Vec<Health>| (hs.iter().filter(|h| **h == Health::Up).count(), hs.len());
     let (nu, nn) = count(app.nodes.iter().map(|t| t.health(now, s)).collect());
     let (hu, hn) = count(app.haproxies.iter().map(|t| t.health(now, s)).collect());
-    let (au, an) = count(
-        app.apaches
-            .iter()
-            .map(|a| a.target.health(now, s))
-            .collect(),
-    );
+    let (au, an) = count(app.apaches.iter().map(|a| a.target.health(now, s)).collect());
     let part = |label: &str, up: usize, n: usize| {
         let st = if up == n {
             theme.ok
@@ -137,11 +103,7 @@ fn title_bar<'a>(app: &'a App, theme: &Theme, now: Instant) -> Paragraph<'a> {
         } else {
             theme.warn
         };
-        vec![
-            Span::styled(format!("{label} "), theme.muted),
-            Span::styled(format!("{up}/{n}"), st),
-            Span::raw("  "),
-        ]
+        vec![Span::styled(format!("{label} "), theme.muted), Span::styled(format!("{up}/{n}"), st), Span::raw("  ")]
     };
     let mut spans = vec![Span::styled(" ringdeck ", theme.title), Span::raw(" ")];
     spans.extend(part("db", nu, nn));
@@ -157,10 +119,6 @@ fn title_bar<'a>(app: &'a App, theme: &Theme, now: Instant) -> Paragraph<'a> {
 
 fn status_bar<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
     let keys = " ?:help  tab/1-5:pane  j/k:select  z:zoom  q:quit ";
-    let text = if app.zoom {
-        format!("{keys} [zoomed: esc]")
-    } else {
-        keys.to_string()
-    };
+    let text = if app.zoom { format!("{keys} [zoomed: esc]") } else { keys.to_string() };
     Paragraph::new(Line::from(Span::raw(text))).style(theme.statusbar)
 }

@@ -12,8 +12,8 @@ const DEFAULT_BG: &str = "#1c1c1c";
 /// The xterm colour of a ratatui colour; `None` for the terminal default.
 fn hex(c: Color) -> Option<String> {
     const BASE: [&str; 16] = [
-        "#000000", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd", "#e5e5e5",
-        "#666666", "#f14c4c", "#23d18b", "#f5f543", "#3b8eea", "#d670d6", "#29b8db", "#ffffff",
+        "#000000", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd", "#e5e5e5", "#666666", "#f14c4c",
+        "#23d18b", "#f5f543", "#3b8eea", "#d670d6", "#29b8db", "#ffffff",
     ];
     let idx = |i: usize| Some(BASE[i].to_string());
     match c {
@@ -43,21 +43,13 @@ fn hex(c: Color) -> Option<String> {
         Color::Indexed(i) => {
             let i = i - 16;
             let level = |x: u8| if x == 0 { 0 } else { 55 + x as u32 * 40 };
-            Some(format!(
-                "#{:02x}{:02x}{:02x}",
-                level(i / 36),
-                level((i / 6) % 6),
-                level(i % 6)
-            ))
+            Some(format!("#{:02x}{:02x}{:02x}", level(i / 36), level((i / 6) % 6), level(i % 6)))
         }
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The buffer as a standalone SVG document.
@@ -88,10 +80,7 @@ pub fn to_svg(buf: &Buffer) -> String {
             }
             let sym = cell.symbol();
             if !sym.trim().is_empty() {
-                let mut attrs = format!(
-                    "x=\"{px:.1}\" y=\"{:.1}\" fill=\"{fg}\"",
-                    py + CELL_H * 0.78
-                );
+                let mut attrs = format!("x=\"{px:.1}\" y=\"{:.1}\" fill=\"{fg}\"", py + CELL_H * 0.78);
                 if cell.modifier.contains(Modifier::BOLD) {
                     attrs.push_str(" font-weight=\"bold\"");
                 }
@@ -122,14 +111,7 @@ mod tests {
     #[test]
     fn text_and_colours_become_svg() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 6, 1));
-        buf.set_string(
-            0,
-            0,
-            "a<b",
-            Style::default()
-                .fg(Color::Green)
-                .add_modifier(Modifier::BOLD),
-        );
+        buf.set_string(0, 0, "a<b", Style::default().fg(Color::Green).add_modifier(Modifier::BOLD));
         let svg = to_svg(&buf);
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("&lt;"));

@@ -5,7 +5,5 @@ use color_eyre::eyre::Result;
 
 /// Installs color-eyre's error and panic reports (no secrets reach them: `Secret` never formats).
 pub fn install_hooks() -> Result<()> {
-    color_eyre::config::HookBuilder::default()
-        .display_env_section(false)
-        .install()
+    color_eyre::config::HookBuilder::default().display_env_section(false).install()
 }

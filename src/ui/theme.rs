@@ -8,10 +8,8 @@ use std::path::Path;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-const SHIPPED: &[(&str, &str)] = &[
-    ("default", include_str!("../../themes/default.toml")),
-    ("mono", include_str!("../../themes/mono.toml")),
-];
+const SHIPPED: &[(&str, &str)] =
+    &[("default", include_str!("../../themes/default.toml")), ("mono", include_str!("../../themes/mono.toml"))];
 
 /// One style as written in a theme file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -63,8 +61,7 @@ fn parse_color(s: &str) -> Result<Color, String> {
     if let Ok(i) = s.parse::<u8>() {
         return Ok(Color::Indexed(i));
     }
-    s.parse::<Color>()
-        .map_err(|_| format!("unknown colour {s:?}"))
+    s.parse::<Color>().map_err(|_| format!("unknown colour {s:?}"))
 }
 
 fn to_style(spec: &StyleSpec, color: bool) -> Result<Style, String> {
@@ -96,18 +93,13 @@ impl Theme {
     /// shipped one. `color` false (NO_COLOR) drops all colours.
     pub fn load(name: &str, user_dir: Option<&Path>, color: bool) -> Result<Theme, String> {
         let mut specs = parse_file(SHIPPED[0].1, "themes/default.toml")?;
-        if let Some((_, text)) = SHIPPED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .filter(|(n, _)| *n != "default")
-        {
+        if let Some((_, text)) = SHIPPED.iter().find(|(n, _)| *n == name).filter(|(n, _)| *n != "default") {
             specs.extend(parse_file(text, &format!("themes/{name}.toml"))?);
         }
         let user = user_dir.map(|d| d.join("themes").join(format!("{name}.toml")));
         match user.as_deref().filter(|p| p.is_file()) {
             Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
                 specs.extend(parse_file(&text, &p.display().to_string())?);
             }
             None if !SHIPPED.iter().any(|(n, _)| *n == name) => {
@@ -209,35 +201,19 @@ mod tests {
     fn user_file_overrides_named_styles() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("themes")).unwrap();
-        std::fs::write(
-            dir.path().join("themes/default.toml"),
-            "[style]\nok = { fg = \"blue\" }\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("themes/default.toml"), "[style]\nok = { fg = \"blue\" }\n").unwrap();
         let t = Theme::load("default", Some(dir.path()), true).unwrap();
         assert_eq!(t.ok.fg, Some(Color::Blue));
-        assert_eq!(
-            t.crit.fg,
-            Some(Color::LightRed),
-            "styles it does not name stay shipped"
-        );
+        assert_eq!(t.crit.fg, Some(Color::LightRed), "styles it does not name stay shipped");
     }
 
     #[test]
     fn bad_theme_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("themes")).unwrap();
-        std::fs::write(
-            dir.path().join("themes/x.toml"),
-            "[style]\nok = { fg = \"blurple\" }\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("themes/x.toml"), "[style]\nok = { fg = \"blurple\" }\n").unwrap();
         let e = Theme::load("x", Some(dir.path()), true).unwrap_err();
         assert!(e.contains("blurple"), "{e}");
-        assert!(
-            Theme::load("nope", Some(dir.path()), true)
-                .unwrap_err()
-                .contains("no theme")
-        );
+        assert!(Theme::load("nope", Some(dir.path()), true).unwrap_err().contains("no theme"));
     }
 }

@@ -45,9 +45,7 @@ fn lab_ports(base: u16, nodes: u16) -> Vec<u16> {
 
 fn random_u32() -> u32 {
     let mut b = [0u8; 4];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .expect("read /dev/urandom");
+    fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).expect("read /dev/urandom");
     u32::from_le_bytes(b)
 }
 
@@ -63,16 +61,11 @@ fn claim_port_base(nodes: u16) -> (u16, PathBuf) {
     for _ in 0..200 {
         let base = 20000 + (random_u32() % 400) as u16 * 100;
         let lock = lock_dir.join(format!("{base}.lock"));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock);
+        let file = fs::OpenOptions::new().write(true).create_new(true).open(&lock);
         let mut file = match file {
             Ok(f) => f,
             Err(_) => {
-                let owner = fs::read_to_string(&lock)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u32>().ok());
+                let owner = fs::read_to_string(&lock).ok().and_then(|s| s.trim().parse::<u32>().ok());
                 if owner.is_some_and(|p| !pid_alive(p)) {
                     let _ = fs::remove_file(&lock);
                 }
@@ -80,9 +73,7 @@ fn claim_port_base(nodes: u16) -> (u16, PathBuf) {
             }
         };
         let _ = write!(file, "{}", std::process::id());
-        let free = lab_ports(base, nodes)
-            .iter()
-            .all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
+        let free = lab_ports(base, nodes).iter().all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
         if free {
             return (base, lock);
         }
@@ -101,17 +92,8 @@ impl Lab {
     pub fn start_with(opts: LabOptions) -> Lab {
         let (port_base, claim) = claim_port_base(opts.nodes);
         // Short path: unix sockets live inside it.
-        let dir = tempfile::Builder::new()
-            .prefix("rdlab")
-            .tempdir()
-            .expect("create a temp dir");
-        let mut lab = Lab {
-            dir,
-            port_base,
-            claim,
-            nodes: opts.nodes,
-            password: String::new(),
-        };
+        let dir = tempfile::Builder::new().prefix("rdlab").tempdir().expect("create a temp dir");
+        let mut lab = Lab { dir, port_base, claim, nodes: opts.nodes, password: String::new() };
         let mut args = vec![
             "lab".to_string(),
             "up".into(),
@@ -132,18 +114,10 @@ impl Lab {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        eprintln!(
-            "lab up ({} nodes at {port_base}) took {:.1}s",
-            opts.nodes,
-            started.elapsed().as_secs_f64()
-        );
+        eprintln!("lab up ({} nodes at {port_base}) took {:.1}s", opts.nodes, started.elapsed().as_secs_f64());
         let cfg = Config::load(&lab.config_path()).expect("the lab's ringdeck.toml loads");
-        lab.password = cfg.nodes[0]
-            .password
-            .as_ref()
-            .expect("the lab config has the operator password")
-            .expose()
-            .to_string();
+        lab.password =
+            cfg.nodes[0].password.as_ref().expect("the lab config has the operator password").expose().to_string();
         lab
     }
 
@@ -170,19 +144,13 @@ impl Lab {
         if args.first().is_some_and(|a| a.as_ref() == "lab") {
             cmd.arg("--dir").arg(self.dir());
         }
-        cmd.env("RUST_BACKTRACE", "0")
-            .output()
-            .expect("run the ringdeck binary")
+        cmd.env("RUST_BACKTRACE", "0").output().expect("run the ringdeck binary")
     }
 
     /// Like [`Lab::ringdeck`] but panics unless it succeeds; returns stdout + stderr.
     pub fn ringdeck_ok<S: AsRef<str>>(&self, args: &[S]) -> String {
         let out = self.ringdeck(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let shown: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
         assert!(out.status.success(), "ringdeck {shown:?} failed: {text}");
         text
@@ -190,43 +158,30 @@ impl Lab {
 
     /// Runs `sql` on node `node` as the operator over TCP; rows of optional strings.
     pub fn query(&self, node: u16, sql: &str) -> Vec<Vec<Option<String>>> {
-        self.try_query(node, sql)
-            .unwrap_or_else(|e| panic!("node{node}: {sql}: {e}"))
+        self.try_query(node, sql).unwrap_or_else(|e| panic!("node{node}: {sql}: {e}"))
     }
 
     /// Like [`Lab::query`] but returns errors (for nodes that may be down).
     pub fn try_query(&self, node: u16, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-        self.rows(node, sql).map(|rows| {
-            rows.iter()
-                .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect())
-                .collect()
-        })
+        self.rows(node, sql)
+            .map(|rows| rows.iter().map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect()).collect())
     }
 
     /// The first column of the first row.
     pub fn query_one(&self, node: u16, sql: &str) -> Option<String> {
-        self.query(node, sql)
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().flatten())
+        self.query(node, sql).into_iter().next().and_then(|r| r.into_iter().next().flatten())
     }
 
     /// `SHOW SLAVE STATUS` on `node` by column name (empty if none configured).
     pub fn replica_status(&self, node: u16) -> HashMap<String, String> {
-        let rows = self
-            .rows(node, "SHOW SLAVE STATUS")
-            .unwrap_or_else(|e| panic!("node{node}: SHOW SLAVE STATUS: {e}"));
+        let rows =
+            self.rows(node, "SHOW SLAVE STATUS").unwrap_or_else(|e| panic!("node{node}: SHOW SLAVE STATUS: {e}"));
         rows.first()
             .map(|r| {
                 r.columns_ref()
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| {
-                        (
-                            c.name_str().into_owned(),
-                            r.as_ref(i).and_then(text).unwrap_or_default(),
-                        )
-                    })
+                    .map(|(i, c)| (c.name_str().into_owned(), r.as_ref(i).and_then(text).unwrap_or_default()))
                     .collect()
             })
             .unwrap_or_default()
@@ -239,10 +194,7 @@ impl Lab {
             .prefer_socket(false)
             .user(Some("ringdeck"))
             .pass(Some(self.password.clone()));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         rt.block_on(async {
             let t = Duration::from_secs(10);
             let mut conn = tokio::time::timeout(t, mysql_async::Conn::new(opts))
@@ -271,11 +223,7 @@ impl Drop for Lab {
     fn drop(&mut self) {
         let out = self.ringdeck(&["lab", "down", "--purge"]);
         if !out.status.success() {
-            eprintln!(
-                "lab down --purge failed in {}: {}",
-                self.dir().display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            eprintln!("lab down --purge failed in {}: {}", self.dir().display(), String::from_utf8_lossy(&out.stderr));
         }
         let _ = fs::remove_file(&self.claim);
     }
@@ -301,20 +249,14 @@ pub fn processes_mentioning(dir: &Path) -> Vec<(u32, String)> {
     let needle = dir.to_string_lossy().into_owned();
     let mut out = Vec::new();
     for entry in fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
         if pid == std::process::id() {
             continue;
         }
         let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let state = stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
+        let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
         if state.as_deref() == Some("Z") || state.is_none() {
             continue;
         }
@@ -329,11 +271,7 @@ pub fn processes_mentioning(dir: &Path) -> Vec<(u32, String)> {
 
 /// Is something accepting connections on 127.0.0.1:port?
 pub fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &(Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_millis(300),
-    )
-    .is_ok()
+    std::net::TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_millis(300)).is_ok()
 }
 
 /// A plain HTTP/1.0 GET on 127.0.0.1:port with optional basic auth: (status, body, elapsed).
@@ -344,25 +282,15 @@ pub fn http_get(port: u16, path: &str, auth: Option<(&str, &str)>) -> (u16, Stri
     s.set_read_timeout(Some(Duration::from_secs(15))).ok();
     let mut req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n");
     if let Some((u, p)) = auth {
-        req.push_str(&format!(
-            "Authorization: Basic {}\r\n",
-            base64(format!("{u}:{p}").as_bytes())
-        ));
+        req.push_str(&format!("Authorization: Basic {}\r\n", base64(format!("{u}:{p}").as_bytes())));
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).expect("send the request");
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).expect("read the response");
     let resp = String::from_utf8_lossy(&resp).into_owned();
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (status, body, started.elapsed())
 }
 
@@ -370,11 +298,7 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -3,69 +3,31 @@ use crate::model::replication::*;
 /// Builds a row from `Name: value` lines as `\G` output prints them (`NULL` is NULL).
 pub fn row_from_vertical(text: &str) -> Row {
     text.lines()
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
         .map(|(k, v)| (k, if v == "NULL" { None } else { Some(v) }))
         .collect()
 }
 
 #[test]
 fn dialect_from_version() {
-    assert_eq!(
-        Dialect::detect("10.11.19-MariaDB-0+deb12u1-log", "Debian 12"),
-        Dialect::MariaDb
-    );
+    assert_eq!(Dialect::detect("10.11.19-MariaDB-0+deb12u1-log", "Debian 12"), Dialect::MariaDb);
     assert_eq!(Dialect::detect("11.4.2-MariaDB", ""), Dialect::MariaDb);
-    assert_eq!(
-        Dialect::detect("5.7.44-log", "MySQL Community Server (GPL)"),
-        Dialect::MySqlLegacy
-    );
-    assert_eq!(
-        Dialect::detect("8.0.21", "MySQL Community Server - GPL"),
-        Dialect::MySqlLegacy
-    );
-    assert_eq!(
-        Dialect::detect("8.0.36", "MySQL Community Server - GPL"),
-        Dialect::MySql80
-    );
-    assert_eq!(
-        Dialect::detect("8.4.3", "MySQL Community Server - GPL"),
-        Dialect::MySql84
-    );
-    assert_eq!(
-        Dialect::detect("9.1.0", "MySQL Community Server - GPL"),
-        Dialect::MySql84
-    );
+    assert_eq!(Dialect::detect("5.7.44-log", "MySQL Community Server (GPL)"), Dialect::MySqlLegacy);
+    assert_eq!(Dialect::detect("8.0.21", "MySQL Community Server - GPL"), Dialect::MySqlLegacy);
+    assert_eq!(Dialect::detect("8.0.36", "MySQL Community Server - GPL"), Dialect::MySql80);
+    assert_eq!(Dialect::detect("8.4.3", "MySQL Community Server - GPL"), Dialect::MySql84);
+    assert_eq!(Dialect::detect("9.1.0", "MySQL Community Server - GPL"), Dialect::MySql84);
 }
 
 #[test]
 fn dialect_statements() {
-    assert_eq!(
-        Dialect::MariaDb.replica_status_sql(),
-        "SHOW ALL SLAVES STATUS"
-    );
-    assert_eq!(
-        Dialect::MySqlLegacy.replica_status_sql(),
-        "SHOW SLAVE STATUS"
-    );
+    assert_eq!(Dialect::MariaDb.replica_status_sql(), "SHOW ALL SLAVES STATUS");
+    assert_eq!(Dialect::MySqlLegacy.replica_status_sql(), "SHOW SLAVE STATUS");
     assert_eq!(Dialect::MySql80.replica_status_sql(), "SHOW REPLICA STATUS");
-    assert_eq!(
-        Dialect::MySql84.binlog_status_sql(),
-        "SHOW BINARY LOG STATUS"
-    );
+    assert_eq!(Dialect::MySql84.binlog_status_sql(), "SHOW BINARY LOG STATUS");
     assert_eq!(Dialect::MySql80.binlog_status_sql(), "SHOW MASTER STATUS");
-    assert!(
-        Dialect::MySql84
-            .variables_sql()
-            .contains("@@log_replica_updates")
-    );
-    assert!(
-        Dialect::MariaDb
-            .variables_sql()
-            .contains("@@gtid_slave_pos")
-    );
+    assert!(Dialect::MySql84.variables_sql().contains("@@log_replica_updates"));
+    assert!(Dialect::MariaDb.variables_sql().contains("@@gtid_slave_pos"));
 }
 
 /// MySQL 8.0.22+/8.4 `SHOW REPLICA STATUS\G`, column names as documented, a broken SQL thread.
@@ -138,27 +100,17 @@ fn mysql84_columns_map_to_link() {
     assert_eq!(link.using_gtid, "1");
     assert!(link.gtid_io_pos.ends_with(":1-20"));
     assert!(!link.healthy());
-    assert!(
-        link.problem()
-            .unwrap()
-            .starts_with("SQL stopped 1062 Could not execute")
-    );
+    assert!(link.problem().unwrap().starts_with("SQL stopped 1062 Could not execute"));
 }
 
 #[test]
 fn mysql57_columns_map_to_link() {
     let link = ReplicaLink::from_row(&row_from_vertical(MYSQL57_SLAVE_STATUS)).unwrap();
-    assert_eq!(
-        (link.master_host.as_str(), link.master_port),
-        ("db3.internal", 3307)
-    );
+    assert_eq!((link.master_host.as_str(), link.master_port), ("db3.internal", 3307));
     assert_eq!(link.seconds_behind, Some(3));
     assert!(link.healthy());
     assert_eq!(link.problem(), None);
-    assert_eq!(
-        link.sql_state,
-        "Slave has read all relay log; waiting for more updates"
-    );
+    assert_eq!(link.sql_state, "Slave has read all relay log; waiting for more updates");
 }
 
 #[test]
@@ -172,43 +124,19 @@ fn io_connecting_is_a_problem() {
     let text = MYSQL57_SLAVE_STATUS
         .replace("Slave_IO_Running: Yes", "Slave_IO_Running: Connecting")
         .replace("Last_IO_Errno: 0", "Last_IO_Errno: 2003")
-        .replace(
-            "Last_IO_Error: ",
-            "Last_IO_Error: error connecting to master",
-        );
+        .replace("Last_IO_Error: ", "Last_IO_Error: error connecting to master");
     let link = ReplicaLink::from_row(&row_from_vertical(&text)).unwrap();
-    assert_eq!(
-        link.problem().unwrap(),
-        "IO connecting 2003 error connecting to master"
-    );
+    assert_eq!(link.problem().unwrap(), "IO connecting 2003 error connecting to master");
 }
 
 #[test]
 fn vars_and_counters() {
-    let vals: Vec<Option<String>> = [
-        "2",
-        "db2",
-        "0",
-        "3",
-        "2",
-        "1",
-        "151",
-        "1-1-5,2-2-9",
-        "1-1-5",
-        "2",
-    ]
-    .iter()
-    .map(|s| Some(s.to_string()))
-    .collect();
+    let vals: Vec<Option<String>> = ["2", "db2", "0", "3", "2", "1", "151", "1-1-5,2-2-9", "1-1-5", "2"]
+        .iter()
+        .map(|s| Some(s.to_string()))
+        .collect();
     let v = NodeVars::from_values(&vals).unwrap();
-    assert_eq!(
-        (
-            v.server_id,
-            v.auto_increment_increment,
-            v.auto_increment_offset
-        ),
-        (2, 3, 2)
-    );
+    assert_eq!((v.server_id, v.auto_increment_increment, v.auto_increment_offset), (2, 3, 2));
     assert!(v.log_slave_updates && !v.read_only);
     assert_eq!(v.gtid_domain_id, Some(2));
     assert!(NodeVars::from_values(&vals[..3]).is_err());
@@ -242,27 +170,19 @@ fn rows_from_vertical(text: &str) -> Vec<Row> {
         .collect()
 }
 
-const BROKEN: &str =
-    include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-broken.txt");
-const HEALTHY: &str =
-    include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-healthy.txt");
-const CONNECTING: &str =
-    include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-io-connecting.txt");
-const GTID_BROKEN: &str =
-    include_str!("../../../tests/fixtures/mariadb-10.11-gtid-show-all-slaves-status-broken.txt");
+const BROKEN: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-broken.txt");
+const HEALTHY: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-healthy.txt");
+const CONNECTING: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-io-connecting.txt");
+const GTID_BROKEN: &str = include_str!("../../../tests/fixtures/mariadb-10.11-gtid-show-all-slaves-status-broken.txt");
 const MASTER: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-master-status.txt");
-const PROCESSLIST: &str =
-    include_str!("../../../tests/fixtures/mariadb-10.11-information-schema-processlist.txt");
+const PROCESSLIST: &str = include_str!("../../../tests/fixtures/mariadb-10.11-information-schema-processlist.txt");
 
 #[test]
 fn recorded_mariadb_1062_break() {
     let rows = rows_from_vertical(BROKEN);
     assert_eq!(rows.len(), 1);
     let l = ReplicaLink::from_row(&rows[0]).unwrap();
-    assert_eq!(
-        (l.master_host.as_str(), l.master_port, l.master_server_id),
-        ("127.0.0.1", 41001, Some(1))
-    );
+    assert_eq!((l.master_host.as_str(), l.master_port, l.master_server_id), ("127.0.0.1", 41001, Some(1)));
     assert_eq!(l.io, IoState::Running);
     assert!(!l.sql_running);
     assert_eq!(l.last_sql_errno, 1062);
@@ -270,11 +190,7 @@ fn recorded_mariadb_1062_break() {
     assert_eq!((l.exec_master_log_pos, l.read_master_log_pos), (2974, 3292));
     assert_eq!(l.seconds_behind, None);
     assert_eq!(l.using_gtid, "No");
-    assert!(
-        l.problem()
-            .unwrap()
-            .starts_with("SQL stopped 1062 Could not execute Write_rows_v1")
-    );
+    assert!(l.problem().unwrap().starts_with("SQL stopped 1062 Could not execute Write_rows_v1"));
 }
 
 #[test]
@@ -300,22 +216,9 @@ fn recorded_mariadb_gtid_break() {
 fn recorded_master_status_and_processlist() {
     let b = BinlogPos::from_row(&rows_from_vertical(MASTER)[0]);
     assert_eq!((b.file.as_str(), b.position), ("binlog-n1.000001", 3292));
-    let procs: Vec<Process> = rows_from_vertical(PROCESSLIST)
-        .iter()
-        .map(Process::from_row)
-        .collect();
-    let sleep = procs
-        .iter()
-        .find(|p| p.info.contains("SLEEP(3)"))
-        .expect("the sleeping query");
-    assert!(
-        (sleep.time - 1.008986).abs() < 1e-6,
-        "TIME_MS gives sub-second time: {}",
-        sleep.time
-    );
+    let procs: Vec<Process> = rows_from_vertical(PROCESSLIST).iter().map(Process::from_row).collect();
+    let sleep = procs.iter().find(|p| p.info.contains("SLEEP(3)")).expect("the sleeping query");
+    assert!((sleep.time - 1.008986).abs() < 1e-6, "TIME_MS gives sub-second time: {}", sleep.time);
     assert_eq!(sleep.state, "User sleep");
-    assert!(
-        procs.iter().any(|p| p.is_background()),
-        "replication/daemon threads are recognised"
-    );
+    assert!(procs.iter().any(|p| p.is_background()), "replication/daemon threads are recognised");
 }

@@ -18,20 +18,14 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let s = app.stale_after();
     let wide = area.width >= 64;
-    let bar_w = (area.width as usize)
-        .saturating_sub(if wide { 50 } else { 29 })
-        .clamp(4, 40);
+    let bar_w = (area.width as usize).saturating_sub(if wide { 50 } else { 29 }).clamp(4, 40);
     let mut lines = Vec::new();
     for (i, a) in app.apaches.iter().enumerate() {
         let h = a.target.health(ctx.now, s);
         let (hs, word) = health_style(h, t);
         let mut spans = vec![Span::styled(
             format!("{:<6} ", a.target.name),
-            if ctx.focused && i == ctx.selected {
-                t.selected
-            } else {
-                t.title
-            },
+            if ctx.focused && i == ctx.selected { t.selected } else { t.title },
         )];
         match (&a.target.last, h) {
             (Some(st), Health::Up | Health::Stale) => {
@@ -68,15 +62,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         }
         lines.push(Line::from(spans));
         if let Some(st) = &a.target.last {
-            let up = st
-                .uptime
-                .map(|u| fmt::seconds(u as f64))
-                .unwrap_or_default();
+            let up = st.uptime.map(|u| fmt::seconds(u as f64)).unwrap_or_default();
             lines.push(Line::from(Span::styled(
-                format!(
-                    "       {} {} up {}  idle {}",
-                    st.server_version, st.mpm, up, st.idle_workers
-                ),
+                format!("       {} {} up {}  idle {}", st.server_version, st.mpm, up, st.idle_workers),
                 t.muted,
             )));
         }

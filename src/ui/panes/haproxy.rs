@@ -33,10 +33,7 @@ pub fn grouped(stats: &[StatRow]) -> Vec<&StatRow> {
     let mut out = Vec::with_capacity(stats.len());
     for p in proxies {
         let rows = stats.iter().filter(|r| r.proxy == p);
-        out.extend(
-            rows.clone()
-                .filter(|r| matches!(r.kind(), RowKind::Frontend | RowKind::Backend)),
-        );
+        out.extend(rows.clone().filter(|r| matches!(r.kind(), RowKind::Frontend | RowKind::Backend)));
         out.extend(rows.filter(|r| !matches!(r.kind(), RowKind::Frontend | RowKind::Backend)));
     }
     out
@@ -54,10 +51,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     for h in &app.haproxies {
         let health = h.health(ctx.now, s);
         let (hs, word) = health_style(health, t);
-        let mut title = vec![
-            Span::styled(format!("{} ", h.name), t.title),
-            Span::styled(word, hs),
-        ];
+        let mut title = vec![Span::styled(format!("{} ", h.name), t.title), Span::styled(word, hs)];
         if let Some(e) = &h.error {
             title.push(Span::styled(format!("  {e}"), t.crit));
         }
@@ -90,10 +84,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
                 Cell::from(sessions),
                 Cell::from(Span::styled(queue, queue_style)),
                 Cell::from(r.rate.to_string()),
-                Cell::from(Span::styled(
-                    r.hrsp_5xx.to_string(),
-                    if r.hrsp_5xx > 0 { t.warn } else { t.muted },
-                )),
+                Cell::from(Span::styled(r.hrsp_5xx.to_string(), if r.hrsp_5xx > 0 { t.warn } else { t.muted })),
                 Cell::from(Span::styled(r.check_status.clone(), t.muted)),
             ]);
             if dim {
@@ -115,21 +106,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         5
     };
     // (Table zips cells with widths, so the extra cells of each row are simply not drawn.)
-    let header = Row::new(
-        [
-            "proxy/server",
-            "status",
-            "wt",
-            "sess",
-            "queue",
-            "rate",
-            "5xx",
-            "check",
-        ]
-        .into_iter()
-        .take(keep),
-    )
-    .style(ctx.theme.header);
+    let header =
+        Row::new(["proxy/server", "status", "wt", "sess", "queue", "rate", "5xx", "check"].into_iter().take(keep))
+            .style(ctx.theme.header);
     let widths = [
         Constraint::Min(10),
         Constraint::Length(8),
@@ -143,9 +122,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let widths = &widths[..keep];
     let offset = scroll_offset(ctx.selected, area.height.saturating_sub(3) as usize);
     f.render_widget(
-        Table::new(rows.into_iter().skip(offset), widths.iter().copied())
-            .header(header)
-            .column_spacing(1),
+        Table::new(rows.into_iter().skip(offset), widths.iter().copied()).header(header).column_spacing(1),
         area,
     );
 }

@@ -29,17 +29,10 @@ pub struct Ctx<'a> {
 
 /// A one-line muted note, for empty panes ("no [[apache]] in the config").
 pub fn note(f: &mut Frame, area: Rect, theme: &Theme, text: &str) {
-    f.render_widget(
-        Paragraph::new(Line::from(Span::styled(text.to_string(), theme.muted))),
-        area,
-    );
+    f.render_widget(Paragraph::new(Line::from(Span::styled(text.to_string(), theme.muted))), area);
 }
 
 /// The first row to show so that `selected` stays visible in `height` rows.
 pub fn scroll_offset(selected: usize, height: usize) -> usize {
-    if height == 0 {
-        0
-    } else {
-        selected.saturating_sub(height - 1)
-    }
+    if height == 0 { 0 } else { selected.saturating_sub(height - 1) }
 }

@@ -16,18 +16,10 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     if app.probes.is_empty() {
         return note(f, area, t, "no [[probe]] in the config");
     }
-    let name_w = app
-        .probes
-        .iter()
-        .map(|p| p.target.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .min(18);
+    let name_w = app.probes.iter().map(|p| p.target.name.chars().count()).max().unwrap_or(4).min(18);
     let wide = area.width >= 60;
     let stats_w = if wide { 36 } else { 12 };
-    let spark_w = (area.width as usize)
-        .saturating_sub(name_w + stats_w + 2)
-        .max(4);
+    let spark_w = (area.width as usize).saturating_sub(name_w + stats_w + 2).max(4);
     let lines: Vec<Line> = app
         .probes
         .iter()
@@ -43,26 +35,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
             let last = p.series.last();
             let failed_now = p.target.error.is_some();
             let pts: Vec<Option<f64>> = p.series.tail(spark_w).collect();
-            let name_style = if ctx.focused && i == ctx.selected {
-                t.selected
-            } else {
-                t.label
-            };
-            let mut spans = vec![Span::styled(
-                format!("{:<name_w$} ", fmt::cut(&p.target.name, name_w)),
-                name_style,
-            )];
+            let name_style = if ctx.focused && i == ctx.selected { t.selected } else { t.label };
+            let mut spans = vec![Span::styled(format!("{:<name_w$} ", fmt::cut(&p.target.name, name_w)), name_style)];
             spans.push(Span::raw(" ".repeat(spark_w.saturating_sub(pts.len()))));
             spans.extend(spark(&pts, None, t.spark, t.crit));
-            let last_text = if failed_now {
-                "FAIL".to_string()
-            } else {
-                last.map(fmt::millis).unwrap_or_else(|| "-".into())
-            };
-            spans.push(Span::styled(
-                format!(" {last_text:>7}"),
-                if failed_now { t.crit } else { style_for(last) },
-            ));
+            let last_text =
+                if failed_now { "FAIL".to_string() } else { last.map(fmt::millis).unwrap_or_else(|| "-".into()) };
+            spans.push(Span::styled(format!(" {last_text:>7}"), if failed_now { t.crit } else { style_for(last) }));
             if wide {
                 spans.push(Span::styled(
                     format!(

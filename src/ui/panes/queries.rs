@@ -16,16 +16,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let queries = ctx.app.visible_queries();
     if queries.is_empty() {
-        return note(
-            f,
-            area,
-            t,
-            "no running statements (sleeping, system and replication threads hidden)",
-        );
+        return note(f, area, t, "no running statements (sleeping, system and replication threads hidden)");
     }
-    let info_w = (area.width as usize)
-        .saturating_sub(8 + 8 + 10 + 8 + 7 + 6)
-        .max(10);
+    let info_w = (area.width as usize).saturating_sub(8 + 8 + 10 + 8 + 7 + 6).max(10);
     let rows: Vec<Row> = queries
         .iter()
         .enumerate()
@@ -43,16 +36,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
                 Cell::from(fmt::cut(&p.user, 10)),
                 Cell::from(fmt::cut(&p.db, 8)),
                 Cell::from(Span::styled(format!("{:>6.1}s", p.time), time_style)),
-                Cell::from(fmt::one_line(
-                    if p.info.is_empty() { &p.state } else { &p.info },
-                    info_w,
-                )),
+                Cell::from(fmt::one_line(if p.info.is_empty() { &p.state } else { &p.info }, info_w)),
             ]);
-            if ctx.focused && i == ctx.selected {
-                row.style(t.selected)
-            } else {
-                row
-            }
+            if ctx.focused && i == ctx.selected { row.style(t.selected) } else { row }
         })
         .collect();
     let header = Row::new(["node", "id", "user", "db", "time", "statement"]).style(t.header);
@@ -65,10 +51,5 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         Constraint::Fill(1),
     ];
     let offset = scroll_offset(ctx.selected, area.height.saturating_sub(1) as usize);
-    f.render_widget(
-        Table::new(rows.into_iter().skip(offset), widths)
-            .header(header)
-            .column_spacing(1),
-        area,
-    );
+    f.render_widget(Table::new(rows.into_iter().skip(offset), widths).header(header).column_spacing(1), area);
 }

@@ -48,17 +48,12 @@ fn ring_line(ctx: &Ctx, topo: &Topology, order: &[usize]) -> Line<'static> {
         if k == n {
             break;
         }
-        let (arrow, style) = match topo
-            .link_between(order[k], order[(k + 1) % n])
-            .map(|l| l.state)
-        {
+        let (arrow, style) = match topo.link_between(order[k], order[(k + 1) % n]).map(|l| l.state) {
             Some(LinkState::Running) => (" ──▶ ", t.ok),
             Some(LinkState::Lagging) => (" ──▶ ", t.warn),
             Some(LinkState::Broken) => (" ──✗ ", t.crit),
             Some(LinkState::Unknown) => (" ┄?┄ ", t.stale),
-            None if ctx.app.nodes[order[(k + 1) % n]].health(ctx.now, s) != Health::Up => {
-                (" ┄?┄ ", t.stale)
-            }
+            None if ctx.app.nodes[order[(k + 1) % n]].health(ctx.now, s) != Health::Up => (" ┄?┄ ", t.stale),
             None => (" ╳ ", t.crit),
         };
         spans.push(Span::styled(arrow, style));
@@ -74,9 +69,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let topo = app.topology(ctx.now);
     let zoomed = app.zoom && app.focus == Pane::Ring;
     let (main, side) = if zoomed && area.width >= 120 {
-        let [m, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)])
-            .spacing(2)
-            .areas(area);
+        let [m, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).spacing(2).areas(area);
         (m, Some(s))
     } else {
         (area, None)
@@ -113,20 +106,12 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     match side {
         Some(side) => {
             f.render_widget(Paragraph::new(findings), rest);
-            f.render_widget(
-                Paragraph::new(detail_lines(ctx, &topo, side.width)).wrap(Wrap { trim: false }),
-                side,
-            );
+            f.render_widget(Paragraph::new(detail_lines(ctx, &topo, side.width)).wrap(Wrap { trim: false }), side);
         }
         None if zoomed => {
-            let [fa, da] =
-                Layout::vertical([Constraint::Length(findings_h.max(1)), Constraint::Fill(1)])
-                    .areas(rest);
+            let [fa, da] = Layout::vertical([Constraint::Length(findings_h.max(1)), Constraint::Fill(1)]).areas(rest);
             f.render_widget(Paragraph::new(findings), fa);
-            f.render_widget(
-                Paragraph::new(detail_lines(ctx, &topo, da.width)).wrap(Wrap { trim: false }),
-                da,
-            );
+            f.render_widget(Paragraph::new(detail_lines(ctx, &topo, da.width)).wrap(Wrap { trim: false }), da);
         }
         None => f.render_widget(Paragraph::new(findings), rest),
     }
@@ -138,16 +123,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
     let s = app.stale_after();
     // Narrow panes drop the lag history column first.
     let narrow = area.width < 100;
-    let mut head = vec![
-        "",
-        "node",
-        "state",
-        "threads",
-        "lag",
-        "from",
-        "lag history",
-        "binlog / error",
-    ];
+    let mut head = vec!["", "node", "state", "threads", "lag", "from", "lag history", "binlog / error"];
     if narrow {
         head.remove(6);
     }
@@ -227,11 +203,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
                 cells.remove(6);
             }
             let row = Row::new(cells);
-            if ctx.focused && i == ctx.selected {
-                row.style(t.selected)
-            } else {
-                row
-            }
+            if ctx.focused && i == ctx.selected { row.style(t.selected) } else { row }
         })
         .collect();
     let offset = scroll_offset(ctx.selected, area.height.saturating_sub(1) as usize);
@@ -249,12 +221,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
     if narrow {
         widths.remove(6);
     }
-    f.render_widget(
-        Table::new(rows.into_iter().skip(offset), widths)
-            .header(header)
-            .column_spacing(1),
-        area,
-    );
+    f.render_widget(Table::new(rows.into_iter().skip(offset), widths).header(header).column_spacing(1), area);
 }
 
 /// Findings worst first, then the most-complete node when the ring is broken.
@@ -270,10 +237,7 @@ fn finding_lines(ctx: &Ctx, topo: &Topology) -> Vec<Line<'static>> {
                 Severity::Unknown => t.stale,
                 Severity::Ok => t.ok,
             };
-            Line::from(vec![
-                Span::styled(format!("{:<4} ", short(f.severity)), st),
-                Span::raw(f.message.clone()),
-            ])
+            Line::from(vec![Span::styled(format!("{:<4} ", short(f.severity)), st), Span::raw(f.message.clone())])
         })
         .collect();
     if let Some(mc) = &topo.most_complete {
@@ -285,10 +249,7 @@ fn finding_lines(ctx: &Ctx, topo: &Topology) -> Vec<Line<'static>> {
         ]));
     }
     if out.is_empty() {
-        out.push(Line::from(Span::styled(
-            "ring healthy: every link running, no findings",
-            t.ok,
-        )));
+        out.push(Line::from(Span::styled("ring healthy: every link running, no findings", t.ok)));
     }
     out
 }
@@ -308,55 +269,24 @@ fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
     let app = ctx.app;
     let i = ctx.selected.min(app.nodes.len().saturating_sub(1));
     let node = &app.nodes[i];
-    let kv = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:>22}  "), t.label),
-            Span::raw(v),
-        ])
-    };
-    let mut out = vec![Line::from(Span::styled(
-        format!("{}  {}", node.name, node.address),
-        t.title,
-    ))];
+    let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:>22}  "), t.label), Span::raw(v)]);
+    let mut out = vec![Line::from(Span::styled(format!("{}  {}", node.name, node.address), t.title))];
     if let Some(e) = &node.error {
-        out.push(Line::from(vec![
-            Span::styled("last poll failed: ", t.crit),
-            Span::raw(e.clone()),
-        ]));
+        out.push(Line::from(vec![Span::styled("last poll failed: ", t.crit), Span::raw(e.clone())]));
     }
     let Some(st) = &node.last else {
         out.push(Line::from(Span::styled("no sample yet", t.muted)));
         return out;
     };
     let v = &st.vars;
-    out.push(kv(
-        "version",
-        format!("{} ({})", st.version, st.dialect.label()),
-    ));
+    out.push(kv("version", format!("{} ({})", st.version, st.dialect.label())));
     out.push(kv("server_id", v.server_id.to_string()));
-    out.push(kv(
-        "read_only",
-        if v.read_only {
-            "ON".into()
-        } else {
-            "OFF".into()
-        },
-    ));
+    out.push(kv("read_only", if v.read_only { "ON".into() } else { "OFF".into() }));
     out.push(kv(
         "auto_increment",
-        format!(
-            "increment {} offset {}",
-            v.auto_increment_increment, v.auto_increment_offset
-        ),
+        format!("increment {} offset {}", v.auto_increment_increment, v.auto_increment_offset),
     ));
-    out.push(kv(
-        "log_slave_updates",
-        if v.log_slave_updates {
-            "ON".into()
-        } else {
-            "OFF".into()
-        },
-    ));
+    out.push(kv("log_slave_updates", if v.log_slave_updates { "ON".into() } else { "OFF".into() }));
     out.push(kv("uptime", fmt::seconds(st.counters.uptime as f64)));
     out.push(kv(
         "threads",
@@ -365,21 +295,14 @@ fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
             st.counters.threads_connected, v.max_connections, st.counters.threads_running
         ),
     ));
-    out.push(kv(
-        "binlog",
-        st.binlog
-            .as_ref()
-            .map_or("off".into(), |b| format!("{}:{}", b.file, b.position)),
-    ));
+    out.push(kv("binlog", st.binlog.as_ref().map_or("off".into(), |b| format!("{}:{}", b.file, b.position))));
     if !v.gtid_binlog_pos.is_empty() {
         out.push(kv("gtid_binlog_pos", v.gtid_binlog_pos.clone()));
     }
     if !v.gtid_slave_pos.is_empty() {
         out.push(kv("gtid_slave_pos", v.gtid_slave_pos.clone()));
     }
-    let hist: Vec<Option<f64>> = app.node_lag[i]
-        .tail(width.saturating_sub(26) as usize)
-        .collect();
+    let hist: Vec<Option<f64>> = app.node_lag[i].tail(width.saturating_sub(26) as usize).collect();
     let mut lag = vec![Span::styled(format!("{:>22}  ", "lag history"), t.label)];
     lag.extend(spark(&hist, None, t.spark, t.stale));
     out.push(Line::from(lag));
@@ -389,69 +312,37 @@ fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
             Some(Upstream::Node(u)) => app.nodes[*u].name.clone(),
             _ => "outside the configured nodes".into(),
         };
-        let title = if l.connection.is_empty() {
-            "replication".to_string()
-        } else {
-            format!("connection '{}'", l.connection)
-        };
+        let title =
+            if l.connection.is_empty() { "replication".to_string() } else { format!("connection '{}'", l.connection) };
         out.push(Line::from(Span::styled(
             format!("{title} from {from} ({}:{})", l.master_host, l.master_port),
             t.title,
         )));
-        out.push(kv(
-            "IO / SQL thread",
-            format!(
-                "{:?} / {}",
-                l.io,
-                if l.sql_running { "Running" } else { "Stopped" }
-            ),
-        ));
-        out.push(kv(
-            "seconds behind",
-            l.seconds_behind.map_or("NULL".into(), |s| s.to_string()),
-        ));
+        out.push(kv("IO / SQL thread", format!("{:?} / {}", l.io, if l.sql_running { "Running" } else { "Stopped" })));
+        out.push(kv("seconds behind", l.seconds_behind.map_or("NULL".into(), |s| s.to_string())));
         if let Some(b) = link.and_then(|x| x.bytes_behind) {
             out.push(kv("bytes behind", b.to_string()));
         }
-        out.push(kv(
-            "read (IO)",
-            format!("{}:{}", l.master_log_file, l.read_master_log_pos),
-        ));
-        out.push(kv(
-            "executed (SQL)",
-            format!("{}:{}", l.relay_master_log_file, l.exec_master_log_pos),
-        ));
-        out.push(kv(
-            "using gtid",
-            format!("{} {}", l.using_gtid, l.gtid_io_pos),
-        ));
+        out.push(kv("read (IO)", format!("{}:{}", l.master_log_file, l.read_master_log_pos)));
+        out.push(kv("executed (SQL)", format!("{}:{}", l.relay_master_log_file, l.exec_master_log_pos)));
+        out.push(kv("using gtid", format!("{} {}", l.using_gtid, l.gtid_io_pos)));
         if !l.sql_state.is_empty() {
             out.push(kv("SQL state", l.sql_state.clone()));
         }
         if l.last_io_errno != 0 {
             out.push(Line::from(vec![
-                Span::styled(
-                    format!("{:>22}  ", format!("IO error {}", l.last_io_errno)),
-                    t.crit,
-                ),
+                Span::styled(format!("{:>22}  ", format!("IO error {}", l.last_io_errno)), t.crit),
                 Span::raw(l.last_io_error.clone()),
             ]));
         }
         if l.last_sql_errno != 0 {
             out.push(Line::from(vec![
-                Span::styled(
-                    format!("{:>22}  ", format!("SQL error {}", l.last_sql_errno)),
-                    t.crit,
-                ),
+                Span::styled(format!("{:>22}  ", format!("SQL error {}", l.last_sql_errno)), t.crit),
                 Span::raw(l.last_sql_error.clone()),
             ]));
         }
     }
-    if let Some(mc) = topo
-        .most_complete
-        .as_ref()
-        .filter(|_| topo.severity() == Severity::Critical)
-    {
+    if let Some(mc) = topo.most_complete.as_ref().filter(|_| topo.severity() == Severity::Critical) {
         out.push(Line::from(Span::styled("most complete data", t.title)));
         for e in &mc.evidence {
             out.push(Line::from(Span::styled(format!("  {e}"), Style::default())));

@@ -26,10 +26,7 @@ struct Grid {
 
 impl Grid {
     fn new(w: usize, h: usize) -> Grid {
-        Grid {
-            w,
-            cells: vec![(' ', Style::default()); w * h],
-        }
+        Grid { w, cells: vec![(' ', Style::default()); w * h] }
     }
     fn put(&mut self, x: usize, y: usize, c: char, st: Style) {
         if x < self.w
@@ -86,37 +83,18 @@ impl Grid {
 }
 
 /// How a link is drawn: its line style, the line characters, and a short label.
-fn link_look(
-    topo: &Topology,
-    up: usize,
-    down: usize,
-    answering: bool,
-    t: &Theme,
-) -> (Style, char, char, String) {
+fn link_look(topo: &Topology, up: usize, down: usize, answering: bool, t: &Theme) -> (Style, char, char, String) {
     match topo.link_between(up, down) {
         None if !answering => (t.stale, '┄', '┆', "?".into()),
         None => (t.crit, '─', '│', "✗none".into()),
         Some(l) => match l.state {
             LinkState::Running => (t.ok, '─', '│', String::new()),
-            LinkState::Lagging => (
-                t.warn,
-                '─',
-                '│',
-                l.seconds_behind
-                    .map(|s| format!("{s}s"))
-                    .unwrap_or_default(),
-            ),
+            LinkState::Lagging => (t.warn, '─', '│', l.seconds_behind.map(|s| format!("{s}s")).unwrap_or_default()),
             LinkState::Broken => {
                 let what = if l.errno != 0 {
                     l.errno.to_string()
                 } else {
-                    l.problem
-                        .as_deref()
-                        .unwrap_or("")
-                        .split(' ')
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
+                    l.problem.as_deref().unwrap_or("").split(' ').next().unwrap_or("").to_string()
                 };
                 (t.crit, '─', '│', format!("✗{what}"))
             }
@@ -147,11 +125,7 @@ pub fn draw(
     if n < 2 {
         return None;
     }
-    let name_w = nodes
-        .iter()
-        .map(|g| g.name.chars().count())
-        .max()
-        .unwrap_or(4);
+    let name_w = nodes.iter().map(|g| g.name.chars().count()).max().unwrap_or(4);
     let bw = name_w + 6; // "│ ● name │" with a space of slack
     let top = n.div_ceil(2);
     let bottom = n - top;
@@ -170,21 +144,11 @@ pub fn draw(
     let (ty, by) = (0usize, 5usize);
     // Boxes: drawn node i at (col, row).
     let pos = |i: usize| {
-        if i < top {
-            (col_x(i), ty)
-        } else {
-            (col_x(top - 1 - (i - top)), by)
-        }
+        if i < top { (col_x(i), ty) } else { (col_x(top - 1 - (i - top)), by) }
     };
     for (i, node) in nodes.iter().enumerate() {
         let (x, y) = pos(i);
-        g.boxed(
-            x,
-            y,
-            bw,
-            &format!("{} {}", node.mark, node.name),
-            node.style,
-        );
+        g.boxed(x, y, bw, &format!("{} {}", node.mark, node.name), node.style);
     }
     for i in 0..n {
         let j = (i + 1) % n;
@@ -213,12 +177,7 @@ pub fn draw(
             g.put(a, by + 1, '◀', st);
             g.hline(a + 1, b, by + 1, hc, st);
             mid_mark(&mut g, &label, (a + b) / 2, by + 1, st);
-            g.text(
-                a + (b - a).saturating_sub(lbl_w) / 2 + 1,
-                by + 2,
-                &label,
-                st,
-            );
+            g.text(a + (b - a).saturating_sub(lbl_w) / 2 + 1, by + 2, &label, st);
         } else {
             // back to the first node: up the left side
             let x = col_x(0) + bw / 3;
