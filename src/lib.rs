@@ -1,6 +1,7 @@
 //! ringdeck as a library: the binary in `main.rs` and the integration tests both use it.
 
 pub mod app;
+pub mod bench;
 pub mod collect;
 pub mod config;
 pub mod lab;

@@ -33,6 +33,8 @@ enum Command {
     Console,
     /// Poll every target a few times, then print one frame (text, or SVG with --out F.svg).
     Snapshot(SnapshotArgs),
+    /// Print timings of the hot paths on large synthetic inputs, and memory use.
+    Bench,
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -112,6 +114,7 @@ fn main() -> Result<()> {
             };
             ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)
         }
+        Some(Command::Bench) => ringdeck::bench::run(),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

@@ -1,0 +1,81 @@
+//! `ringdeck bench`: prints how long the hot paths take on large synthetic inputs (parsing a
+//! HAProxy CSV with thousands of servers, folding samples into the state, drawing a full frame)
+//! and the process's resident memory. Figures, not pass/fail: compare runs on the same machine.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, eyre};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::app::App;
+use crate::collect::{Payload, TargetId, Update};
+use crate::config::Config;
+use crate::model::apache::parse_auto;
+use crate::model::haproxy::parse_csv;
+use crate::ui::theme::Theme;
+
+const HEADER: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx";
+
+/// A stats CSV with `servers` servers spread over backends of 50.
+pub fn synthetic_csv(servers: usize) -> String {
+    let mut s = String::with_capacity(servers * 160);
+    s.push_str(HEADER);
+    s.push('\n');
+    for i in 0..servers {
+        let status = if i % 97 == 0 { "DOWN" } else { "UP" };
+        s.push_str(&format!(
+            "be{},srv{i},{},5,3,9,100,1000,1,1,,0,,0,0,0,0,{status},1,1,0,0,0,120,0,,1,3,{i},,20,,2,4,,9,L7OK,200,1,0,900,0,3,{},0\n",
+            i / 50,
+            i % 3,
+            i % 7
+        ));
+    }
+    s
+}
+
+fn time<T>(runs: u32, mut f: impl FnMut() -> T) -> Duration {
+    let start = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(f());
+    }
+    start.elapsed() / runs
+}
+
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs the benchmarks and prints one line per figure.
+pub fn run() -> Result<()> {
+    let cfg_text = "[[node]]\nname = \"n1\"\nhost = \"127.0.0.1\"\n[[haproxy]]\nname = \"lb\"\nstats_url = \"http://127.0.0.1:1/stats\"\n[[apache]]\nname = \"web1\"\nstatus_url = \"http://127.0.0.1:2/server-status\"\n[[probe]]\nname = \"p\"\ntcp = \"127.0.0.1:3\"\n";
+    let cfg = Config::parse(cfg_text, Path::new("bench.toml")).map_err(|e| eyre!("{e}"))?;
+    println!("rss at start: {} KiB", rss_kib().unwrap_or(0));
+    for servers in [100usize, 1000, 5000] {
+        let csv = synthetic_csv(servers);
+        let d = time(20, || parse_csv(&csv).map(|r| r.len()).unwrap_or(0));
+        println!("parse haproxy csv, {servers:>5} servers ({:>7} bytes): {:>9.3} ms", csv.len(), d.as_secs_f64() * 1e3);
+    }
+    let auto = "ServerVersion: Apache/2.4.62\nServerMPM: event\nUptime: 10\nTotal Accesses: 5\nTotal kBytes: 5\nBusyWorkers: 3\nIdleWorkers: 17\nScoreboard: ___WW_R_____________\n";
+    let d = time(10_000, || parse_auto(auto).map(|s| s.busy_workers).unwrap_or(0));
+    println!("parse apache ?auto: {:>9.3} µs", d.as_secs_f64() * 1e6);
+
+    let mut app = App::new(&cfg, "bench");
+    let rows = parse_csv(&synthetic_csv(5000)).map_err(|e| eyre!(e))?;
+    let now = Instant::now();
+    app.apply(Update { target: TargetId::Haproxy(0), at: now, result: Ok(Payload::Haproxy(rows.clone())) });
+    let d = time(1000, || {
+        app.apply(Update { target: TargetId::Probe(0), at: now, result: Ok(Payload::Probe(Duration::from_millis(3))) })
+    });
+    println!("fold one probe sample into the state: {:>9.3} µs", d.as_secs_f64() * 1e6);
+    let theme = Theme::builtin(true);
+    for (w, h) in [(80u16, 24u16), (160, 45), (300, 100)] {
+        let mut term = Terminal::new(TestBackend::new(w, h))?;
+        let d = time(50, || term.draw(|f| crate::ui::render(f, &app, &theme, now)).map(|_| ()));
+        println!("draw a full frame {w}x{h} with 5000 HAProxy servers: {:>9.3} ms", d.as_secs_f64() * 1e3);
+    }
+    println!("rss at end: {} KiB", rss_kib().unwrap_or(0));
+    Ok(())
+}
