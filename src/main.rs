@@ -1,6 +1,8 @@
 //! ringdeck: a terminal operations console for MySQL/MariaDB circular replication behind HAProxy
 //! and Apache. This file holds the command line and dispatches to the subsystems.
 
+mod check;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ enum Command {
     Console,
     /// Poll every target a few times, then print one frame (text, or SVG with --out F.svg).
     Snapshot(SnapshotArgs),
+    /// Check the ring once (for scripts and Nagios): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Check(check::CheckArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -115,6 +119,7 @@ fn main() -> Result<()> {
             };
             ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)
         }
+        Some(Command::Check(a)) => std::process::exit(check::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

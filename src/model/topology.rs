@@ -245,6 +245,14 @@ pub fn gtid_dominates(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> b
 /// The gist of a replication error for one line: `Duplicate entry '1009' for key 'PRIMARY'
 /// (table app.posts, event at binlog-n1.000001 end_log_pos 3261)`. Unknown shapes pass through.
 pub fn error_gist(text: &str) -> String {
+    // IO thread: `error reconnecting to master 'repl@h:p' - retry-time: 1  maximum-retries: ...
+    // message: Can't connect ...` -> `error reconnecting to master 'repl@h:p': Can't connect ...`
+    if let (Some((head, _)), Some((_, msg))) = (
+        text.split_once(" - retry-time:"),
+        text.split_once("message: "),
+    ) {
+        return format!("{}: {}", head.trim(), msg.trim());
+    }
     let mut table = None;
     let mut at = None;
     let mut main: Option<&str> = None;
@@ -555,12 +563,16 @@ fn link_findings(nodes: &[NodeInput<'_>], links: &[Link], th: &Thresholds, out: 
             ));
         }
         if l.state == LinkState::Broken {
+            let cause = match l.upstream {
+                Upstream::Node(u) if is_down(&nodes[u]) => format!(" ({} is down)", nodes[u].name),
+                _ => String::new(),
+            };
             let mut f = finding(
                 Severity::Critical,
                 FindingKind::LinkBroken,
                 vec![down.clone()],
                 format!(
-                    "{}  {}",
+                    "{}  {}{cause}",
                     link_label(nodes, l),
                     l.problem.clone().unwrap_or_default()
                 ),
@@ -923,7 +935,21 @@ fn evidence_line(nodes: &[NodeInput<'_>], links: &[Link], up: usize, down: usize
 }
 
 /// GTID positions of the nodes that have a sample and one: (index, text, parsed).
+/// MariaDB sequence numbers compare only within one origin: with several nodes writing into the
+/// same `gtid_domain_id` (a position-based ring left at domain 0) they say nothing, so GTIDs are
+/// used only when every node has its own domain (or MySQL UUID sets, which are per server).
 fn gtids(nodes: &[NodeInput<'_>]) -> Vec<(usize, String, BTreeMap<String, u64>)> {
+    let domains: Vec<u32> = nodes
+        .iter()
+        .filter(|n| !is_down(n))
+        .filter_map(|n| n.status?.vars.gtid_domain_id)
+        .collect();
+    let mut distinct = domains.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != domains.len() {
+        return Vec::new();
+    }
     nodes
         .iter()
         .enumerate()
@@ -1009,14 +1035,17 @@ fn most_complete(nodes: &[NodeInput<'_>], links: &[Link], shape: &Shape) -> Opti
             .filter(|l| l.downstream == f && l.upstream == Upstream::Node(up))
             .collect();
         if let Some(l) = into.iter().find(|l| l.state == LinkState::Broken) {
-            failures.push((
-                i,
-                format!(
-                    "{}  {}",
-                    link_label(nodes, l),
-                    l.problem.clone().unwrap_or_default()
-                ),
-            ));
+            let what = l
+                .problem
+                .as_deref()
+                .map(|p| p.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            let errno = if l.errno != 0 {
+                format!(", error {}", l.errno)
+            } else {
+                String::new()
+            };
+            failures.push((i, format!("{} {what}{errno}", link_label(nodes, l))));
         }
     }
     if failures.is_empty() {
@@ -1033,7 +1062,7 @@ fn most_complete(nodes: &[NodeInput<'_>], links: &[Link], shape: &Shape) -> Opti
         // From the failed node around to its upstream: the path every write took to reach it.
         let path: Vec<usize> = (0..n).map(|k| order[(i + k) % n]).collect();
         let mut reason = format!(
-            "one break ({what}). {u} is {f}'s upstream: every write made on {others} went around \
+            "one break: {what}. {u} is {f}'s upstream: every write made on {others} went around \
              the ring ({p}) to {u}, and {u}'s own writes stop at the break, so {u} has the most \
              complete data (seed 001 step 3: use the failed node's master)",
             u = nodes[up].name,
