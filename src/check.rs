@@ -591,7 +591,18 @@ fn text(r: &Report) -> String {
                 }
                 format!("ring {}", o.join(" -> "))
             }
-            "chain" => format!("chain {} (not closed)", r.shape.order.join(" -> ")),
+            "chain" => match r
+                .nodes
+                .iter()
+                .find(|n| Some(&n.name) == r.shape.order.first())
+            {
+                Some(head) if head.state != NodeState::Up => format!(
+                    "{} (a chain as far as known: {} is down, its own link is unknown)",
+                    r.shape.order.join(" -> "),
+                    head.name
+                ),
+                _ => format!("chain {} (not closed)", r.shape.order.join(" -> ")),
+            },
             _ => "not one ring or chain".to_string(),
         }
     ));
@@ -660,6 +671,35 @@ mod tests {
             vec!["aaaa".into(), "b".into()],
         ]);
         assert_eq!(t, "  a     bbb  c\n  aaaa  b\n");
+    }
+
+    fn two_nodes() -> Config {
+        let text = "[[node]]\nname = \"a\"\nhost = \"127.0.0.1\"\nport = 1\npassword = \"s3cret\"\n\
+                    [[node]]\nname = \"b\"\nhost = \"127.0.0.1\"\nport = 2\n";
+        Config::parse(text, Path::new("t.toml")).unwrap()
+    }
+
+    #[test]
+    fn nothing_reachable_is_unknown() {
+        let cfg = two_nodes();
+        let polled: Vec<Polled> = (0..2)
+            .map(|_| Polled {
+                result: Err("connection refused".into()),
+                took: Duration::from_millis(1),
+            })
+            .collect();
+        let r = report(
+            &cfg,
+            "t.toml",
+            &polled,
+            &Thresholds::default(),
+            Duration::ZERO,
+        );
+        assert_eq!((r.state, r.exit_code), (Severity::Unknown, 3));
+        assert!(nagios(&r).starts_with("UNKNOWN - no node answered (a (127.0.0.1:1) is down"));
+        let t = text(&r);
+        assert!(t.contains("DOWN   connection refused"), "{t}");
+        assert!(!json(&r).contains("s3cret") && !t.contains("s3cret"));
     }
 
     #[test]
