@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod check;
 pub mod collect;
 pub mod config;
 pub mod lab;

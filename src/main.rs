@@ -35,6 +35,8 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Print timings of the hot paths on large synthetic inputs, and memory use.
     Bench,
+    /// Check the ring once (for scripts and Nagios): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Check(ringdeck::check::CheckArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -115,6 +117,7 @@ fn main() -> Result<()> {
             ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)
         }
         Some(Command::Bench) => ringdeck::bench::run(),
+        Some(Command::Check(a)) => std::process::exit(ringdeck::check::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

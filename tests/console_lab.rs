@@ -89,7 +89,8 @@ fn console_on_a_live_lab() {
     // snapshot: one frame of the real state, as text.
     let snap = lab.ringdeck_ok(&["--config", cfg.to_str().unwrap(), "snapshot", "--width", "160", "--height", "45"]);
     assert!(snap.contains("db 3/3  lb 1/1  web 2/2"), "{snap}");
-    assert!(snap.contains("node1 ──▶ node2 ──▶ node3 ──▶ node1"), "{snap}");
+    assert!(snap.contains("│ ● node1 │─────────────▶│ ● node2 │"), "the ring drawn: {snap}");
+    assert!(snap.contains("ring healthy"), "{snap}");
     assert!(snap.contains("web1") && snap.contains("L7OK"), "{snap}");
 
     let tmux =
@@ -99,7 +100,9 @@ fn console_on_a_live_lab() {
     // A break shows within one poll interval (1 s) plus slack for the break itself to land.
     lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
     let screen = tmux.wait_for(Duration::from_millis(1500), "the broken link node1 -> node2", |s| {
-        s.contains("node1 ──✗ node2") && s.contains("SQL stopped 1062")
+        s.contains("──✗──")
+            && s.contains("✗1062")
+            && s.contains("CRIT node1 -> node2  SQL stopped  1062 Duplicate entry")
     });
     assert!(screen.contains("SQL✗ 1062"), "{screen}");
 

@@ -60,9 +60,9 @@ fn link(up_port: u16, up_id: u32, sql_errno: u32) -> ReplicaLink {
             String::new()
         },
         seconds_behind: (sql_errno == 0).then_some(0),
-        master_log_file: "binlog.000002".into(),
+        master_log_file: format!("binlog-n{up_id}.000002"),
         read_master_log_pos: 1200,
-        relay_master_log_file: "binlog.000002".into(),
+        relay_master_log_file: format!("binlog-n{up_id}.000002"),
         exec_master_log_pos: if sql_errno == 0 { 1200 } else { 900 },
         sql_state: String::new(),
         using_gtid: "No".into(),
@@ -199,4 +199,16 @@ fn help_overlay_lists_bindings() {
     let screen = render(&app, now, 100, 30);
     assert!(screen.contains("quit"), "{screen}");
     assert!(screen.contains("next pane"), "{screen}");
+}
+
+#[test]
+fn zoomed_ring_shows_node_detail_and_evidence() {
+    let (mut app, now) = state(true, false);
+    app.selected[0] = 1;
+    app.act(ringdeck::app::action::Action::Zoom);
+    let screen = render(&app, now, 160, 45);
+    assert!(screen.contains("SQL error 1062"), "{screen}");
+    assert!(screen.contains("most complete data: node1"), "{screen}");
+    assert!(screen.contains("node2 executed node1's binlog up to binlog-n1.000002:900"), "{screen}");
+    insta::assert_snapshot!(screen);
 }

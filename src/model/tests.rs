@@ -2,3 +2,4 @@
 //! column sets: MySQL is not packaged in Debian).
 
 mod replication;
+mod topology;

@@ -163,7 +163,7 @@ fn processlist_time_ms_preferred() {
 }
 
 /// Splits `\G` output into rows (one per `*** N. row ***` header).
-fn rows_from_vertical(text: &str) -> Vec<Row> {
+pub fn rows_from_vertical(text: &str) -> Vec<Row> {
     text.split("*************************** ")
         .filter(|chunk| chunk.contains(':'))
         .map(|chunk| row_from_vertical(chunk.split_once('\n').map_or("", |(_, rest)| rest)))

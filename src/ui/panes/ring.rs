@@ -242,10 +242,13 @@ fn finding_lines(ctx: &Ctx, topo: &Topology) -> Vec<Line<'static>> {
         .collect();
     if let Some(mc) = &topo.most_complete {
         let name = ctx.app.nodes.get(mc.node).map_or("?", |n| n.name.as_str());
+        let how = if mc.certain { "" } else { " (a judgement call: several breaks)" };
+        let hint = if ctx.app.zoom { "" } else { "  (z: evidence)" };
         out.push(Line::from(vec![
             Span::styled("best ", t.label),
-            Span::styled(format!("{name} "), t.title),
-            Span::raw(mc.reason.clone()),
+            Span::styled(format!("most complete data: {name}"), t.title),
+            Span::raw(how),
+            Span::styled(hint, t.muted),
         ]));
     }
     if out.is_empty() {
@@ -342,8 +345,10 @@ fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
             ]));
         }
     }
-    if let Some(mc) = topo.most_complete.as_ref().filter(|_| topo.severity() == Severity::Critical) {
-        out.push(Line::from(Span::styled("most complete data", t.title)));
+    if let Some(mc) = &topo.most_complete {
+        let name = app.nodes.get(mc.node).map_or("?", |n| n.name.as_str());
+        out.push(Line::from(Span::styled(format!("most complete data: {name}"), t.title)));
+        out.push(Line::from(Span::raw(mc.reason.clone())));
         for e in &mc.evidence {
             out.push(Line::from(Span::styled(format!("  {e}"), Style::default())));
         }
