@@ -8,4 +8,5 @@ pub mod config;
 pub mod lab;
 pub mod logging;
 pub mod model;
+pub mod runbook;
 pub mod ui;

@@ -1,0 +1,7 @@
+//! Runbook steps: planning a step from the config and the last samples (pure), checking its
+//! preconditions live, executing it on a dedicated connection with timeouts off the UI task,
+//! post-checking, and appending every executed step to the audit log.
+
+pub mod step;
+
+pub use step::{Condition, Danger, Outcome, Progress, Step, StepAction, Threads};

@@ -1,0 +1,108 @@
+//! A runbook step as a value: what it does, on which node, the exact statements in the node's
+//! dialect, what must hold before (checked live right before it runs) and after, and how
+//! dangerous it is. The console shows a step in its confirm dialog; only a confirmed step runs.
+
+use serde::{Deserialize, Serialize};
+
+/// Which replication threads a stop affects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threads {
+    Both,
+    Io,
+    Sql,
+}
+
+/// An action the operator can take on one node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum StepAction {
+    StopSlave {
+        threads: Threads,
+    },
+    StartSlave,
+    /// Skip `count` events; refused unless the SQL thread stopped on an error.
+    Skip {
+        count: u32,
+    },
+    /// Skip one event, wait, re-check, up to `limit` times, only while the error is one of `errnos`.
+    SkipUntilHealthy {
+        errnos: Vec<u32>,
+        limit: u32,
+    },
+    ResetMaster,
+    ResetSlaveAll,
+    /// Point the node at `upstream` (a configured node) at `file:pos` (prefilled from the model).
+    ChangeMaster {
+        upstream: String,
+        file: String,
+        pos: u64,
+    },
+    ReadOnly {
+        on: bool,
+    },
+}
+
+/// How much confirmation a step needs. Cancel is always the default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Danger {
+    /// Harmless to repeat (start slave, read_only on): a plain confirm.
+    Low,
+    /// Changes what replicates (stop, skip, read_only off): a plain confirm with the warning.
+    Medium,
+    /// Destroys coordinates or history (reset master, reset slave all, change master): the
+    /// operator types the node's name.
+    TypeNodeName,
+}
+
+/// One condition, with its result once checked (`None`: not checked yet).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub what: String,
+    pub ok: Option<bool>,
+    /// What was seen, e.g. `Slave_SQL_Running = No, Last_SQL_Errno = 1062`.
+    pub seen: String,
+}
+
+/// A planned step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub action: StepAction,
+    /// The configured node it runs on.
+    pub node: String,
+    /// One line: `skip 1 event on node2`.
+    pub title: String,
+    /// The exact statements, in order, in the node's dialect (secrets shown as `***`).
+    pub statements: Vec<String>,
+    pub preconditions: Vec<Condition>,
+    /// What should hold afterwards, checked after the statements ran.
+    pub postconditions: Vec<Condition>,
+    /// The expected effect, for the confirm dialog.
+    pub effect: String,
+    /// What the operator must know first (e.g. what a skip loses in a ring).
+    pub warnings: Vec<String>,
+    pub danger: Danger,
+}
+
+/// What a running step reports, in order, ending with `Finished`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Progress {
+    /// Preconditions checked live (all must be ok to go on).
+    Preconditions(Vec<Condition>),
+    /// About to run this statement.
+    Statement(String),
+    /// Something worth showing (a skipped event with its error, a wait).
+    Note(String),
+    Postconditions(Vec<Condition>),
+    Finished(Outcome),
+}
+
+/// How a step ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub ok: bool,
+    pub summary: String,
+    /// Whether the audit record was written (a step whose record could not be written says so).
+    pub audited: bool,
+}
