@@ -212,3 +212,91 @@ fn zoomed_ring_shows_node_detail_and_evidence() {
     assert!(screen.contains("node2 executed node1's binlog up to binlog-n1.000002:900"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+fn skip_step() -> ringdeck::runbook::Step {
+    use ringdeck::runbook::*;
+    Step {
+        action: StepAction::Skip { count: 1 },
+        node: "node2".into(),
+        title: "skip 1 event on node2".into(),
+        statements: vec!["STOP SLAVE".into(), "SET GLOBAL sql_slave_skip_counter = 1".into(), "START SLAVE".into()],
+        preconditions: vec![Condition { what: "SQL thread stopped on an error".into(), ok: None, seen: String::new() }],
+        postconditions: vec![Condition {
+            what: "SQL thread running without error".into(),
+            ok: None,
+            seen: String::new(),
+        }],
+        effect: "node2 skips the event that failed with 1062 and goes on replicating from node1".into(),
+        warnings: vec!["the skipped event is never applied on node2 nor passed on to node3".into()],
+        danger: Danger::Medium,
+    }
+}
+
+#[test]
+fn confirm_dialog_defaults_to_cancel_and_shows_live_checks() {
+    use ringdeck::runbook::Condition;
+    let (mut app, now) = state(true, false);
+    app.open_confirm(skip_step());
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("SET GLOBAL sql_slave_skip_counter = 1;"), "{screen}");
+    assert!(screen.contains("checking live"), "{screen}");
+    let id = match &app.dialog {
+        Some(ringdeck::app::dialog::Dialog::Confirm(c)) => c.id,
+        _ => panic!("confirm dialog open"),
+    };
+    let live = vec![Condition { what: "SQL thread stopped on an error".into(), ok: Some(true), seen: "1062".into() }];
+    assert!(app.live_preconditions(id, live));
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("✓ SQL thread stopped on an error  (1062)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn read_only_refuses_before_planning() {
+    let (mut app, now) = state(true, false);
+    app.read_only = true;
+    app.act(ringdeck::app::action::Action::Step(ringdeck::app::action::StepKey::Skip));
+    assert!(app.requests.is_empty(), "nothing is planned or run");
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("read-only: refusing skip on node1"), "{screen}");
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+}
+
+#[test]
+fn command_line_shows_errors_in_place() {
+    let (mut app, now) = state(true, false);
+    app.act(ringdeck::app::action::Action::CommandLine);
+    for c in "skip nodeX".chars() {
+        app.dialog_key(&crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ));
+    }
+    app.dialog_key(&crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains(":skip nodeX"), "{screen}");
+    assert!(screen.contains("no node named \"nodeX\""), "{screen}");
+    // A good command asks for the step to be planned on the named node.
+    app.dialog = None;
+    app.act(ringdeck::app::action::Action::CommandLine);
+    for c in "skip 2 node2".chars() {
+        app.dialog_key(&crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ));
+    }
+    app.dialog_key(&crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert_eq!(
+        app.requests,
+        vec![ringdeck::app::state::Request::Plan {
+            action: ringdeck::runbook::StepAction::Skip { count: 2 },
+            node: "node2".into()
+        }]
+    );
+}

@@ -14,6 +14,24 @@ pub enum Action {
     Up,
     Down,
     Zoom,
+    /// A runbook step on the selected node (ring pane).
+    Step(StepKey),
+    /// Open the `:` command line.
+    CommandLine,
+}
+
+/// The runbook steps a key can start on the selected node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKey {
+    StopSlave,
+    StartSlave,
+    Skip,
+    SkipUntilHealthy,
+    ResetMaster,
+    ResetSlaveAll,
+    ChangeMaster,
+    ReadOnlyOn,
+    ReadOnlyOff,
 }
 
 /// The five panes, in Tab order.
@@ -61,6 +79,16 @@ impl FromStr for Action {
             "up" => Action::Up,
             "down" => Action::Down,
             "zoom" => Action::Zoom,
+            "command_line" => Action::CommandLine,
+            "stop_slave" => Action::Step(StepKey::StopSlave),
+            "start_slave" => Action::Step(StepKey::StartSlave),
+            "skip" => Action::Step(StepKey::Skip),
+            "skip_until_healthy" => Action::Step(StepKey::SkipUntilHealthy),
+            "reset_master" => Action::Step(StepKey::ResetMaster),
+            "reset_slave_all" => Action::Step(StepKey::ResetSlaveAll),
+            "change_master" => Action::Step(StepKey::ChangeMaster),
+            "read_only_on" => Action::Step(StepKey::ReadOnlyOn),
+            "read_only_off" => Action::Step(StepKey::ReadOnlyOff),
             other => return Err(format!("unknown action {other:?}")),
         })
     }

@@ -2,6 +2,7 @@
 //! and a loop that redraws only when state changed or a key came.
 
 pub mod action;
+pub mod dialog;
 pub mod snapshot;
 pub mod state;
 
@@ -50,7 +51,12 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
                 Some(u) = rx.recv() => app.apply(u),
                 ev = events.next() => match ev {
                     Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
-                        keymap.action_for(&k).is_some_and(|a| app.act(a))
+                        if app.dialog.is_some() {
+                            app.dialog_key(&k)
+                        } else {
+                            let had_message = app.message.take().is_some();
+                            keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
+                        }
                     }
                     Some(Ok(Event::Resize(..))) => true,
                     Some(Ok(_)) => false,

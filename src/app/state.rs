@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::action::{Action, Pane};
+use super::action::{Action, Pane, StepKey};
+use super::dialog::{self, Command, CommandLine, Confirm, Dialog, DialogOutcome, Running};
 use crate::collect::{Payload, TargetId, Update};
 use crate::config::Config;
 use crate::model::apache::ApacheStatus;
@@ -11,6 +12,7 @@ use crate::model::haproxy::StatRow;
 use crate::model::replication::NodeStatus;
 use crate::model::series::Series;
 use crate::model::topology::{NodeInput, NodeState, Thresholds, Topology};
+use crate::runbook::{Condition, Progress, Step, StepAction, Threads};
 
 /// How fresh a target's data is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +111,28 @@ pub struct App {
     pub source: String,
     /// The help overlay's `(keys, description)` lines, from the keymap in use.
     pub help: Vec<(String, String)>,
+    /// The open dialog, if any: it gets every key.
+    pub dialog: Option<Dialog>,
+    /// A confirmed step whose dialog was hidden while it runs.
+    pub background: Option<Running>,
+    /// A one-line message for the status bar (cleared by the next key).
+    pub message: Option<String>,
+    /// Work for the loop: planning, live checks, executing steps, refreshing.
+    pub requests: Vec<Request>,
+    next_id: u64,
+}
+
+/// What the state asks the loop to do (the loop owns the network and the runtime).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// Plan this action on this node (pure) and open its confirm dialog.
+    Plan { action: StepAction, node: String },
+    /// Check the step's preconditions live and report them to the dialog `id`.
+    CheckPreconditions { id: u64, step: Step },
+    /// Execute a confirmed step, reporting progress for `id`.
+    Execute { id: u64, step: Step },
+    /// Poll every node now (after a step changed something).
+    RefreshNodes,
 }
 
 impl App {
@@ -155,6 +179,11 @@ impl App {
             quit: false,
             source: source.into(),
             help: crate::ui::keymap::Keymap::builtin().help(),
+            dialog: None,
+            background: None,
+            message: None,
+            requests: Vec::new(),
+            next_id: 1,
         }
     }
 
@@ -316,6 +345,27 @@ impl App {
             Action::PrevPane => self.focus = Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()],
             Action::Focus(p) => self.focus = p,
             Action::Zoom => self.zoom = !self.zoom,
+            Action::CommandLine => self.dialog = Some(Dialog::Command(CommandLine::default())),
+            Action::Step(k) => {
+                let Some(node) = self.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
+                let node = node.name.clone();
+                let action = match k {
+                    StepKey::StopSlave => StepAction::StopSlave { threads: Threads::Both },
+                    StepKey::StartSlave => StepAction::StartSlave,
+                    StepKey::Skip => StepAction::Skip { count: 1 },
+                    StepKey::SkipUntilHealthy => StepAction::SkipUntilHealthy { errnos: vec![1062, 1032], limit: 10 },
+                    StepKey::ResetMaster => StepAction::ResetMaster,
+                    StepKey::ResetSlaveAll => StepAction::ResetSlaveAll,
+                    StepKey::ReadOnlyOn => StepAction::ReadOnly { on: true },
+                    StepKey::ReadOnlyOff => StepAction::ReadOnly { on: false },
+                    StepKey::ChangeMaster => {
+                        let i = self.selected[Pane::Ring.index()];
+                        let upstream = self.ring_upstream(i);
+                        StepAction::ChangeMaster { upstream, file: String::new(), pos: 0 }
+                    }
+                };
+                self.request_step(action, node);
+            }
             Action::Up | Action::Down => {
                 let n = self.rows_in(self.focus);
                 let sel = &mut self.selected[self.focus.index()];
@@ -329,6 +379,145 @@ impl App {
             }
         }
         true
+    }
+}
+
+impl App {
+    /// The node `i` should replicate from: its current configured upstream, else the previous
+    /// node in config order (the ring as configured).
+    pub fn ring_upstream(&self, i: usize) -> String {
+        let topo = self.topology(Instant::now());
+        let current = topo.links.iter().find_map(|l| match l.upstream {
+            crate::model::topology::Upstream::Node(u) if l.downstream == i => Some(u),
+            _ => None,
+        });
+        let n = self.nodes.len().max(1);
+        let u = current.unwrap_or((i + n - 1) % n);
+        self.nodes.get(u).map(|t| t.name.clone()).unwrap_or_default()
+    }
+
+    /// Asks for a step to be planned, unless read-only refuses it first.
+    pub fn request_step(&mut self, action: StepAction, node: String) {
+        if self.read_only {
+            self.message = Some(format!(
+                "read-only: refusing {} on {node} (started with --read-only or read_only = true)",
+                action_name(&action)
+            ));
+            return;
+        }
+        self.requests.push(Request::Plan { action, node });
+    }
+
+    /// Opens the confirm dialog of a planned step and asks for its live preconditions.
+    pub fn open_confirm(&mut self, step: Step) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.requests.push(Request::CheckPreconditions { id, step: step.clone() });
+        self.dialog = Some(Dialog::Confirm(Confirm { id, step, live: None, typed: String::new(), run_focused: false }));
+    }
+
+    /// Live precondition results for confirm dialog `id`.
+    pub fn live_preconditions(&mut self, id: u64, conditions: Vec<Condition>) -> bool {
+        match &mut self.dialog {
+            Some(Dialog::Confirm(c)) if c.id == id => {
+                c.live = Some(conditions);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Progress of running step `id` (shown or in the background).
+    pub fn progress(&mut self, id: u64, p: Progress) -> bool {
+        if let Progress::Finished(_) = &p {
+            self.requests.push(Request::RefreshNodes);
+        }
+        if let Some(Dialog::Running(r)) = &mut self.dialog
+            && r.id == id
+        {
+            if let Progress::Finished(o) = &p {
+                r.outcome = Some(o.clone());
+            }
+            r.events.push(p);
+            return true;
+        }
+        let Some(r) = self.background.as_mut().filter(|r| r.id == id) else { return false };
+        match p {
+            Progress::Finished(o) => {
+                let done = if o.ok { "done" } else { "FAILED" };
+                self.message = Some(format!("{}: {done}: {}", r.step.title, o.summary));
+                self.background = None;
+            }
+            other => r.events.push(other),
+        }
+        true
+    }
+
+    /// Feeds a key to the open dialog.
+    pub fn dialog_key(&mut self, ev: &crossterm::event::KeyEvent) -> bool {
+        let Some(d) = &mut self.dialog else { return false };
+        match dialog::key(d, ev) {
+            DialogOutcome::Stay => {}
+            DialogOutcome::Close => self.dialog = None,
+            DialogOutcome::Hide => {
+                if let Some(Dialog::Running(r)) = self.dialog.take() {
+                    self.message = Some(format!("{}: running in the background", r.step.title));
+                    self.background = Some(r);
+                }
+            }
+            DialogOutcome::Run(step) => {
+                let id = match &self.dialog {
+                    Some(Dialog::Confirm(c)) => c.id,
+                    _ => 0,
+                };
+                if self.read_only {
+                    self.dialog = None;
+                    self.message = Some(format!("read-only: refusing {}", step.title));
+                } else {
+                    self.requests.push(Request::Execute { id, step: step.clone() });
+                    self.dialog = Some(Dialog::Running(Running { id, step, events: Vec::new(), outcome: None }));
+                }
+            }
+            DialogOutcome::Command(text) => {
+                let names: Vec<&str> = self.nodes.iter().map(|t| t.name.as_str()).collect();
+                match dialog::parse_command(&text, &names) {
+                    Ok(Command::Quit) => self.quit = true,
+                    Ok(Command::Help) => {
+                        self.dialog = None;
+                        self.show_help = true;
+                    }
+                    Ok(Command::Step { action, node }) => {
+                        self.dialog = None;
+                        let node =
+                            node.or_else(|| self.nodes.get(self.selected[Pane::Ring.index()]).map(|t| t.name.clone()));
+                        if let Some(node) = node {
+                            self.request_step(action, node);
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(Dialog::Command(cl)) = &mut self.dialog {
+                            cl.error = Some(e);
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// A short name of an action for messages.
+pub fn action_name(a: &StepAction) -> &'static str {
+    match a {
+        StepAction::StopSlave { .. } => "stop slave",
+        StepAction::StartSlave => "start slave",
+        StepAction::Skip { .. } => "skip",
+        StepAction::SkipUntilHealthy { .. } => "skip until healthy",
+        StepAction::ResetMaster => "reset master",
+        StepAction::ResetSlaveAll => "reset slave all",
+        StepAction::ChangeMaster { .. } => "change master",
+        StepAction::ReadOnly { on: true } => "read_only ON",
+        StepAction::ReadOnly { on: false } => "read_only OFF",
     }
 }
 

@@ -10,7 +10,9 @@ pub mod probe;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
 use crate::config::login::Logins;
@@ -53,19 +55,27 @@ pub trait Collector: Send + 'static {
     fn reset(&mut self) {}
 }
 
-/// Polls `c` forever: one poll per interval, each cut off at `timeout`. Stops when the UI is gone.
-pub async fn run<C: Collector>(
-    target: TargetId,
-    mut c: C,
-    interval: Duration,
-    timeout: Duration,
-    tx: mpsc::Sender<Update>,
-) {
+/// How often and how long a collector polls, and how it is asked to poll at once.
+#[derive(Clone)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Notified to poll now (after a runbook step), then the interval starts again.
+    pub now: Arc<Notify>,
+}
+
+/// Polls `c` forever: one poll per interval (or at once when asked), each cut off at the timeout.
+/// Stops when the UI is gone.
+pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: mpsc::Sender<Update>) {
+    let (interval, timeout) = (sched.interval, sched.timeout);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing: Option<bool> = None;
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = sched.now.notified() => ticker.reset(),
+        }
         let result = match tokio::time::timeout(timeout, c.poll()).await {
             Ok(r) => r,
             Err(_) => {
@@ -86,29 +96,33 @@ pub async fn run<C: Collector>(
     }
 }
 
-/// Starts one collector task per configured target on the current runtime.
-pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<(), String> {
-    let interval = cfg.poll_interval.0;
+/// Starts one collector task per configured target on the current runtime. Returns the handles
+/// that make the node collectors poll at once, in config order.
+pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
+    let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
     let client = http::client(timeout)?;
+    let mut node_now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
         let c = mysql::NodeCollector::new(
             mysql::opts(node, &logins.nodes[i]).map_err(|e| format!("node {}: {e}", node.name()))?,
             timeout,
         );
-        tokio::spawn(run(TargetId::Node(i), c, interval, timeout, tx.clone()));
+        let s = sched();
+        node_now.push(s.now.clone());
+        tokio::spawn(run(TargetId::Node(i), c, s, tx.clone()));
     }
     for (i, h) in cfg.haproxies.iter().enumerate() {
         let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone());
-        tokio::spawn(run(TargetId::Haproxy(i), c, interval, timeout, tx.clone()));
+        tokio::spawn(run(TargetId::Haproxy(i), c, sched(), tx.clone()));
     }
     for (i, a) in cfg.apaches.iter().enumerate() {
         let c = apache::ApacheCollector::new(a, &logins.apaches[i], client.clone());
-        tokio::spawn(run(TargetId::Apache(i), c, interval, timeout, tx.clone()));
+        tokio::spawn(run(TargetId::Apache(i), c, sched(), tx.clone()));
     }
     for (i, p) in cfg.probes.iter().enumerate() {
         let c = probe::Probe::new(p, cfg, logins, client.clone(), timeout)?;
-        tokio::spawn(run(TargetId::Probe(i), c, interval, timeout, tx.clone()));
+        tokio::spawn(run(TargetId::Probe(i), c, sched(), tx.clone()));
     }
-    Ok(())
+    Ok(node_now)
 }

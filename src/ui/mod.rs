@@ -1,6 +1,7 @@
 //! Drawing: one module per pane, plus the title bar, status bar and help. `render` is a pure
 //! function of the state, the theme and the current instant.
 
+pub mod dialog;
 pub mod fmt;
 pub mod help;
 pub mod keymap;
@@ -56,6 +57,7 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
     if app.show_help {
         help::draw(f, theme, &app.help);
     }
+    dialog::draw(f, app, theme);
 }
 
 fn draw_pane(f: &mut Frame, pane: Pane, area: Rect, app: &App, theme: &Theme, now: Instant) {
@@ -118,7 +120,13 @@ fn title_bar<'a>(app: &'a App, theme: &Theme, now: Instant) -> Paragraph<'a> {
 }
 
 fn status_bar<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
-    let keys = " ?:help  tab/1-5:pane  j/k:select  z:zoom  q:quit ";
+    if let Some(m) = &app.message {
+        return Paragraph::new(Line::from(Span::raw(format!(" {m}")))).style(theme.statusbar);
+    }
+    if let Some(r) = &app.background {
+        return Paragraph::new(Line::from(Span::raw(format!(" running: {} …", r.step.title)))).style(theme.statusbar);
+    }
+    let keys = " ?:help  tab/1-5:pane  j/k:select  z:zoom  s:skip  t/T:stop/start  ::command  q:quit ";
     let text = if app.zoom { format!("{keys} [zoomed: esc]") } else { keys.to_string() };
     Paragraph::new(Line::from(Span::raw(text))).style(theme.statusbar)
 }
