@@ -60,7 +60,7 @@ pub enum DialogOutcome {
     /// Close the dialog.
     Close,
     /// The operator confirmed: run this step.
-    Run(Step),
+    Run(Box<Step>),
     /// Run the command line's text.
     Command(String),
     /// Hide a running step's dialog (it goes on in the background).
@@ -78,7 +78,7 @@ pub fn key(d: &mut Dialog, ev: &KeyEvent) -> DialogOutcome {
                 c.run_focused = !c.run_focused;
                 DialogOutcome::Stay
             }
-            KeyCode::Enter if c.run_focused && c.can_run() => DialogOutcome::Run(c.step.clone()),
+            KeyCode::Enter if c.run_focused && c.can_run() => DialogOutcome::Run(Box::new(c.step.clone())),
             KeyCode::Enter if c.run_focused => DialogOutcome::Stay,
             KeyCode::Enter => DialogOutcome::Close,
             KeyCode::Backspace if c.step.danger == Danger::TypeNodeName => {

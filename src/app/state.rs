@@ -474,8 +474,8 @@ impl App {
                     self.dialog = None;
                     self.message = Some(format!("read-only: refusing {}", step.title));
                 } else {
-                    self.requests.push(Request::Execute { id, step: step.clone() });
-                    self.dialog = Some(Dialog::Running(Running { id, step, events: Vec::new(), outcome: None }));
+                    self.requests.push(Request::Execute { id, step: (*step).clone() });
+                    self.dialog = Some(Dialog::Running(Running { id, step: *step, events: Vec::new(), outcome: None }));
                 }
             }
             DialogOutcome::Command(text) => {
