@@ -653,8 +653,8 @@ pub fn plan(
                 "deletes every binary log of {node} (now at {}:{}) and starts a new first one{}",
                 b.file,
                 b.position,
-                if status.dialect == Dialect::MariaDb || status.vars.gtid_binlog_pos.is_empty() {
-                    ", clearing its binlog GTID position"
+                if status.dialect == Dialect::MariaDb {
+                    ", clearing @@gtid_binlog_pos"
                 } else {
                     ", clearing @@gtid_executed"
                 }
