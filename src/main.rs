@@ -37,6 +37,10 @@ enum Command {
     Bench,
     /// Check the ring once (for scripts and Nagios): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     Check(ringdeck::check::CheckArgs),
+    /// Run a runbook step on one node: without --yes print the plan and change nothing.
+    Run(ringdeck::runbook::cli::RunArgs),
+    /// Print the audit log of executed steps.
+    Audit(ringdeck::runbook::cli::AuditArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -118,6 +122,10 @@ fn main() -> Result<()> {
         }
         Some(Command::Bench) => ringdeck::bench::run(),
         Some(Command::Check(a)) => std::process::exit(ringdeck::check::run(cli.config.as_deref(), a)),
+        Some(Command::Run(a)) => {
+            std::process::exit(ringdeck::runbook::cli::run(cli.config.as_deref(), cli.read_only, a))
+        }
+        Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

@@ -2,6 +2,14 @@
 //! preconditions live, executing it on a dedicated connection with timeouts off the UI task,
 //! post-checking, and appending every executed step to the audit log.
 
+pub mod audit;
+pub mod cli;
+pub mod engine;
+pub mod plan;
+pub mod quote;
 pub mod step;
 
+pub use audit::{AuditLog, AuditRecord};
+pub use engine::{EngineCtx, check_preconditions, execute};
+pub use plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
 pub use step::{Condition, Danger, Outcome, Progress, Step, StepAction, Threads};

@@ -1,0 +1,253 @@
+//! The audit log: one JSON line per executed step, appended with `O_APPEND` and synced to disk
+//! before the step counts as audited, in a file of mode 600 (directory 700) under
+//! `$XDG_STATE_HOME/ringdeck/audit.log` or the config's `audit_log`. Statements are recorded as
+//! shown (password `***`); error texts are redacted before they get here. `ringdeck audit` prints it.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::step::{Condition, StepAction};
+use crate::config::Config;
+
+/// Where the audit log is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+/// One executed (or attempted and refused by its live preconditions) step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// RFC 3339, UTC, when the step started: `2026-05-01T10:00:00.123Z`.
+    pub time: String,
+    /// The operator's login name on this machine.
+    pub operator: String,
+    /// This machine's host name.
+    pub host: String,
+    /// The configured node and its `host:port`.
+    pub node: String,
+    pub address: String,
+    /// The action with its parameters (`{"action":"skip","count":1}`).
+    pub action: StepAction,
+    pub title: String,
+    /// The statements as shown to the operator (password as `***`), in order.
+    pub statements: Vec<String>,
+    /// How many of them ran (0 when a precondition failed).
+    pub statements_run: usize,
+    pub preconditions: Vec<Condition>,
+    pub postconditions: Vec<Condition>,
+    /// Notes the step made while running (each skipped event with its error).
+    pub notes: Vec<String>,
+    pub ok: bool,
+    /// What happened, or the error.
+    pub result: String,
+    pub duration_ms: u64,
+}
+
+impl AuditLog {
+    pub fn new(path: impl Into<PathBuf>) -> AuditLog {
+        AuditLog { path: path.into() }
+    }
+
+    /// The config's `audit_log` (with `~` expanded), else `$XDG_STATE_HOME/ringdeck/audit.log`.
+    pub fn from_config(cfg: &Config) -> Result<AuditLog, String> {
+        if let Some(p) = &cfg.audit_log {
+            return Ok(AuditLog::new(crate::config::paths::expand_tilde(p)));
+        }
+        let dir = crate::config::paths::state_dir()
+            .ok_or("cannot find the state dir for the audit log: set HOME or XDG_STATE_HOME, or audit_log")?;
+        Ok(AuditLog::new(dir.join("audit.log")))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record as a JSON line and syncs it to disk (blocking; small).
+    pub fn append(&self, rec: &AuditRecord) -> Result<(), String> {
+        let shown = self.path.display();
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let mut line = serde_json::to_string(rec).map_err(|e| format!("cannot encode the audit record: {e}"))?;
+        line.push('\n');
+        let mut f = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&self.path)
+            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        let meta = f.metadata().map_err(|e| format!("cannot stat {shown}: {e}"))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("cannot make {shown} private: {e}"))?;
+        }
+        // One write of one line: with O_APPEND, concurrent writers never interleave inside it.
+        f.write_all(line.as_bytes()).map_err(|e| format!("cannot write {shown}: {e}"))?;
+        f.sync_data().map_err(|e| format!("cannot sync {shown}: {e}"))?;
+        Ok(())
+    }
+
+    /// Reads every line: a record, or the line and why it does not parse.
+    pub fn read(&self) -> Result<Vec<Result<AuditRecord, String>>, std::io::Error> {
+        let text = std::fs::read_to_string(&self.path)?;
+        Ok(text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(|e| format!("{e}: {l}")))
+            .collect())
+    }
+}
+
+/// The operator's login name: `$USER`, `$LOGNAME`, else the name of the current uid.
+pub fn operator() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
+        .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()))
+}
+
+/// This machine's host name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// RFC 3339 in UTC with milliseconds: `2026-05-01T10:00:00.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+fn mark(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "ok",
+        Some(false) => "FAIL",
+        None => "?",
+    }
+}
+
+/// A record for people: a header line, then statements, conditions, notes and the result.
+pub fn format_record(r: &AuditRecord) -> String {
+    let mut out = format!(
+        "{}  {}@{}  {} ({})  {}  {}  {} ms\n",
+        r.time,
+        r.operator,
+        r.host,
+        r.node,
+        r.address,
+        r.title,
+        if r.ok { "OK" } else { "FAILED" },
+        r.duration_ms
+    );
+    for (i, s) in r.statements.iter().enumerate() {
+        let ran = if i < r.statements_run { ">" } else { " " };
+        out.push_str(&format!("    {ran} {s}\n"));
+    }
+    for (label, conds) in [("pre ", &r.preconditions), ("post", &r.postconditions)] {
+        for c in conds {
+            out.push_str(&format!("    {label} [{}] {}: {}\n", mark(c.ok), c.what, c.seen));
+        }
+    }
+    for n in &r.notes {
+        out.push_str(&format!("    note {n}\n"));
+    }
+    out.push_str(&format!("    result: {}\n", r.result));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_123)), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_798_761_599)), "2026-12-31T23:59:59.000Z");
+    }
+
+    pub(crate) fn record() -> AuditRecord {
+        AuditRecord {
+            time: rfc3339(UNIX_EPOCH),
+            operator: "alice".into(),
+            host: "ops1".into(),
+            node: "node2".into(),
+            address: "127.0.0.1:3302".into(),
+            action: StepAction::Skip { count: 1 },
+            title: "skip 1 event on node2".into(),
+            statements: vec!["STOP SLAVE".into()],
+            statements_run: 1,
+            preconditions: vec![Condition { what: "w".into(), ok: Some(true), seen: "s".into() }],
+            postconditions: Vec::new(),
+            notes: vec!["n".into()],
+            ok: true,
+            result: "done".into(),
+            duration_ms: 12,
+        }
+    }
+
+    #[test]
+    fn appends_lines_with_mode_600() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("sub/audit.log"));
+        log.append(&record()).unwrap();
+        log.append(&record()).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(v["time"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["operator"], "alice");
+        assert_eq!(v["node"], "node2");
+        assert_eq!(v["address"], "127.0.0.1:3302");
+        assert_eq!(v["action"]["action"], "skip");
+        assert_eq!(v["statements"][0], "STOP SLAVE");
+        assert_eq!(v["preconditions"][0]["ok"], true);
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["duration_ms"], 12);
+        let mode = std::fs::metadata(log.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = std::fs::metadata(dir.path().join("sub")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dmode, 0o700);
+        let read = log.read().unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].as_ref().unwrap(), &record());
+        let shown = format_record(&record());
+        assert!(shown.starts_with("1970-01-01T00:00:00.000Z  alice@ops1  node2 (127.0.0.1:3302)  skip 1 event"));
+        assert!(shown.contains("    > STOP SLAVE\n"), "{shown}");
+    }
+}

@@ -1,0 +1,335 @@
+//! `ringdeck run <action> --node NAME`: polls every node once (like `check`), plans the step,
+//! and either prints the plan with its live preconditions and changes nothing (no `--yes`), or
+//! executes it printing its progress (`--yes`; steps that destroy coordinates also need
+//! `--confirm-node NAME`). `ringdeck audit` prints the audit log.
+//!
+//! Exit codes of `run`: 0 the step ran (or, without `--yes`, could run); 1 refused by planning, a
+//! precondition or failed while running; 2 usage or config errors (missing `--confirm-node`);
+//! 3 refused because ringdeck is read-only.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::audit::{AuditLog, format_record};
+use super::engine::{self, EngineCtx};
+use super::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
+use super::step::{Condition, Danger, Progress, Step, StepAction, Threads};
+use crate::collect::mysql::{self, NodeCollector};
+use crate::collect::{Collector, Payload};
+use crate::config::login::Logins;
+use crate::config::{self, Config};
+use crate::model::replication::NodeStatus;
+
+/// `ringdeck run` options.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub action: RunAction,
+    /// The configured node to act on.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Execute the step (without it: print the plan and change nothing).
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// The node's name again, required with --yes for reset-master, reset-slave-all, change-master.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub confirm_node: Option<String>,
+}
+
+/// The actions.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum RunAction {
+    /// STOP SLAVE (both threads, or only --io / --sql).
+    StopSlave {
+        #[arg(long, conflicts_with = "sql")]
+        io: bool,
+        #[arg(long)]
+        sql: bool,
+    },
+    /// START SLAVE.
+    StartSlave,
+    /// Skip events after the SQL thread stopped on an error.
+    Skip {
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
+    /// Skip one event at a time while the error is one of --errno, at most --limit times.
+    SkipUntilHealthy {
+        /// Error numbers to skip (repeat; default 1062 and 1032).
+        #[arg(long = "errno", value_name = "N")]
+        errnos: Vec<u32>,
+        #[arg(long, default_value_t = DEFAULT_SKIP_LIMIT)]
+        limit: u32,
+    },
+    /// RESET MASTER: delete the node's binary logs.
+    ResetMaster,
+    /// STOP SLAVE, RESET SLAVE ALL: forget the replication settings.
+    ResetSlaveAll,
+    /// CHANGE MASTER TO the upstream node (coordinates: --file/--pos, default its current binlog position).
+    ChangeMaster {
+        #[arg(long, value_name = "NODE")]
+        upstream: String,
+        #[arg(long, requires = "pos")]
+        file: Option<String>,
+        #[arg(long, requires = "file")]
+        pos: Option<u64>,
+    },
+    /// SET GLOBAL read_only = ON / OFF.
+    ReadOnly {
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+    },
+}
+
+impl RunAction {
+    pub fn to_step_action(&self) -> StepAction {
+        match self {
+            RunAction::StopSlave { io, sql } => StepAction::StopSlave {
+                threads: if *io {
+                    Threads::Io
+                } else if *sql {
+                    Threads::Sql
+                } else {
+                    Threads::Both
+                },
+            },
+            RunAction::StartSlave => StepAction::StartSlave,
+            RunAction::Skip { count } => StepAction::Skip { count: *count },
+            RunAction::SkipUntilHealthy { errnos, limit } => StepAction::SkipUntilHealthy {
+                errnos: if errnos.is_empty() { DEFAULT_SKIP_ERRNOS.to_vec() } else { errnos.clone() },
+                limit: *limit,
+            },
+            RunAction::ResetMaster => StepAction::ResetMaster,
+            RunAction::ResetSlaveAll => StepAction::ResetSlaveAll,
+            RunAction::ChangeMaster { upstream, file, pos } => StepAction::ChangeMaster {
+                upstream: upstream.clone(),
+                file: file.clone().unwrap_or_default(),
+                pos: pos.unwrap_or(0),
+            },
+            RunAction::ReadOnly { on, .. } => StepAction::ReadOnly { on: *on },
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            RunAction::StopSlave { .. } => "stop-slave",
+            RunAction::StartSlave => "start-slave",
+            RunAction::Skip { .. } => "skip",
+            RunAction::SkipUntilHealthy { .. } => "skip-until-healthy",
+            RunAction::ResetMaster => "reset-master",
+            RunAction::ResetSlaveAll => "reset-slave-all",
+            RunAction::ChangeMaster { .. } => "change-master",
+            RunAction::ReadOnly { .. } => "read-only",
+        }
+    }
+}
+
+/// `ringdeck audit` options.
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// Print the raw JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the last N records.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+/// Polls every node once, concurrently, each cut off at `timeout`.
+pub async fn poll_once(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<Result<NodeStatus, String>> {
+    let polls = cfg.nodes.iter().enumerate().map(|(i, node)| async move {
+        let login = logins.nodes.get(i).cloned().unwrap_or_default();
+        let mut c = NodeCollector::new(mysql::opts(node, &login)?, timeout);
+        match tokio::time::timeout(timeout, c.poll()).await {
+            Ok(Ok(Payload::Node(s))) => Ok(*s),
+            Ok(Ok(_)) => Err("unexpected answer from the collector".to_string()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(format!("no answer within {timeout:?}")),
+        }
+    });
+    futures_util::future::join_all(polls).await
+}
+
+fn mark(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "ok  ",
+        Some(false) => "FAIL",
+        None => "    ",
+    }
+}
+
+fn print_conditions(title: &str, conds: &[Condition]) {
+    if conds.is_empty() {
+        return;
+    }
+    println!("{title}:");
+    for c in conds {
+        if c.seen.is_empty() {
+            println!("  [{}] {}", mark(c.ok), c.what);
+        } else {
+            println!("  [{}] {}: {}", mark(c.ok), c.what, c.seen);
+        }
+    }
+}
+
+fn print_plan(step: &Step, address: &str, dialect: &str) {
+    println!("{}", step.title);
+    println!("node: {} ({address}, {dialect})", step.node);
+    let danger = match step.danger {
+        Danger::Low => "low",
+        Danger::Medium => "medium",
+        Danger::TypeNodeName => "high: destroys coordinates or history (needs --confirm-node)",
+    };
+    println!("danger: {danger}");
+    println!("statements:");
+    for s in &step.statements {
+        println!("  {s}");
+    }
+    println!("effect: {}", step.effect);
+    for w in &step.warnings {
+        println!("WARNING: {w}");
+    }
+}
+
+/// Runs `ringdeck run`; returns the exit code.
+pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> i32 {
+    match run_inner(config_flag, read_only_flag, args) {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            eprintln!("ringdeck run {}: {msg}", args.action.name());
+            code
+        }
+    }
+}
+
+fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> Result<i32, (i32, String)> {
+    let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
+    let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+    let node = args.node.clone().ok_or((2, "--node NAME is required".to_string()))?;
+    let ncfg = cfg.node(&node).ok_or_else(|| (2, format!("no [[node]] is named {node:?} in {}", path.display())))?;
+    let address = ncfg.address();
+    if read_only_flag || cfg.read_only {
+        return Err((
+            3,
+            format!(
+                "refused: ringdeck is read-only ({}); {} on {node} was not run and nothing was changed",
+                if read_only_flag { "--read-only" } else { "read_only = true in the config" },
+                args.action.name()
+            ),
+        ));
+    }
+    let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
+    let cfg = Arc::new(cfg);
+    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+    let polled = rt.block_on(poll_once(&cfg, &ctx.logins, ctx.timeout));
+    let statuses: Vec<(&str, Option<&NodeStatus>)> =
+        cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
+    let i = cfg.nodes.iter().position(|n| n.name() == node).unwrap_or(0);
+    if let Some(Err(e)) = polled.get(i) {
+        return Err((1, format!("{node} did not answer: {e}")));
+    }
+    let dialect = polled.get(i).and_then(|p| p.as_ref().ok()).map_or("?", |s| s.dialect.label());
+    let step = plan(&args.action.to_step_action(), &node, &cfg, &statuses).map_err(|e| (1, e))?;
+    print_plan(&step, &address, dialect);
+    if !args.yes {
+        let live = rt.block_on(engine::check_preconditions(&step, &ctx));
+        print_conditions("preconditions (checked now)", &live);
+        print_conditions("postconditions (checked after running)", &step.postconditions);
+        let failed: Vec<&Condition> = live.iter().filter(|c| c.ok != Some(true)).collect();
+        if !failed.is_empty() {
+            let why = failed.iter().map(|c| format!("{} ({})", c.what, c.seen)).collect::<Vec<_>>().join("; ");
+            println!("dry run: nothing was changed");
+            return Err((1, format!("cannot run now: precondition failed: {why}")));
+        }
+        let confirm =
+            if step.danger == Danger::TypeNodeName { format!(" --confirm-node {node}") } else { String::new() };
+        println!("dry run: nothing was changed; add --yes{confirm} to run it");
+        return Ok(0);
+    }
+    if step.danger == Danger::TypeNodeName && args.confirm_node.as_deref() != Some(node.as_str()) {
+        return Err((
+            2,
+            format!("`{}` destroys coordinates or history: pass --yes --confirm-node {node} to run it", step.title),
+        ));
+    }
+    let outcome = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(32);
+        let exec = engine::execute(step, &ctx, tx);
+        let print = async {
+            while let Some(p) = rx.recv().await {
+                match p {
+                    Progress::Preconditions(c) => print_conditions("preconditions (checked now)", &c),
+                    Progress::Statement(s) => println!("running: {s}"),
+                    Progress::Note(n) => println!("note: {n}"),
+                    Progress::Postconditions(c) => print_conditions("postconditions", &c),
+                    Progress::Finished(_) => {}
+                }
+            }
+        };
+        let (outcome, ()) = tokio::join!(exec, print);
+        outcome
+    });
+    if !outcome.audited {
+        eprintln!("WARNING: the audit record was not written ({})", ctx.audit.path().display());
+    }
+    if outcome.ok {
+        println!("OK: {}", outcome.summary);
+        Ok(0)
+    } else {
+        Err((1, outcome.summary))
+    }
+}
+
+/// Runs `ringdeck audit`; returns the exit code. Without a config, reads the default log.
+pub fn audit(config_flag: Option<&Path>, args: &AuditArgs) -> i32 {
+    let log = match config::resolve_path(config_flag) {
+        Ok(path) => match Config::load(&path) {
+            Ok(cfg) => AuditLog::from_config(&cfg),
+            Err(e) => {
+                eprintln!("ringdeck audit: {e}");
+                return 2;
+            }
+        },
+        Err(_) if config_flag.is_none() => crate::config::paths::state_dir()
+            .map(|d| AuditLog::new(d.join("audit.log")))
+            .ok_or_else(|| "cannot find the state dir: set HOME or XDG_STATE_HOME".to_string()),
+        Err(e) => Err(e),
+    };
+    let log = match log {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ringdeck audit: {e}");
+            return 2;
+        }
+    };
+    let lines = match log.read() {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("no audit log at {} yet: no step has been run", log.path().display());
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("ringdeck audit: cannot read {}: {e}", log.path().display());
+            return 2;
+        }
+    };
+    let skip = args.tail.map_or(0, |n| lines.len().saturating_sub(n));
+    for l in &lines[skip..] {
+        match l {
+            Ok(r) if args.json => match serde_json::to_string(r) {
+                Ok(s) => println!("{s}"),
+                Err(e) => eprintln!("cannot encode a record: {e}"),
+            },
+            Ok(r) => print!("{}", format_record(r)),
+            Err(e) => eprintln!("unreadable line in {}: {e}", log.path().display()),
+        }
+    }
+    0
+}

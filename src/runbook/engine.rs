@@ -1,0 +1,559 @@
+//! Executing a planned step, off the UI task: refuse when read-only, open a dedicated connection
+//! (never a pool: `STOP SLAVE`, `SET GTID_NEXT` and `@@default_master_connection` are session
+//! state), re-check the preconditions live, run each statement with a timeout, loop for
+//! skip-until-healthy, post-check (polling with a deadline until the server settles), append one
+//! audit record, and report every stage on a channel ending with `Progress::Finished`.
+//!
+//! Audit policy: a step refused because the console is read-only never reached a server and is
+//! not recorded. Every step that got past that gate is recorded, also when the connection failed
+//! or a live precondition stopped it (then `statements_run` is 0).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+use tokio::sync::mpsc::Sender;
+
+use super::audit::{self, AuditLog, AuditRecord};
+use super::plan::{self, Check, Live, link_seen};
+use super::quote::{has_password, redact, unmask_password};
+use super::step::{Condition, Outcome, Progress, Step, StepAction};
+use crate::collect::mysql::{self, describe, query_rows, value_text};
+use crate::config::login::{Login, Logins, replication_password};
+use crate::config::{Config, NodeConfig, Secret};
+use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, ReplicaLink};
+use crate::model::topology::error_gist;
+
+/// Everything the engine needs; cheap to clone (the config and logins are shared).
+#[derive(Clone, Debug)]
+pub struct EngineCtx {
+    pub cfg: Arc<Config>,
+    /// Resolved logins, in config order (the console resolves them once at start).
+    pub logins: Arc<Logins>,
+    /// Refuse every step (`--read-only` or `read_only = true`).
+    pub read_only: bool,
+    pub audit: AuditLog,
+    /// Timeout of each connect and each status read.
+    pub timeout: Duration,
+    /// Timeout of each statement (`STOP SLAVE` waits for the running event to finish).
+    pub statement_timeout: Duration,
+    /// How long to wait for the server to settle after the statements (threads starting, a
+    /// skipped event applied or the next error) before the postconditions count as failed.
+    pub settle: Duration,
+    /// Who runs the steps (the login name), for the audit log.
+    pub operator: String,
+}
+
+impl EngineCtx {
+    /// A context from the config: its timeout, `read_only`, audit log and this user's login name.
+    pub fn new(cfg: Arc<Config>, logins: Arc<Logins>) -> Result<EngineCtx, String> {
+        let audit = AuditLog::from_config(&cfg)?;
+        let timeout = cfg.timeout.0;
+        Ok(EngineCtx {
+            read_only: cfg.read_only,
+            cfg,
+            logins,
+            audit,
+            timeout,
+            statement_timeout: (timeout * 5).max(Duration::from_secs(10)),
+            settle: Duration::from_secs(20),
+            operator: audit::operator(),
+        })
+    }
+
+    fn node(&self, name: &str) -> Result<(&NodeConfig, Login), String> {
+        let i = self
+            .cfg
+            .nodes
+            .iter()
+            .position(|n| n.name() == name)
+            .ok_or_else(|| format!("no [[node]] is named {name:?} in the config"))?;
+        Ok((&self.cfg.nodes[i], self.logins.nodes.get(i).cloned().unwrap_or_default()))
+    }
+}
+
+/// The message a read-only console gives for every step.
+pub fn read_only_message(step: &Step) -> String {
+    format!(
+        "refused: ringdeck is read-only (--read-only or read_only = true in the config); `{}` was not run and \
+         nothing was changed",
+        step.title
+    )
+}
+
+/// A dedicated connection to one node, with its dialect.
+struct Target {
+    conn: Conn,
+    dialect: Dialect,
+    version: String,
+    timeout: Duration,
+}
+
+async fn within<T>(t: Duration, what: &str, f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::time::timeout(t, f).await.unwrap_or_else(|_| Err(format!("{what}: no answer within {t:?}")))
+}
+
+impl Target {
+    async fn open(node: &NodeConfig, login: &Login, timeout: Duration) -> Result<Target, String> {
+        let opts = mysql::opts(node, login)?;
+        let mut conn = mysql::connect(&opts, timeout).await.map_err(|e| format!("{}: {e}", node.name()))?;
+        let rows =
+            within(timeout, "SELECT @@version", query_rows(&mut conn, "SELECT @@version AS v, @@version_comment AS c"))
+                .await?;
+        let get = |k: &str| {
+            rows.first().and_then(|r| r.iter().find(|(n, _)| n == k)).and_then(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        let (version, comment) = (get("v"), get("c"));
+        Ok(Target { conn, dialect: Dialect::detect(&version, &comment), version, timeout })
+    }
+
+    /// Variables, replica links and binlog position, read now.
+    async fn read(&mut self) -> Result<NodeStatus, String> {
+        let t = self.timeout;
+        let d = self.dialect;
+        let conn = &mut self.conn;
+        within(t, "status read", async move {
+            let row: Option<mysql_async::Row> = conn.query_first(d.variables_sql()).await.map_err(|e| describe(&e))?;
+            let vals: Vec<Option<String>> =
+                row.map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(value_text)).collect()).unwrap_or_default();
+            let vars = NodeVars::from_values(&vals)?;
+            let links = query_rows(conn, d.replica_status_sql())
+                .await?
+                .iter()
+                .map(ReplicaLink::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            let binlog = query_rows(conn, d.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
+            Ok((vars, links, binlog))
+        })
+        .await
+        .map(|(vars, links, binlog)| NodeStatus {
+            version: self.version.clone(),
+            dialect: d,
+            vars,
+            counters: NodeCounters::default(),
+            binlog,
+            links,
+            processes: Vec::new(),
+        })
+    }
+
+    async fn exec(&mut self, sql: &str, t: Duration) -> Result<(), String> {
+        let conn = &mut self.conn;
+        within(t, "statement", async move { conn.query_drop(sql).await.map_err(|e| describe(&e)) }).await
+    }
+}
+
+/// What a run collected, for the audit record and the outcome.
+#[derive(Default)]
+struct Run {
+    pre: Vec<Condition>,
+    post: Vec<Condition>,
+    notes: Vec<String>,
+    ran: usize,
+    /// The statements that ran, as shown (skip-until-healthy runs its round several times).
+    executed: Vec<String>,
+    password: Option<Secret>,
+}
+
+async fn send(tx: &Sender<Progress>, p: Progress) {
+    // The receiver may have gone (dialog closed): the step goes on and is still audited.
+    let _ = tx.send(p).await;
+}
+
+/// The planned condition texts with live results.
+fn conditions(planned: &[Condition], checks: &[Check], live: &Live<'_>) -> Vec<Condition> {
+    checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (ok, seen) = plan::evaluate(c, live);
+            let what = planned.get(i).map_or_else(|| format!("{c:?}"), |p| p.what.clone());
+            Condition { what, ok: Some(ok), seen }
+        })
+        .collect()
+}
+
+fn failed_text(conds: &[Condition]) -> String {
+    conds
+        .iter()
+        .filter(|c| c.ok != Some(true))
+        .map(|c| format!("{} ({})", c.what, c.seen))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Live checks: reads the node (and the upstream / password for change master).
+async fn live_preconditions(
+    step: &Step,
+    ctx: &EngineCtx,
+    target: &mut Target,
+    run: &mut Run,
+) -> Result<(Vec<Condition>, NodeStatus), String> {
+    let status = target.read().await?;
+    let (checks, _) = plan::checks(step, &ctx.cfg);
+    let mut live = Live { status: Some(&status), ..Live::default() };
+    if let StepAction::ChangeMaster { upstream, .. } = &step.action {
+        live.upstream = Some(probe_upstream(ctx, upstream).await);
+        let (ncfg, _) = ctx.node(&step.node)?;
+        let ncfg = ncfg.clone();
+        let resolved = tokio::task::spawn_blocking(move || replication_password(&ncfg))
+            .await
+            .unwrap_or_else(|e| Err(format!("password lookup failed: {e}")));
+        live.repl_password = Some(resolved.as_ref().map(|p| p.is_some()).map_err(Clone::clone));
+        run.password = resolved.ok().flatten();
+    }
+    let conds = conditions(&step.preconditions, &checks, &live);
+    Ok((conds, status))
+}
+
+async fn probe_upstream(ctx: &EngineCtx, upstream: &str) -> Result<String, String> {
+    let (ucfg, login) = ctx.node(upstream)?;
+    let mut t = Target::open(ucfg, &login, ctx.timeout).await?;
+    let st = t.read().await?;
+    let _ = tokio::time::timeout(ctx.timeout, t.conn.disconnect()).await;
+    Ok(match st.binlog {
+        Some(b) => format!("answering, binlog at {}:{}", b.file, b.position),
+        None => "answering, binary logging off".into(),
+    })
+}
+
+/// Checks a step's preconditions live, for the confirm dialog. Never changes anything; a node that
+/// cannot be reached gives every condition `ok: Some(false)` with the reason.
+pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition> {
+    let mut run = Run::default();
+    let result = async {
+        let (ncfg, login) = ctx.node(&step.node)?;
+        let mut target = Target::open(ncfg, &login, ctx.timeout).await?;
+        let out = live_preconditions(step, ctx, &mut target, &mut run).await;
+        let _ = tokio::time::timeout(ctx.timeout, target.conn.disconnect()).await;
+        out.map(|(c, _)| c)
+    }
+    .await;
+    match result {
+        Ok(c) => c,
+        Err(e) => step
+            .preconditions
+            .iter()
+            .map(|c| Condition { what: c.what.clone(), ok: Some(false), seen: e.clone() })
+            .collect(),
+    }
+}
+
+/// Whether the SQL thread has settled after a start: stopped on an error, or running without
+/// error with everything it read applied.
+fn settled(l: &ReplicaLink) -> bool {
+    let stopped_on_error = !l.sql_running && l.last_sql_errno != 0;
+    let caught_up = l.sql_running
+        && l.last_sql_errno == 0
+        && l.relay_master_log_file == l.master_log_file
+        && l.exec_master_log_pos >= l.read_master_log_pos;
+    stopped_on_error || caught_up
+}
+
+fn sole_link(st: &NodeStatus) -> Option<&ReplicaLink> {
+    match st.links.len() {
+        0 => None,
+        1 => st.links.first(),
+        _ => st.links.iter().find(|l| l.last_sql_errno != 0).or(st.links.first()),
+    }
+}
+
+/// Polls the node until `done` holds or the deadline passes; returns the last read.
+async fn wait_for(
+    target: &mut Target,
+    deadline: Instant,
+    done: impl Fn(&NodeStatus) -> bool,
+) -> Result<NodeStatus, String> {
+    loop {
+        let st = target.read().await?;
+        if done(&st) || Instant::now() >= deadline {
+            return Ok(st);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run_statements(
+    statements: &[String],
+    ctx: &EngineCtx,
+    target: &mut Target,
+    run: &mut Run,
+    tx: &Sender<Progress>,
+) -> Result<(), String> {
+    for s in statements {
+        send(tx, Progress::Statement(s.clone())).await;
+        let real = if has_password(s) {
+            let p = run.password.as_ref().ok_or("no replication password to put into the statement")?;
+            unmask_password(s, p.expose())
+        } else {
+            s.clone()
+        };
+        match target.exec(&real, ctx.statement_timeout).await {
+            Ok(()) => {
+                run.ran += 1;
+                run.executed.push(s.clone());
+            }
+            Err(e) => {
+                let e = match &run.password {
+                    Some(p) => redact(&e, p.expose()),
+                    None => e,
+                };
+                return Err(format!("`{s}` failed: {e}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The skip-until-healthy loop: skip one event, wait until the SQL thread settles, re-check.
+async fn skip_until_healthy(
+    step: &Step,
+    ctx: &EngineCtx,
+    target: &mut Target,
+    run: &mut Run,
+    tx: &Sender<Progress>,
+    mut status: NodeStatus,
+) -> Result<String, String> {
+    let (errnos, limit) = match &step.action {
+        StepAction::SkipUntilHealthy { errnos, limit } => (errnos.as_slice(), *limit),
+        _ => return Err("not a skip-until-healthy step".into()),
+    };
+    let nums = errnos.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let mut skipped = 0;
+    loop {
+        let Some(link) = sole_link(&status).cloned() else {
+            return Err("replication is no longer configured".into());
+        };
+        if link.sql_running && link.last_sql_errno == 0 {
+            return Ok(format!("{} skipped, SQL thread running without error ({})", plural(skipped), link_seen(&link)));
+        }
+        if !errnos.contains(&link.last_sql_errno) {
+            return Err(format!(
+                "stopped after {}: error {} is not one of {nums} ({})",
+                plural(skipped),
+                link.last_sql_errno,
+                error_gist(&link.last_sql_error)
+            ));
+        }
+        if skipped >= limit {
+            return Err(format!(
+                "limit of {limit} reached: still stopped on {} {}",
+                link.last_sql_errno,
+                error_gist(&link.last_sql_error)
+            ));
+        }
+        let statements = plan::skip_statements(&status, &link, 1)?;
+        let note = format!(
+            "skipping event {} on {}: {} {}",
+            skipped + 1,
+            step.node,
+            link.last_sql_errno,
+            error_gist(&link.last_sql_error)
+        );
+        run.notes.push(note.clone());
+        send(tx, Progress::Note(note)).await;
+        run_statements(&statements, ctx, target, run, tx).await?;
+        skipped += 1;
+        let before = (link.last_sql_errno, link.last_sql_error.clone());
+        let deadline = Instant::now() + ctx.settle;
+        status = wait_for(target, deadline, |st| {
+            sole_link(st).is_some_and(|l| settled(l) && (l.last_sql_errno, &l.last_sql_error) != (before.0, &before.1))
+        })
+        .await?;
+        if !sole_link(&status).is_some_and(settled) {
+            return Err(format!("the SQL thread did not settle within {:?} after skip {skipped}", ctx.settle));
+        }
+    }
+}
+
+fn plural(n: u32) -> String {
+    if n == 1 { "1 event".into() } else { format!("{n} events") }
+}
+
+async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progress>) -> Result<String, String> {
+    let (ncfg, login) = ctx.node(&step.node)?;
+    let mut target = Target::open(ncfg, &login, ctx.timeout).await?;
+    let result = async {
+        let (pre, status) = live_preconditions(step, ctx, &mut target, run).await?;
+        run.pre = pre.clone();
+        send(tx, Progress::Preconditions(pre.clone())).await;
+        if pre.iter().any(|c| c.ok != Some(true)) {
+            return Err(format!("precondition failed, nothing was run: {}", failed_text(&pre)));
+        }
+        let before = sole_link(&status).map(|l| (l.last_sql_errno, l.last_sql_error.clone()));
+        let mut summary = String::new();
+        match &step.action {
+            StepAction::SkipUntilHealthy { .. } => {
+                summary = skip_until_healthy(step, ctx, &mut target, run, tx, status).await?;
+            }
+            _ => run_statements(&step.statements, ctx, &mut target, run, tx).await?,
+        }
+        let (_, post_checks) = plan::checks(step, &ctx.cfg);
+        let needs_settle = matches!(step.action, StepAction::Skip { .. } | StepAction::SkipUntilHealthy { .. });
+        let deadline = Instant::now() + ctx.settle;
+        let eval = |st: &NodeStatus| {
+            let live = Live { status: Some(st), error_before: before.clone(), ..Live::default() };
+            conditions(&step.postconditions, &post_checks, &live)
+        };
+        let st = wait_for(&mut target, deadline, |st| {
+            let ok = eval(st).iter().all(|c| c.ok == Some(true));
+            let calm = !needs_settle || sole_link(st).is_some_and(settled);
+            ok && calm
+        })
+        .await?;
+        let post = eval(&st);
+        run.post = post.clone();
+        send(tx, Progress::Postconditions(post.clone())).await;
+        if post.iter().any(|c| c.ok != Some(true)) {
+            return Err(format!("postcondition failed after the statements ran: {}", failed_text(&post)));
+        }
+        if summary.is_empty() {
+            summary = post.iter().map(|c| c.seen.clone()).collect::<Vec<_>>().join("; ");
+        }
+        Ok(summary)
+    }
+    .await;
+    let _ = tokio::time::timeout(ctx.timeout, target.conn.disconnect()).await;
+    result
+}
+
+/// Executes a confirmed step and reports on `progress`, ending with `Progress::Finished`.
+///
+/// Read-only: refused at once (no server contact, no audit record). Otherwise one audit record is
+/// appended whatever happens; `Outcome::audited` says whether that worked.
+pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) -> Outcome {
+    if ctx.read_only {
+        let outcome = Outcome { ok: false, summary: read_only_message(&step), audited: false };
+        send(&progress, Progress::Finished(outcome.clone())).await;
+        return outcome;
+    }
+    let started = Instant::now();
+    let time = audit::rfc3339(SystemTime::now());
+    let mut run = Run::default();
+    let result = run_step(&step, ctx, &mut run, &progress).await;
+    let result = match &run.password {
+        Some(p) => result.map_err(|e| redact(&e, p.expose())),
+        None => result,
+    };
+    let address = ctx.node(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
+    let (ok, text) = match &result {
+        Ok(s) => (true, s.clone()),
+        Err(e) => (false, e.clone()),
+    };
+    let rec = AuditRecord {
+        time,
+        operator: ctx.operator.clone(),
+        host: audit::host_name(),
+        node: step.node.clone(),
+        address,
+        action: step.action.clone(),
+        title: step.title.clone(),
+        statements: if run.executed.len() > step.statements.len() {
+            run.executed.clone()
+        } else {
+            step.statements.clone()
+        },
+        statements_run: run.ran,
+        preconditions: run.pre.clone(),
+        postconditions: run.post.clone(),
+        notes: run.notes.clone(),
+        ok,
+        result: text.clone(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    let log = ctx.audit.clone();
+    let written = tokio::task::spawn_blocking(move || log.append(&rec))
+        .await
+        .unwrap_or_else(|e| Err(format!("audit writer failed: {e}")));
+    let mut summary =
+        if ok { format!("{}: done: {text}", step.title) } else { format!("{} failed: {text}", step.title) };
+    if let Err(e) = &written {
+        summary.push_str(&format!(" (audit log NOT written: {e})"));
+    }
+    let outcome = Outcome { ok, summary, audited: written.is_ok() };
+    send(&progress, Progress::Finished(outcome.clone())).await;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change-master step on an unreachable node is still audited, and neither the configured
+    /// replication password nor the operator password reaches the audit file.
+    #[test]
+    fn configured_passwords_never_reach_the_audit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("audit.log");
+        let text = format!(
+            r#"
+audit_log = "{}"
+timeout = "300ms"
+
+[[node]]
+name = "node1"
+host = "127.0.0.1"
+port = 1
+password = "op-S3CRET-1"
+replication_user = "repl"
+replication_password = "repl-S3CRET-2"
+
+[[node]]
+name = "node2"
+host = "127.0.0.1"
+port = 1
+password = "op-S3CRET-1"
+replication_user = "repl"
+replication_password = "repl-S3CRET-2"
+"#,
+            log.display()
+        );
+        let cfg = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+        let logins = Logins::resolve(&cfg).unwrap();
+        let step = Step {
+            action: StepAction::ChangeMaster { upstream: "node1".into(), file: "b.000001".into(), pos: 4 },
+            node: "node2".into(),
+            title: "point node2 at node1 b.000001:4".into(),
+            statements: vec![
+                "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=1, MASTER_USER='repl', MASTER_PASSWORD='***', \
+                 MASTER_LOG_FILE='b.000001', MASTER_LOG_POS=4"
+                    .into(),
+            ],
+            preconditions: Vec::new(),
+            postconditions: Vec::new(),
+            effect: String::new(),
+            warnings: Vec::new(),
+            danger: super::super::Danger::TypeNodeName,
+        };
+        let mut ctx = EngineCtx::new(Arc::new(cfg), Arc::new(logins)).unwrap();
+        ctx.operator = "tester".into();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let outcome = rt.block_on(execute(step.clone(), &ctx, tx));
+        assert!(!outcome.ok);
+        assert!(outcome.audited, "{outcome:?}");
+        let mut last = None;
+        while let Ok(p) = rx.try_recv() {
+            last = Some(p);
+        }
+        assert_eq!(last, Some(Progress::Finished(outcome.clone())));
+        let written = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(written.lines().count(), 1);
+        assert!(!written.contains("S3CRET"), "{written}");
+        assert!(written.contains("MASTER_PASSWORD='***'"), "{written}");
+        let v: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+        assert_eq!(v["operator"], "tester");
+        assert_eq!(v["node"], "node2");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["statements_run"], 0);
+
+        // Read-only: refused, nothing written.
+        ctx.read_only = true;
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let outcome = rt.block_on(execute(step, &ctx, tx));
+        assert!(!outcome.ok && !outcome.audited);
+        assert!(outcome.summary.contains("read-only"), "{}", outcome.summary);
+        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    }
+}
