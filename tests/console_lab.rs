@@ -93,8 +93,17 @@ fn console_on_a_live_lab() {
     assert!(snap.contains("ring healthy"), "{snap}");
     assert!(snap.contains("web1") && snap.contains("L7OK"), "{snap}");
 
-    let tmux =
-        Tmux::new("live", 160, 45, &format!("{bin} --config '{}'; echo RINGDECK-EXIT=$?; sleep 60", cfg.display()));
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::new(
+        "live",
+        160,
+        45,
+        &format!(
+            "XDG_STATE_HOME='{}' {bin} --config '{}'; echo RINGDECK-EXIT=$?; sleep 60",
+            state.path().display(),
+            cfg.display()
+        ),
+    );
     tmux.wait_for(Duration::from_secs(15), "all targets up", |s| s.contains("db 3/3  lb 1/1  web 2/2"));
 
     // A break shows within one poll interval (1 s) plus slack for the break itself to land.
@@ -126,9 +135,53 @@ fn console_on_a_live_lab() {
         s.lines().any(|l| l.contains("● node3") && l.contains(" up "))
     });
 
+    // Repair from the keyboard: select node2, skip, read the dialog, confirm (Cancel is the default).
+    tmux.keys(&["j", "s"]);
+    tmux.wait_for(Duration::from_secs(5), "the skip dialog with live preconditions", |s| {
+        s.contains("skip 1 event on node2")
+            && s.contains("checked live just now")
+            && s.contains("SET GLOBAL sql_slave_skip_counter = 1;")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(Duration::from_secs(2), "the dialog closed by Enter on Cancel", |s| {
+        !s.contains("skip 1 event on node2")
+    });
+    assert!(lab.replica_status(2).get("Last_SQL_Errno").map(String::as_str) == Some("1062"), "Cancel changed nothing");
+    tmux.keys(&["s"]);
+    tmux.wait_for(Duration::from_secs(5), "the skip dialog again", |s| s.contains("checked live just now"));
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(Duration::from_secs(15), "the step done and the ring green", |s| {
+        s.contains("DONE") && s.contains("ring healthy")
+    });
+    tmux.keys(&["Enter"]);
+    let audit = std::fs::read_to_string(state.path().join("ringdeck/audit.log")).expect("audit log written");
+    assert_eq!(audit.lines().count(), 1, "one audit line: {audit}");
+    assert!(audit.contains("sql_slave_skip_counter") && audit.contains("node2"), "{audit}");
+
     // q quits with status 0 and leaves the alternate screen.
     tmux.keys(&["q"]);
     let screen = tmux.wait_for(Duration::from_secs(3), "the console's exit", |s| s.contains("RINGDECK-EXIT="));
     assert!(screen.contains("RINGDECK-EXIT=0"), "{screen}");
     assert!(!screen.contains("Replication ring"), "terminal restored: {screen}");
+
+    // --read-only: the same key is refused on the spot and nothing is planned or run.
+    lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
+    let ro = Tmux::new(
+        "ro",
+        120,
+        36,
+        &format!(
+            "XDG_STATE_HOME='{}' {bin} --read-only --config '{}'; sleep 60",
+            state.path().display(),
+            cfg.display()
+        ),
+    );
+    ro.wait_for(Duration::from_secs(10), "the broken link in read-only mode", |s| {
+        s.contains("READ-ONLY") && s.contains("1062")
+    });
+    ro.keys(&["j", "s"]);
+    ro.wait_for(Duration::from_secs(2), "the refusal", |s| s.contains("read-only: refusing skip on node2"));
+    let audit = std::fs::read_to_string(state.path().join("ringdeck/audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 1, "read-only wrote nothing new");
 }

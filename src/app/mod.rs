@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod dialog;
+pub mod runner;
 pub mod snapshot;
 pub mod state;
 
@@ -13,11 +14,15 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
 use crate::collect;
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::runbook::EngineCtx;
 use crate::ui::keymap::Keymap;
 use crate::ui::theme::{self, Theme};
+use runner::Runner;
 pub use state::App;
 
 /// Opens the full-screen console on `cfg` and runs until the user quits.
@@ -29,16 +34,23 @@ pub fn run_console(cfg: Config, source: &str) -> Result<()> {
     let theme =
         Theme::load(&theme_name, user_dir.as_deref(), theme::color_enabled()).map_err(|e| eyre!("theme: {e}"))?;
     let keymap = Keymap::load(user_dir.as_deref()).map_err(|e| eyre!("keymap: {e}"))?;
+    crate::logging::init_file();
+    tracing::info!(config = source, nodes = cfg.nodes.len(), read_only = cfg.read_only, "console starting");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(console_loop(cfg, logins, theme, keymap, source.to_string()))
 }
 
 async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap, source: String) -> Result<()> {
     let (tx, mut rx) = mpsc::channel(1024);
-    collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
+    let poll_now = collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
     drop(tx);
     let mut app = App::new(&cfg, source);
     app.help = keymap.help();
+    let cfg = Arc::new(cfg);
+    let (rb_tx, mut rb_rx) = mpsc::channel(256);
+    let mut ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| eyre!(e))?;
+    ctx.read_only |= app.read_only;
+    let runner = Runner { cfg, ctx: Arc::new(ctx), tx: rb_tx, poll_now };
     let mut terminal = ratatui::try_init()?;
     let result = async {
         let mut events = EventStream::new();
@@ -63,8 +75,11 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
                     Some(Err(e)) => return Err(eyre!("terminal input: {e}")),
                     None => return Ok(()),
                 },
+                Some(ev) = rb_rx.recv() => runner::apply(&mut app, ev),
                 _ = tick.tick() => false,
             };
+            // Planning, live checks and steps run off this task; their results come back above.
+            runner.perform(&mut app);
             // Fold in everything already waiting before drawing once.
             while let Ok(u) = rx.try_recv() {
                 dirty |= app.apply(u);

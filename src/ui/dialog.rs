@@ -12,10 +12,13 @@ use crate::app::App;
 use crate::app::dialog::{CommandLine, Confirm, Dialog, Running};
 use crate::runbook::{Condition, Danger, Progress};
 
-fn popup(f: &mut Frame, lines: usize, width: u16) -> Rect {
+/// A centred area for `lines` wrapped at the popup's inner width.
+fn popup(f: &mut Frame, lines: &[Line], width: u16) -> Rect {
     let area = f.area();
-    let h = (lines as u16 + 2).min(area.height.saturating_sub(2)).max(5);
     let w = width.min(area.width.saturating_sub(2)).max(20);
+    let inner = w.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let h = (rows as u16 + 2).min(area.height.saturating_sub(2)).max(5);
     let [r] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(area);
     let [r] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(r);
     r
@@ -128,8 +131,7 @@ pub fn draw(f: &mut Frame, app: &App, t: &Theme) {
         Dialog::Running(r) => (r.step.title.clone(), running_lines(r, t), t.border_focused),
         Dialog::Command(cl) => return draw_command(f, cl, t),
     };
-    let width = 96u16;
-    let area = popup(f, lines.len(), width);
+    let area = popup(f, &lines, 120);
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)
