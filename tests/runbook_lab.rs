@@ -7,30 +7,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
 
-use common::{Lab, wait_until};
-
-/// Runs the binary with `args --config <lab>` and `XDG_STATE_HOME=state`: (exit code, stdout+stderr).
-fn rd(lab: &Lab, state: &Path, args: &[&str]) -> (i32, String) {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ringdeck"))
-        .args(args)
-        .arg("--config")
-        .arg(lab.config_path())
-        .env("XDG_STATE_HOME", state)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run the ringdeck binary");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn rd_ok(lab: &Lab, state: &Path, args: &[&str]) -> String {
-    let (code, text) = rd(lab, state, args);
-    assert_eq!(code, 0, "ringdeck {args:?} failed:\n{text}");
-    text
-}
+use common::{Lab, audit_lines, healthy, rd, rd_ok, replicates, ring_green};
 
 /// `--read-only` in front of `args`: refused with exit 3 and a clear message.
 fn refused_read_only(lab: &Lab, state: &Path, args: &[&str]) {
@@ -42,35 +20,8 @@ fn refused_read_only(lab: &Lab, state: &Path, args: &[&str]) {
     assert!(text.contains("read-only") && text.contains("nothing was changed"), "{text}");
 }
 
-fn audit_lines(state: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(state.join("ringdeck/audit.log")).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
-
 fn st(lab: &Lab, k: u16, key: &str) -> String {
     lab.replica_status(k).get(key).cloned().unwrap_or_default()
-}
-
-fn healthy(lab: &Lab, k: u16) -> bool {
-    let s = lab.replica_status(k);
-    let g = |c: &str| s.get(c).map(String::as_str).unwrap_or("");
-    g("Slave_IO_Running") == "Yes" && g("Slave_SQL_Running") == "Yes" && g("Last_SQL_Errno") == "0"
-}
-
-fn ring_green(lab: &Lab) {
-    wait_until(Duration::from_secs(30), "every node replicating without error", || {
-        (1..=lab.nodes()).all(|k| healthy(lab, k))
-    });
-}
-
-/// Writes a row on `on` and waits until every node has it.
-fn replicates(lab: &Lab, on: u16, id: u64) {
-    lab.query(on, &format!("INSERT INTO app.posts (id, node, body) VALUES ({id}, 'node{on}', 'runbook lab')"));
-    wait_until(Duration::from_secs(30), &format!("row {id} written on node{on} on every node"), || {
-        (1..=lab.nodes()).all(|k| {
-            lab.query_one(k, &format!("SELECT COUNT(*) FROM app.posts WHERE id = {id}")).as_deref() == Some("1")
-        })
-    });
 }
 
 #[test]

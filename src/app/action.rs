@@ -32,6 +32,7 @@ pub enum StepKey {
     ChangeMaster,
     ReadOnlyOn,
     ReadOnlyOff,
+    Bypass,
 }
 
 /// The five panes, in Tab order.
@@ -89,6 +90,7 @@ impl FromStr for Action {
             "change_master" => Action::Step(StepKey::ChangeMaster),
             "read_only_on" => Action::Step(StepKey::ReadOnlyOn),
             "read_only_off" => Action::Step(StepKey::ReadOnlyOff),
+            "bypass" => Action::Step(StepKey::Bypass),
             other => return Err(format!("unknown action {other:?}")),
         })
     }

@@ -130,7 +130,7 @@ pub enum Command {
 
 const USAGE: &str = "commands: stop-slave [NODE] [--io|--sql], start-slave [NODE], skip [N] [NODE], \
 skip-until-healthy [NODE], reset-master [NODE], reset-slave-all [NODE], change-master UPSTREAM [NODE], \
-read-only on|off [NODE], help, q";
+read-only on|off [NODE], bypass [NODE], help, q";
 
 /// Parses a command line (`skip 2`, `stop-slave node2 --io`, `change-master node1 node2`).
 pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
@@ -169,6 +169,10 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
             step(StepAction::SkipUntilHealthy { errnos: vec![1062, 1032], limit: 10 }, node_arg(rest)?)
         }
         "reset-master" => step(StepAction::ResetMaster, node_arg(rest)?),
+        "bypass" => step(
+            StepAction::Bypass { failed: String::new(), upstream: String::new(), file: String::new(), pos: 0 },
+            node_arg(rest)?,
+        ),
         "reset-slave-all" | "reset-replica-all" => step(StepAction::ResetSlaveAll, node_arg(rest)?),
         "change-master" | "change-source" => {
             let Some((&upstream, tail)) = rest.split_first() else {

@@ -358,6 +358,12 @@ impl App {
                     StepKey::ResetSlaveAll => StepAction::ResetSlaveAll,
                     StepKey::ReadOnlyOn => StepAction::ReadOnly { on: true },
                     StepKey::ReadOnlyOff => StepAction::ReadOnly { on: false },
+                    StepKey::Bypass => StepAction::Bypass {
+                        failed: node.clone(),
+                        upstream: String::new(),
+                        file: String::new(),
+                        pos: 0,
+                    },
                     StepKey::ChangeMaster => {
                         let i = self.selected[Pane::Ring.index()];
                         let upstream = self.ring_upstream(i);
@@ -518,6 +524,8 @@ pub fn action_name(a: &StepAction) -> &'static str {
         StepAction::ChangeMaster { .. } => "change master",
         StepAction::ReadOnly { on: true } => "read_only ON",
         StepAction::ReadOnly { on: false } => "read_only OFF",
+        StepAction::Bypass { .. } => "bypass",
+        StepAction::Recover { .. } => "recovery step",
     }
 }
 

@@ -75,6 +75,8 @@ pub enum RunAction {
         #[arg(long, requires = "file")]
         pos: Option<u64>,
     },
+    /// Bypass the failed --node: point its downstream at its upstream where it stopped (seed 001).
+    Bypass,
     /// SET GLOBAL read_only = ON / OFF.
     ReadOnly {
         #[arg(long, conflicts_with = "off", required_unless_present = "off")]
@@ -110,6 +112,9 @@ impl RunAction {
                 pos: pos.unwrap_or(0),
             },
             RunAction::ReadOnly { on, .. } => StepAction::ReadOnly { on: *on },
+            RunAction::Bypass => {
+                StepAction::Bypass { failed: String::new(), upstream: String::new(), file: String::new(), pos: 0 }
+            }
         }
     }
 
@@ -123,6 +128,7 @@ impl RunAction {
             RunAction::ResetSlaveAll => "reset-slave-all",
             RunAction::ChangeMaster { .. } => "change-master",
             RunAction::ReadOnly { .. } => "read-only",
+            RunAction::Bypass => "bypass",
         }
     }
 }
@@ -232,11 +238,18 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
     let statuses: Vec<(&str, Option<&NodeStatus>)> =
         cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
     let i = cfg.nodes.iter().position(|n| n.name() == node).unwrap_or(0);
-    if let Some(Err(e)) = polled.get(i) {
+    // A bypass plans from the failed node's last answer and runs on its downstream.
+    let bypass = matches!(args.action, RunAction::Bypass);
+    if let (Some(Err(e)), false) = (polled.get(i), bypass) {
         return Err((1, format!("{node} did not answer: {e}")));
     }
-    let dialect = polled.get(i).and_then(|p| p.as_ref().ok()).map_or("?", |s| s.dialect.label());
     let step = plan(&args.action.to_step_action(), &node, &cfg, &statuses).map_err(|e| (1, e))?;
+    let (node, address) = match cfg.node(&step.node) {
+        Some(n) if bypass => (step.node.clone(), n.address()),
+        _ => (node, address),
+    };
+    let j = cfg.nodes.iter().position(|n| n.name() == node).unwrap_or(i);
+    let dialect = polled.get(j).and_then(|p| p.as_ref().ok()).map_or("?", |s| s.dialect.label());
     print_plan(&step, &address, dialect);
     if !args.yes {
         let live = rt.block_on(engine::check_preconditions(&step, &ctx));

@@ -82,20 +82,24 @@ pub fn read_only_message(step: &Step) -> String {
     )
 }
 
-/// A dedicated connection to one node, with its dialect.
-struct Target {
-    conn: Conn,
-    dialect: Dialect,
+/// A dedicated connection to one node, with its dialect (the recovery wizard uses it too).
+pub(crate) struct Target {
+    pub(crate) conn: Conn,
+    pub(crate) dialect: Dialect,
     version: String,
     timeout: Duration,
 }
 
-async fn within<T>(t: Duration, what: &str, f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+pub(crate) async fn within<T>(
+    t: Duration,
+    what: &str,
+    f: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
     tokio::time::timeout(t, f).await.unwrap_or_else(|_| Err(format!("{what}: no answer within {t:?}")))
 }
 
 impl Target {
-    async fn open(node: &NodeConfig, login: &Login, timeout: Duration) -> Result<Target, String> {
+    pub(crate) async fn open(node: &NodeConfig, login: &Login, timeout: Duration) -> Result<Target, String> {
         let opts = mysql::opts(node, login)?;
         let mut conn = mysql::connect(&opts, timeout).await.map_err(|e| format!("{}: {e}", node.name()))?;
         let rows =
@@ -109,7 +113,7 @@ impl Target {
     }
 
     /// Variables, replica links and binlog position, read now.
-    async fn read(&mut self) -> Result<NodeStatus, String> {
+    pub(crate) async fn read(&mut self) -> Result<NodeStatus, String> {
         let t = self.timeout;
         let d = self.dialect;
         let conn = &mut self.conn;
@@ -138,9 +142,20 @@ impl Target {
         })
     }
 
-    async fn exec(&mut self, sql: &str, t: Duration) -> Result<(), String> {
+    pub(crate) async fn exec(&mut self, sql: &str, t: Duration) -> Result<(), String> {
         let conn = &mut self.conn;
         within(t, "statement", async move { conn.query_drop(sql).await.map_err(|e| describe(&e)) }).await
+    }
+
+    /// Rows of a query, by column name.
+    pub(crate) async fn rows(&mut self, sql: &str) -> Result<Vec<crate::model::replication::Row>, String> {
+        let t = self.timeout;
+        within(t, "query", query_rows(&mut self.conn, sql)).await
+    }
+
+    /// Closes the connection politely (bounded by the timeout).
+    pub(crate) async fn close(self) {
+        let _ = tokio::time::timeout(self.timeout, self.conn.disconnect()).await;
     }
 }
 
@@ -193,7 +208,7 @@ async fn live_preconditions(
     let status = target.read().await?;
     let (checks, _) = plan::checks(step, &ctx.cfg);
     let mut live = Live { status: Some(&status), ..Live::default() };
-    if let StepAction::ChangeMaster { upstream, .. } = &step.action {
+    if let StepAction::ChangeMaster { upstream, .. } | StepAction::Bypass { upstream, .. } = &step.action {
         live.upstream = Some(probe_upstream(ctx, upstream).await);
         let (ncfg, _) = ctx.node(&step.node)?;
         let ncfg = ncfg.clone();

@@ -3,6 +3,7 @@
 //! post-checking, and appending every executed step to the audit log.
 
 pub mod audit;
+pub mod bypass;
 pub mod cli;
 pub mod engine;
 pub mod plan;

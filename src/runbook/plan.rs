@@ -425,7 +425,7 @@ pub fn downstream_chain(node: &str, cfg: &Config, statuses: &[(&str, Option<&Nod
 }
 
 /// The configured name of the node a link replicates from, or `host:port`.
-fn upstream_name(link: &ReplicaLink, cfg: &Config, statuses: &[(&str, Option<&NodeStatus>)]) -> String {
+pub(crate) fn upstream_name(link: &ReplicaLink, cfg: &Config, statuses: &[(&str, Option<&NodeStatus>)]) -> String {
     let idents: Vec<NodeIdent<'_>> = cfg
         .nodes
         .iter()
@@ -437,11 +437,11 @@ fn upstream_name(link: &ReplicaLink, cfg: &Config, statuses: &[(&str, Option<&No
     }
 }
 
-fn status_of<'a>(statuses: &[(&str, Option<&'a NodeStatus>)], name: &str) -> Option<&'a NodeStatus> {
+pub(crate) fn status_of<'a>(statuses: &[(&str, Option<&'a NodeStatus>)], name: &str) -> Option<&'a NodeStatus> {
     statuses.iter().find(|(n, _)| *n == name).and_then(|(_, s)| *s)
 }
 
-fn cond(what: impl Into<String>) -> Condition {
+pub(crate) fn cond(what: impl Into<String>) -> Condition {
     Condition { what: what.into(), ok: None, seen: String::new() }
 }
 
@@ -484,6 +484,17 @@ pub fn checks(step: &Step, cfg: &Config) -> (Vec<Check>, Vec<Check>) {
             }],
         ),
         StepAction::ReadOnly { on } => (Vec::new(), vec![Check::ReadOnly(*on)]),
+        StepAction::Bypass { upstream, .. } => (
+            vec![Check::HasLink, Check::UpstreamAnswering(upstream.clone()), Check::ReplPassword],
+            vec![
+                match cfg.node(upstream) {
+                    Some(u) => Check::MasterIs { host: u.host.clone(), port: u.port },
+                    None => Check::MasterIs { host: String::new(), port: 0 },
+                },
+                Check::BothRunning,
+            ],
+        ),
+        StepAction::Recover { .. } => (Vec::new(), Vec::new()),
     }
 }
 
@@ -503,6 +514,11 @@ pub fn plan(
     cfg: &Config,
     statuses: &[(&str, Option<&NodeStatus>)],
 ) -> Result<Step, String> {
+    match action {
+        StepAction::Bypass { .. } => return super::bypass::plan(node, cfg, statuses),
+        StepAction::Recover { .. } => return Err("recovery steps are planned by the recovery wizard".into()),
+        _ => {}
+    }
     let ncfg = cfg.node(node).ok_or_else(|| format!("no [[node]] is named {node:?} in the config"))?;
     let status =
         status_of(statuses, node).ok_or_else(|| format!("{node} has not answered yet: no sample to plan from"))?;
@@ -756,6 +772,9 @@ pub fn plan(
                 ));
                 step.danger = Danger::Medium;
             }
+        }
+        StepAction::Bypass { .. } | StepAction::Recover { .. } => {
+            return Err("this step is planned by its own module".into());
         }
     }
     Ok(step)

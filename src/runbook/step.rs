@@ -41,6 +41,20 @@ pub enum StepAction {
     ReadOnly {
         on: bool,
     },
+    /// Seed 001's "restore around a failed node": the failed node's downstream (where the step
+    /// runs) is pointed at the failed node's upstream at the coordinates the failed node had
+    /// executed, so the remaining nodes form a ring.
+    Bypass {
+        failed: String,
+        upstream: String,
+        file: String,
+        pos: u64,
+    },
+    /// A step of the recovery wizard (for the audit log; planned by `recover`, not here).
+    Recover {
+        step: u8,
+        name: String,
+    },
 }
 
 /// How much confirmation a step needs. Cancel is always the default.

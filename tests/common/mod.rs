@@ -310,3 +310,52 @@ fn base64(data: &[u8]) -> String {
     }
     out
 }
+
+// Shared by the runbook and recovery tests.
+
+/// Runs the binary with `args --config <lab>` and `XDG_STATE_HOME=state`: (exit code, stdout+stderr).
+pub fn rd(lab: &Lab, state: &Path, args: &[&str]) -> (i32, String) {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_ringdeck"))
+        .args(args)
+        .arg("--config")
+        .arg(lab.config_path())
+        .env("XDG_STATE_HOME", state)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run the ringdeck binary");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+pub fn rd_ok(lab: &Lab, state: &Path, args: &[&str]) -> String {
+    let (code, text) = rd(lab, state, args);
+    assert_eq!(code, 0, "ringdeck {args:?} failed:\n{text}");
+    text
+}
+
+pub fn audit_lines(state: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(state.join("ringdeck/audit.log")).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+pub fn healthy(lab: &Lab, k: u16) -> bool {
+    let s = lab.replica_status(k);
+    let g = |c: &str| s.get(c).map(String::as_str).unwrap_or("");
+    g("Slave_IO_Running") == "Yes" && g("Slave_SQL_Running") == "Yes" && g("Last_SQL_Errno") == "0"
+}
+
+pub fn ring_green(lab: &Lab) {
+    wait_until(Duration::from_secs(30), "every node replicating without error", || {
+        (1..=lab.nodes()).all(|k| healthy(lab, k))
+    });
+}
+
+/// Writes a row on `on` and waits until every node has it.
+pub fn replicates(lab: &Lab, on: u16, id: u64) {
+    lab.query(on, &format!("INSERT INTO app.posts (id, node, body) VALUES ({id}, 'node{on}', 'runbook lab')"));
+    wait_until(Duration::from_secs(30), &format!("row {id} written on node{on} on every node"), || {
+        (1..=lab.nodes()).all(|k| {
+            lab.query_one(k, &format!("SELECT COUNT(*) FROM app.posts WHERE id = {id}")).as_deref() == Some("1")
+        })
+    });
+}
