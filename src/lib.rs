@@ -8,5 +8,6 @@ pub mod config;
 pub mod lab;
 pub mod logging;
 pub mod model;
+pub mod recover;
 pub mod runbook;
 pub mod ui;

@@ -39,6 +39,8 @@ enum Command {
     Check(ringdeck::check::CheckArgs),
     /// Run a runbook step on one node: without --yes print the plan and change nothing.
     Run(ringdeck::runbook::cli::RunArgs),
+    /// Guided recovery of a broken ring (seed 001's nine steps) or a rejoin: --plan prints, --yes runs.
+    Recover(ringdeck::recover::cli::RecoverArgs),
     /// Print the audit log of executed steps.
     Audit(ringdeck::runbook::cli::AuditArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
@@ -124,6 +126,9 @@ fn main() -> Result<()> {
         Some(Command::Check(a)) => std::process::exit(ringdeck::check::run(cli.config.as_deref(), a)),
         Some(Command::Run(a)) => {
             std::process::exit(ringdeck::runbook::cli::run(cli.config.as_deref(), cli.read_only, a))
+        }
+        Some(Command::Recover(a)) => {
+            std::process::exit(ringdeck::recover::cli::run(cli.config.as_deref(), cli.read_only, a))
         }
         Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),

@@ -18,6 +18,8 @@ pub enum Action {
     Step(StepKey),
     /// Open the `:` command line.
     CommandLine,
+    /// Open (or show again) the ring recovery wizard.
+    Recover,
 }
 
 /// The runbook steps a key can start on the selected node.
@@ -91,6 +93,7 @@ impl FromStr for Action {
             "read_only_on" => Action::Step(StepKey::ReadOnlyOn),
             "read_only_off" => Action::Step(StepKey::ReadOnlyOff),
             "bypass" => Action::Step(StepKey::Bypass),
+            "recover" => Action::Recover,
             other => return Err(format!("unknown action {other:?}")),
         })
     }

@@ -6,6 +6,7 @@ pub mod dialog;
 pub mod runner;
 pub mod snapshot;
 pub mod state;
+pub mod wizard;
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,9 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
     let (rb_tx, mut rb_rx) = mpsc::channel(256);
     let mut ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| eyre!(e))?;
     ctx.read_only |= app.read_only;
-    let runner = Runner { cfg, ctx: Arc::new(ctx), tx: rb_tx, poll_now };
+    let config_path = std::path::PathBuf::from(&app.source);
+    let runner = Runner::new(cfg, Arc::new(ctx), rb_tx, poll_now, &config_path);
+    runner.resume_wizard(&mut app);
     let mut terminal = ratatui::try_init()?;
     let result = async {
         let mut events = EventStream::new();
@@ -65,6 +68,8 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
                     Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                         if app.dialog.is_some() {
                             app.dialog_key(&k)
+                        } else if app.wizard.as_ref().is_some_and(|w| w.visible) {
+                            app.wizard_key(&k)
                         } else {
                             let had_message = app.message.take().is_some();
                             keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
@@ -75,7 +80,7 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
                     Some(Err(e)) => return Err(eyre!("terminal input: {e}")),
                     None => return Ok(()),
                 },
-                Some(ev) = rb_rx.recv() => runner::apply(&mut app, ev),
+                Some(ev) = rb_rx.recv() => runner.apply(&mut app, ev),
                 _ = tick.tick() => false,
             };
             // Planning, live checks and steps run off this task; their results come back above.

@@ -2,6 +2,7 @@
 //! precondition checks and confirmed steps as tasks off the UI task, sending what they report
 //! back over a channel. After a step, every node collector polls at once.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
@@ -9,6 +10,9 @@ use tokio::sync::{Notify, mpsc};
 use super::App;
 use super::state::Request;
 use crate::config::Config;
+use super::wizard::{Wizard, WizardRequest};
+use crate::model::replication::NodeStatus;
+use crate::recover::{self, RecoveryState};
 use crate::runbook::{self, Condition, EngineCtx, Progress};
 
 /// What a runbook task reports to the loop.
@@ -18,6 +22,8 @@ pub enum RunbookEvent {
     Live(u64, Vec<Condition>),
     /// Progress of running step `id`.
     Progress(u64, Progress),
+    /// What the running wizard step reports.
+    Recover(recover::Event),
 }
 
 /// Performs the state's requests.
@@ -27,9 +33,116 @@ pub struct Runner {
     pub tx: mpsc::Sender<RunbookEvent>,
     /// One per node collector, in config order.
     pub poll_now: Vec<Arc<Notify>>,
+    /// The config file (names the wizard's saved state).
+    pub config_path: PathBuf,
 }
 
 impl Runner {
+    pub fn new(
+        cfg: Arc<Config>,
+        ctx: Arc<EngineCtx>,
+        tx: mpsc::Sender<RunbookEvent>,
+        poll_now: Vec<Arc<Notify>>,
+        config_path: &Path,
+    ) -> Runner {
+        Runner { cfg, ctx, tx, poll_now, config_path: config_path.to_path_buf() }
+    }
+
+    fn state_path(&self) -> Option<PathBuf> {
+        recover::state::state_path(&self.config_path)
+    }
+
+    fn previews(&self, st: &RecoveryState) -> Vec<Vec<String>> {
+        st.steps.iter().map(|k| recover::preview(&self.cfg, st, *k)).collect()
+    }
+
+    /// Opens the saved wizard at start, if there is one: a crash or a quit resumes at its step.
+    pub fn resume_wizard(&self, app: &mut App) {
+        let Some(path) = self.state_path() else { return };
+        match recover::state::load(&path) {
+            Ok(Some(st)) => {
+                let previews = self.previews(&st);
+                app.wizard = Some(Wizard::new(st, previews, None));
+            }
+            Ok(None) => {}
+            Err(e) => app.message = Some(e),
+        }
+    }
+
+    fn open_wizard(&self, app: &mut App) {
+        let Some(path) = self.state_path() else {
+            app.message = Some("cannot find the state dir for the wizard: set HOME or XDG_STATE_HOME".into());
+            return;
+        };
+        let st = match recover::state::load(&path) {
+            Ok(Some(st)) => st,
+            Ok(None) => {
+                let statuses: Vec<(&str, Option<&NodeStatus>)> =
+                    app.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
+                recover::new_rebuild(&self.cfg, &statuses, &self.config_path, None)
+            }
+            Err(e) => {
+                app.message = Some(e);
+                return;
+            }
+        };
+        let statuses: Vec<(&str, Option<&NodeStatus>)> =
+            app.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
+        let proposal = recover::propose_source(&self.cfg, &statuses);
+        let previews = self.previews(&st);
+        app.wizard = Some(Wizard::new(st, previews, proposal));
+    }
+
+    fn wizard_request(&self, app: &mut App, req: WizardRequest) {
+        let Some(path) = self.state_path() else { return };
+        match req {
+            WizardRequest::Run(st) => {
+                let mut rctx = match recover::Ctx::new(self.cfg.clone(), self.ctx.logins.clone(), path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        app.message = Some(e);
+                        return;
+                    }
+                };
+                rctx.read_only = self.ctx.read_only;
+                rctx.audit = self.ctx.audit.clone();
+                if let Some(w) = &app.wizard {
+                    rctx.accepted = w.accepted.clone();
+                }
+                let tx = self.tx.clone();
+                let (etx, mut erx) = mpsc::unbounded_channel();
+                tokio::spawn(async move {
+                    while let Some(ev) = erx.recv().await {
+                        if tx.send(RunbookEvent::Recover(ev)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut st = *st;
+                    recover::run_next(&rctx, &mut st, &etx).await;
+                });
+            }
+            WizardRequest::Abort(st) => {
+                if let Err(e) = recover::exec::record_abort(&self.cfg, &st) {
+                    app.message = Some(format!("the abort was not audited: {e}"));
+                }
+                if let Err(e) = recover::state::clear(&path) {
+                    app.message = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Applies a runbook or wizard event to the state.
+    pub fn apply(&self, app: &mut App, ev: RunbookEvent) -> bool {
+        match ev {
+            RunbookEvent::Live(id, live) => app.live_preconditions(id, live),
+            RunbookEvent::Progress(id, p) => app.progress(id, p),
+            RunbookEvent::Recover(ev) => app.wizard_event(ev, |st| self.previews(st)),
+        }
+    }
+
     /// Takes every pending request off the state and performs it (planning may add more).
     pub fn perform(&self, app: &mut App) {
         while !app.requests.is_empty() {
@@ -71,15 +184,10 @@ impl Runner {
                     });
                 }
                 Request::RefreshNodes => self.poll_now.iter().for_each(|n| n.notify_one()),
+                Request::OpenWizard => self.open_wizard(app),
+                Request::Wizard(req) => self.wizard_request(app, req),
             }
         }
     }
 }
 
-/// Applies a runbook event to the state.
-pub fn apply(app: &mut App, ev: RunbookEvent) -> bool {
-    match ev {
-        RunbookEvent::Live(id, live) => app.live_preconditions(id, live),
-        RunbookEvent::Progress(id, p) => app.progress(id, p),
-    }
-}

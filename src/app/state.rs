@@ -119,6 +119,8 @@ pub struct App {
     pub message: Option<String>,
     /// Work for the loop: planning, live checks, executing steps, refreshing.
     pub requests: Vec<Request>,
+    /// The ring recovery wizard, once opened (or resumed from its saved state).
+    pub wizard: Option<super::wizard::Wizard>,
     next_id: u64,
 }
 
@@ -133,6 +135,10 @@ pub enum Request {
     Execute { id: u64, step: Step },
     /// Poll every node now (after a step changed something).
     RefreshNodes,
+    /// Open the recovery wizard: the saved one, or a new rebuild planned from the samples.
+    OpenWizard,
+    /// Something the wizard asked for.
+    Wizard(super::wizard::WizardRequest),
 }
 
 impl App {
@@ -182,6 +188,7 @@ impl App {
             dialog: None,
             background: None,
             message: None,
+            wizard: None,
             requests: Vec::new(),
             next_id: 1,
         }
@@ -346,6 +353,10 @@ impl App {
             Action::Focus(p) => self.focus = p,
             Action::Zoom => self.zoom = !self.zoom,
             Action::CommandLine => self.dialog = Some(Dialog::Command(CommandLine::default())),
+            Action::Recover => match &mut self.wizard {
+                Some(w) => w.visible = true,
+                None => self.requests.push(Request::OpenWizard),
+            },
             Action::Step(k) => {
                 let Some(node) = self.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
                 let node = node.name.clone();
@@ -455,6 +466,52 @@ impl App {
                 self.background = None;
             }
             other => r.events.push(other),
+        }
+        true
+    }
+
+    /// Feeds a key to the visible wizard.
+    pub fn wizard_key(&mut self, ev: &crossterm::event::KeyEvent) -> bool {
+        let Some(w) = &mut self.wizard else { return false };
+        let (req, redraw) = w.key(ev);
+        if let Some(req) = req {
+            if self.read_only && matches!(req, super::wizard::WizardRequest::Run(_)) {
+                w.running = false;
+                w.last = Some((false, "refused: ringdeck is read-only; nothing was run".into()));
+            } else {
+                self.requests.push(Request::Wizard(req));
+            }
+        }
+        // A finished or aborted wizard goes away once hidden.
+        if !w.visible && (w.st.done() || w.rollback.is_some()) && !w.running {
+            self.wizard = None;
+        }
+        redraw
+    }
+
+    /// Folds in what a running wizard step reports.
+    pub fn wizard_event(&mut self, ev: crate::recover::Event, previews: impl FnOnce(&crate::recover::RecoveryState) -> Vec<Vec<String>>) -> bool {
+        use crate::recover::Event;
+        let Some(w) = &mut self.wizard else { return false };
+        match ev {
+            Event::Line(l) => w.push_log(l),
+            Event::Progress { label, done, total } => w.progress = Some((label, done, total)),
+            Event::State(st) => {
+                w.previews = previews(&st);
+                w.st = *st;
+            }
+            Event::UnknownHostKey { node, host, port, fingerprint } => {
+                w.host_key = Some((format!("{host}:{port}"), fingerprint, node));
+            }
+            Event::Finished { ok, summary } => {
+                w.running = false;
+                w.push_log(format!("{}: {summary}", if ok { "OK" } else { "FAILED" }));
+                w.last = Some((ok, summary));
+                if !w.visible {
+                    self.message = Some(format!("recovery: {} (R shows the wizard)", w.last.as_ref().map_or("", |l| l.1.as_str())));
+                }
+                self.requests.push(Request::RefreshNodes);
+            }
         }
         true
     }

@@ -202,6 +202,8 @@ pub fn install(spec: &Spec, k: u16, install_db: &Path) -> Result<()> {
         .arg(format!("--defaults-file={}", spec.node_cnf(k).display()))
         .arg("--auth-root-authentication-method=normal")
         .arg("--skip-test-db")
+        // No host name lookup: a fresh machine may not resolve its own name (resolveip fails).
+        .arg("--skip-name-resolve")
         .stdin(std::process::Stdio::null())
         .output()
         .wrap_err("cannot run mariadb-install-db")?;

@@ -13,7 +13,7 @@ use crate::app::dialog::{CommandLine, Confirm, Dialog, Running};
 use crate::runbook::{Condition, Danger, Progress};
 
 /// A centred area for `lines` wrapped at the popup's inner width.
-fn popup(f: &mut Frame, lines: &[Line], width: u16) -> Rect {
+pub(crate) fn popup(f: &mut Frame, lines: &[Line], width: u16) -> Rect {
     let area = f.area();
     let w = width.min(area.width.saturating_sub(2)).max(20);
     let inner = w.saturating_sub(2).max(1) as usize;
@@ -66,6 +66,13 @@ fn confirm_lines(c: &Confirm, app: &App, t: &Theme) -> Vec<Line<'static>> {
             Span::styled(format!("{}▏", c.typed), if ok { t.ok } else { t.title }),
         ]));
     }
+    out.push(Line::from(""));
+    out.push(buttons(c.run_focused, c.can_run(), t));
+    out
+}
+
+/// `[ Cancel ]  [ Run ]` with the focused one highlighted and Run dimmed while not allowed.
+pub(crate) fn buttons(run_focused: bool, can_run: bool, t: &Theme) -> Line<'static> {
     let button = |label: &str, focused: bool, enabled: bool| {
         let st = if focused {
             t.selected
@@ -76,15 +83,13 @@ fn confirm_lines(c: &Confirm, app: &App, t: &Theme) -> Vec<Line<'static>> {
         };
         Span::styled(format!("[ {label} ]"), st)
     };
-    out.push(Line::from(""));
-    out.push(Line::from(vec![
+    Line::from(vec![
         Span::raw("        "),
-        button("Cancel", !c.run_focused, true),
+        button("Cancel", !run_focused, true),
         Span::raw("    "),
-        button("Run", c.run_focused, c.can_run()),
+        button("Run", run_focused, can_run),
         Span::styled("    tab: switch  enter: choose  esc: cancel", t.muted),
-    ]));
-    out
+    ])
 }
 
 fn running_lines(r: &Running, t: &Theme) -> Vec<Line<'static>> {

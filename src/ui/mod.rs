@@ -9,6 +9,7 @@ pub mod panes;
 pub mod svg;
 pub mod terminal;
 pub mod theme;
+pub mod wizard;
 
 use std::time::Instant;
 
@@ -54,6 +55,9 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
         draw_pane(f, Pane::Queries, bottom, app, theme, now);
     }
     f.render_widget(status_bar(app, theme), status);
+    if let Some(w) = &app.wizard {
+        wizard::draw(f, w, theme);
+    }
     if app.show_help {
         help::draw(f, theme, &app.help);
     }

@@ -6,6 +6,8 @@
 //! `lab down --purge` (also when a test panics) and releases the claim.
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod tmux;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
