@@ -9,4 +9,5 @@ pub mod lab;
 pub mod logging;
 pub mod model;
 pub mod runbook;
+pub mod ssh;
 pub mod ui;

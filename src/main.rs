@@ -41,6 +41,8 @@ enum Command {
     Run(ringdeck::runbook::cli::RunArgs),
     /// Print the audit log of executed steps.
     Audit(ringdeck::runbook::cli::AuditArgs),
+    /// Connect to each node's SSH, run `uname -n` and `df` on its data_dir: exit 0 all OK, 1 otherwise.
+    SshCheck(ringdeck::ssh::cli::SshCheckArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -126,6 +128,7 @@ fn main() -> Result<()> {
             std::process::exit(ringdeck::runbook::cli::run(cli.config.as_deref(), cli.read_only, a))
         }
         Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
+        Some(Command::SshCheck(a)) => std::process::exit(ringdeck::ssh::cli::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }
