@@ -10,4 +10,5 @@ pub mod logging;
 pub mod model;
 pub mod recover;
 pub mod runbook;
+pub mod ssh;
 pub mod ui;

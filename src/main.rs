@@ -43,6 +43,8 @@ enum Command {
     Recover(ringdeck::recover::cli::RecoverArgs),
     /// Print the audit log of executed steps.
     Audit(ringdeck::runbook::cli::AuditArgs),
+    /// Connect to each node's SSH, run `uname -n` and `df` on its data_dir: exit 0 all OK, 1 otherwise.
+    SshCheck(ringdeck::ssh::cli::SshCheckArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -131,6 +133,7 @@ fn main() -> Result<()> {
             std::process::exit(ringdeck::recover::cli::run(cli.config.as_deref(), cli.read_only, a))
         }
         Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
+        Some(Command::SshCheck(a)) => std::process::exit(ringdeck::ssh::cli::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }
