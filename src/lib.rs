@@ -10,3 +10,4 @@ pub mod logging;
 pub mod model;
 pub mod runbook;
 pub mod ui;
+pub mod verify;

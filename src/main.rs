@@ -41,6 +41,8 @@ enum Command {
     Run(ringdeck::runbook::cli::RunArgs),
     /// Print the audit log of executed steps.
     Audit(ringdeck::runbook::cli::AuditArgs),
+    /// Compare tables across the nodes (CHECKSUM TABLE, then chunks and rows): exit 0 all equal, 1 otherwise.
+    Verify(ringdeck::verify::cli::VerifyArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -126,6 +128,7 @@ fn main() -> Result<()> {
             std::process::exit(ringdeck::runbook::cli::run(cli.config.as_deref(), cli.read_only, a))
         }
         Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
+        Some(Command::Verify(a)) => std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

@@ -18,6 +18,10 @@ pub enum RunbookEvent {
     Live(u64, Vec<Condition>),
     /// Progress of running step `id`.
     Progress(u64, Progress),
+    /// A progress line of verify `id`.
+    VerifyProgress(u64, String),
+    /// Verify `id` finished.
+    VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
 }
 
 /// Performs the state's requests.
@@ -71,6 +75,22 @@ impl Runner {
                     });
                 }
                 Request::RefreshNodes => self.poll_now.iter().for_each(|n| n.notify_one()),
+                Request::Verify { id, opts } => {
+                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let (ptx, mut prx) = mpsc::unbounded_channel();
+                        let forward = async {
+                            while let Some(line) = prx.recv().await {
+                                let _ = tx.send(RunbookEvent::VerifyProgress(id, line)).await;
+                            }
+                        };
+                        // The progress sender goes with `verify`, so every line is forwarded
+                        // before the result is sent.
+                        let (result, ()) =
+                            tokio::join!(crate::verify::verify(&cfg, &logins, &opts, Some(ptx)), forward);
+                        let _ = tx.send(RunbookEvent::VerifyDone(id, Box::new(result))).await;
+                    });
+                }
             }
         }
     }
@@ -81,5 +101,7 @@ pub fn apply(app: &mut App, ev: RunbookEvent) -> bool {
     match ev {
         RunbookEvent::Live(id, live) => app.live_preconditions(id, live),
         RunbookEvent::Progress(id, p) => app.progress(id, p),
+        RunbookEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
+        RunbookEvent::VerifyDone(id, result) => app.verify_done(id, *result),
     }
 }

@@ -119,6 +119,10 @@ pub struct App {
     pub message: Option<String>,
     /// Work for the loop: planning, live checks, executing steps, refreshing.
     pub requests: Vec<Request>,
+    /// A verify running, or its result waiting to be shown.
+    pub verify: super::verify::VerifyRun,
+    /// The terminal's `(width, height)` as last seen by the loop (`(0, 0)` before), for scrolling.
+    pub screen: (u16, u16),
     next_id: u64,
 }
 
@@ -133,6 +137,8 @@ pub enum Request {
     Execute { id: u64, step: Step },
     /// Poll every node now (after a step changed something).
     RefreshNodes,
+    /// Run a verify (read-only), reporting progress and the result for `id`.
+    Verify { id: u64, opts: crate::verify::VerifyOpts },
 }
 
 impl App {
@@ -183,6 +189,8 @@ impl App {
             background: None,
             message: None,
             requests: Vec::new(),
+            verify: Default::default(),
+            screen: (0, 0),
             next_id: 1,
         }
     }
@@ -346,6 +354,7 @@ impl App {
             Action::Focus(p) => self.focus = p,
             Action::Zoom => self.zoom = !self.zoom,
             Action::CommandLine => self.dialog = Some(Dialog::Command(CommandLine::default())),
+            Action::Verify => self.start_verify(crate::verify::VerifyOpts::default(), true),
             Action::Step(k) => {
                 let Some(node) = self.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
                 let node = node.name.clone();
@@ -408,10 +417,16 @@ impl App {
         self.requests.push(Request::Plan { action, node });
     }
 
-    /// Opens the confirm dialog of a planned step and asks for its live preconditions.
-    pub fn open_confirm(&mut self, step: Step) {
+    /// A fresh id for a dialog or a background task.
+    pub(crate) fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        id
+    }
+
+    /// Opens the confirm dialog of a planned step and asks for its live preconditions.
+    pub fn open_confirm(&mut self, step: Step) {
+        let id = self.next_id();
         self.requests.push(Request::CheckPreconditions { id, step: step.clone() });
         self.dialog = Some(Dialog::Confirm(Confirm { id, step, live: None, typed: String::new(), run_focused: false }));
     }
@@ -455,6 +470,9 @@ impl App {
 
     /// Feeds a key to the open dialog.
     pub fn dialog_key(&mut self, ev: &crossterm::event::KeyEvent) -> bool {
+        if let Some(Dialog::Verify(_)) = &self.dialog {
+            return self.verify_key(ev);
+        }
         let Some(d) = &mut self.dialog else { return false };
         match dialog::key(d, ev) {
             DialogOutcome::Stay => {}
@@ -485,6 +503,11 @@ impl App {
                     Ok(Command::Help) => {
                         self.dialog = None;
                         self.show_help = true;
+                    }
+                    Ok(Command::Verify { schemas, tables }) => {
+                        self.dialog = None;
+                        let opts = crate::verify::VerifyOpts { schemas, tables, ..Default::default() };
+                        self.start_verify(opts, false);
                     }
                     Ok(Command::Step { action, node }) => {
                         self.dialog = None;
