@@ -12,3 +12,4 @@ pub mod recover;
 pub mod runbook;
 pub mod ssh;
 pub mod ui;
+pub mod verify;

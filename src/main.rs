@@ -45,6 +45,8 @@ enum Command {
     Audit(ringdeck::runbook::cli::AuditArgs),
     /// Connect to each node's SSH, run `uname -n` and `df` on its data_dir: exit 0 all OK, 1 otherwise.
     SshCheck(ringdeck::ssh::cli::SshCheckArgs),
+    /// Compare tables across the nodes (CHECKSUM TABLE, then chunks and rows): exit 0 all equal, 1 otherwise.
+    Verify(ringdeck::verify::cli::VerifyArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -134,6 +136,7 @@ fn main() -> Result<()> {
         }
         Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
         Some(Command::SshCheck(a)) => std::process::exit(ringdeck::ssh::cli::run(cli.config.as_deref(), a)),
+        Some(Command::Verify(a)) => std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

@@ -20,6 +20,8 @@ pub enum Action {
     CommandLine,
     /// Open (or show again) the ring recovery wizard.
     Recover,
+    /// Compare the tables on every node (read-only; allowed in read-only mode).
+    Verify,
 }
 
 /// The runbook steps a key can start on the selected node.
@@ -83,6 +85,7 @@ impl FromStr for Action {
             "down" => Action::Down,
             "zoom" => Action::Zoom,
             "command_line" => Action::CommandLine,
+            "verify" => Action::Verify,
             "stop_slave" => Action::Step(StepKey::StopSlave),
             "start_slave" => Action::Step(StepKey::StartSlave),
             "skip" => Action::Step(StepKey::Skip),

@@ -50,6 +50,8 @@ pub enum Dialog {
     Confirm(Confirm),
     Running(Running),
     Command(CommandLine),
+    /// A verify's result (scrolling keys are handled by `App::verify_key`).
+    Verify(super::verify::VerifyView),
 }
 
 /// What a dialog key asks the loop to do.
@@ -96,6 +98,11 @@ pub fn key(d: &mut Dialog, ev: &KeyEvent) -> DialogOutcome {
             KeyCode::Esc | KeyCode::Char('q') => DialogOutcome::Hide,
             _ => DialogOutcome::Stay,
         },
+        Dialog::Verify(_) => match ev.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => DialogOutcome::Close,
+            _ if ctrl_c => DialogOutcome::Close,
+            _ => DialogOutcome::Stay,
+        },
         Dialog::Command(cl) => match ev.code {
             _ if ctrl_c => DialogOutcome::Close,
             KeyCode::Esc => DialogOutcome::Close,
@@ -126,11 +133,16 @@ pub enum Command {
         action: StepAction,
         node: Option<String>,
     },
+    /// A verify of these schemas and `db.table`s (none: everything).
+    Verify {
+        schemas: Vec<String>,
+        tables: Vec<String>,
+    },
 }
 
 const USAGE: &str = "commands: stop-slave [NODE] [--io|--sql], start-slave [NODE], skip [N] [NODE], \
 skip-until-healthy [NODE], reset-master [NODE], reset-slave-all [NODE], change-master UPSTREAM [NODE], \
-read-only on|off [NODE], bypass [NODE], help, q";
+read-only on|off [NODE], bypass [NODE], verify [SCHEMA|DB.TABLE]..., help, q";
 
 /// Parses a command line (`skip 2`, `stop-slave node2 --io`, `change-master node1 node2`).
 pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
@@ -148,6 +160,13 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
     match verb {
         "q" | "quit" => Ok(Command::Quit),
         "help" | "h" | "?" => Ok(Command::Help),
+        "verify" => {
+            let (tables, schemas): (Vec<&str>, Vec<&str>) = rest.iter().partition(|w| w.contains('.'));
+            Ok(Command::Verify {
+                schemas: schemas.into_iter().map(str::to_string).collect(),
+                tables: tables.into_iter().map(str::to_string).collect(),
+            })
+        }
         "stop-slave" | "stop-replica" => {
             let threads = match (rest.contains(&"--io"), rest.contains(&"--sql")) {
                 (true, false) => crate::runbook::Threads::Io,
@@ -223,6 +242,11 @@ mod tests {
         };
         assert_eq!((upstream.as_str(), node.as_deref()), ("node1", Some("node2")));
         assert_eq!(parse_command("q", NODES), Ok(Command::Quit));
+        assert_eq!(parse_command("verify", NODES), Ok(Command::Verify { schemas: vec![], tables: vec![] }));
+        assert_eq!(
+            parse_command("verify app shop.orders", NODES),
+            Ok(Command::Verify { schemas: vec!["app".into()], tables: vec!["shop.orders".into()] })
+        );
     }
 
     #[test]

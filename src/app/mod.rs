@@ -7,6 +7,7 @@ pub mod runner;
 pub mod snapshot;
 pub mod state;
 pub mod wizard;
+pub mod verify;
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,9 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
     let runner = Runner::new(cfg, Arc::new(ctx), rb_tx, poll_now, &config_path);
     runner.resume_wizard(&mut app);
     let mut terminal = ratatui::try_init()?;
+    if let Ok(size) = terminal.size() {
+        app.screen = (size.width, size.height);
+    }
     let result = async {
         let mut events = EventStream::new();
         // Time alone changes only staleness; check it once a second and redraw if it changed.
@@ -75,7 +79,10 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
                             keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
                         }
                     }
-                    Some(Ok(Event::Resize(..))) => true,
+                    Some(Ok(Event::Resize(w, h))) => {
+                        app.screen = (w, h);
+                        true
+                    }
                     Some(Ok(_)) => false,
                     Some(Err(e)) => return Err(eyre!("terminal input: {e}")),
                     None => return Ok(()),

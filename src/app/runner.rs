@@ -24,6 +24,10 @@ pub enum RunbookEvent {
     Progress(u64, Progress),
     /// What the running wizard step reports.
     Recover(recover::Event),
+    /// A progress line of verify `id`.
+    VerifyProgress(u64, String),
+    /// Verify `id` finished.
+    VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
 }
 
 /// Performs the state's requests.
@@ -140,6 +144,8 @@ impl Runner {
             RunbookEvent::Live(id, live) => app.live_preconditions(id, live),
             RunbookEvent::Progress(id, p) => app.progress(id, p),
             RunbookEvent::Recover(ev) => app.wizard_event(ev, |st| self.previews(st)),
+            RunbookEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
+            RunbookEvent::VerifyDone(id, result) => app.verify_done(id, *result),
         }
     }
 
@@ -186,8 +192,23 @@ impl Runner {
                 Request::RefreshNodes => self.poll_now.iter().for_each(|n| n.notify_one()),
                 Request::OpenWizard => self.open_wizard(app),
                 Request::Wizard(req) => self.wizard_request(app, req),
+                Request::Verify { id, opts } => {
+                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let (ptx, mut prx) = mpsc::unbounded_channel();
+                        let forward = async {
+                            while let Some(line) = prx.recv().await {
+                                let _ = tx.send(RunbookEvent::VerifyProgress(id, line)).await;
+                            }
+                        };
+                        // The progress sender goes with `verify`, so every line is forwarded
+                        // before the result is sent.
+                        let (result, ()) =
+                            tokio::join!(crate::verify::verify(&cfg, &logins, &opts, Some(ptx)), forward);
+                        let _ = tx.send(RunbookEvent::VerifyDone(id, Box::new(result))).await;
+                    });
+                }
             }
         }
     }
 }
-

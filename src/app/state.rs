@@ -121,6 +121,10 @@ pub struct App {
     pub requests: Vec<Request>,
     /// The ring recovery wizard, once opened (or resumed from its saved state).
     pub wizard: Option<super::wizard::Wizard>,
+    /// A verify running, or its result waiting to be shown.
+    pub verify: super::verify::VerifyRun,
+    /// The terminal's `(width, height)` as last seen by the loop (`(0, 0)` before), for scrolling.
+    pub screen: (u16, u16),
     next_id: u64,
 }
 
@@ -139,6 +143,8 @@ pub enum Request {
     OpenWizard,
     /// Something the wizard asked for.
     Wizard(super::wizard::WizardRequest),
+    /// Run a verify (read-only), reporting progress and the result for `id`.
+    Verify { id: u64, opts: crate::verify::VerifyOpts },
 }
 
 impl App {
@@ -190,6 +196,8 @@ impl App {
             message: None,
             wizard: None,
             requests: Vec::new(),
+            verify: Default::default(),
+            screen: (0, 0),
             next_id: 1,
         }
     }
@@ -357,6 +365,7 @@ impl App {
                 Some(w) => w.visible = true,
                 None => self.requests.push(Request::OpenWizard),
             },
+            Action::Verify => self.start_verify(crate::verify::VerifyOpts::default(), true),
             Action::Step(k) => {
                 let Some(node) = self.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
                 let node = node.name.clone();
@@ -425,10 +434,16 @@ impl App {
         self.requests.push(Request::Plan { action, node });
     }
 
-    /// Opens the confirm dialog of a planned step and asks for its live preconditions.
-    pub fn open_confirm(&mut self, step: Step) {
+    /// A fresh id for a dialog or a background task.
+    pub(crate) fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        id
+    }
+
+    /// Opens the confirm dialog of a planned step and asks for its live preconditions.
+    pub fn open_confirm(&mut self, step: Step) {
+        let id = self.next_id();
         self.requests.push(Request::CheckPreconditions { id, step: step.clone() });
         self.dialog = Some(Dialog::Confirm(Confirm { id, step, live: None, typed: String::new(), run_focused: false }));
     }
@@ -518,6 +533,9 @@ impl App {
 
     /// Feeds a key to the open dialog.
     pub fn dialog_key(&mut self, ev: &crossterm::event::KeyEvent) -> bool {
+        if let Some(Dialog::Verify(_)) = &self.dialog {
+            return self.verify_key(ev);
+        }
         let Some(d) = &mut self.dialog else { return false };
         match dialog::key(d, ev) {
             DialogOutcome::Stay => {}
@@ -548,6 +566,11 @@ impl App {
                     Ok(Command::Help) => {
                         self.dialog = None;
                         self.show_help = true;
+                    }
+                    Ok(Command::Verify { schemas, tables }) => {
+                        self.dialog = None;
+                        let opts = crate::verify::VerifyOpts { schemas, tables, ..Default::default() };
+                        self.start_verify(opts, false);
                     }
                     Ok(Command::Step { action, node }) => {
                         self.dialog = None;

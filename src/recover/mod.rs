@@ -270,7 +270,7 @@ pub(crate) async fn verify_ring(
 ) -> Result<(bool, Vec<String>), String> {
     let _ = tx.send(Event::Line("verify: comparing table checksums on every node".into()));
     let report = crate::verify::verify(&ctx.cfg, &ctx.logins, &crate::verify::VerifyOpts::default(), None).await?;
-    Ok((report.all_equal(), report.render_text().lines().map(str::to_string).collect()))
+    Ok((report.all_equal(), crate::verify::text(&report).lines().map(str::to_string).collect()))
 }
 
 #[cfg(test)]

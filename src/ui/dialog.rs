@@ -135,6 +135,7 @@ pub fn draw(f: &mut Frame, app: &App, t: &Theme) {
         }
         Dialog::Running(r) => (r.step.title.clone(), running_lines(r, t), t.border_focused),
         Dialog::Command(cl) => return draw_command(f, cl, t),
+        Dialog::Verify(v) => return super::verify::draw(f, v, t),
     };
     let area = popup(f, &lines, 120);
     f.render_widget(Clear, area);

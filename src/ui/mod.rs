@@ -10,6 +10,7 @@ pub mod svg;
 pub mod terminal;
 pub mod theme;
 pub mod wizard;
+pub mod verify;
 
 use std::time::Instant;
 
@@ -126,6 +127,9 @@ fn title_bar<'a>(app: &'a App, theme: &Theme, now: Instant) -> Paragraph<'a> {
 fn status_bar<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
     if let Some(m) = &app.message {
         return Paragraph::new(Line::from(Span::raw(format!(" {m}")))).style(theme.statusbar);
+    }
+    if let Some((_, line)) = &app.verify.running {
+        return Paragraph::new(Line::from(Span::raw(format!(" verify: {line} …")))).style(theme.statusbar);
     }
     if let Some(r) = &app.background {
         return Paragraph::new(Line::from(Span::raw(format!(" running: {} …", r.step.title)))).style(theme.statusbar);

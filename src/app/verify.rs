@@ -1,0 +1,248 @@
+//! The console side of `verify`: the `V` key and `:verify` ask the loop to run one (it only reads,
+//! so read-only mode allows it), its progress shows in the status line, and the result opens in a
+//! scrollable overlay. Pure state and key handling; the overlay's layout math is here so the key
+//! handler and the drawing agree on how far it scrolls.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::App;
+use super::dialog::Dialog;
+use super::state::Request;
+use crate::verify::{Report, Tone, VerifyOpts};
+
+/// A verify in progress, or a finished one not shown yet.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyRun {
+    /// The running verify's id and its latest progress line.
+    pub running: Option<(u64, String)>,
+    /// A result that arrived while another dialog was open (`V` shows it).
+    pub unseen: Option<Box<VerifyView>>,
+}
+
+/// The result overlay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifyView {
+    /// All equal (green) or not (red).
+    pub equal: bool,
+    pub title: String,
+    pub lines: Vec<(Tone, String)>,
+    /// First wrapped row shown.
+    pub scroll: usize,
+}
+
+impl VerifyView {
+    pub fn new(result: &Result<Report, String>) -> VerifyView {
+        match result {
+            Ok(r) => VerifyView {
+                equal: r.equal,
+                title: format!("verify: {}", if r.equal { "all equal" } else { "NOT equal" }),
+                lines: crate::verify::lines(r),
+                scroll: 0,
+            },
+            Err(e) => VerifyView {
+                equal: false,
+                title: "verify: could not run".into(),
+                lines: vec![(Tone::Crit, format!("verify could not run: {e}"))],
+                scroll: 0,
+            },
+        }
+    }
+}
+
+/// The overlay's outer size on a `(width, height)` screen: nearly all of it (at most 140 wide),
+/// or less high when the text is short.
+pub fn overlay_size(view: &VerifyView, screen: (u16, u16)) -> (u16, u16) {
+    let (w, h) = if screen.0 == 0 || screen.1 == 0 { (80, 24) } else { screen };
+    let w = w.saturating_sub(4).clamp(20, 140);
+    let rows = wrapped_rows(view, w.saturating_sub(2) as usize);
+    let h = h.saturating_sub(2).min(u16::try_from(rows + 2).unwrap_or(u16::MAX)).max(5);
+    (w, h)
+}
+
+/// `text` cut into rows of at most `width` characters (an empty text is one empty row).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars.chunks(width.max(1)).map(|c| c.iter().collect()).collect()
+}
+
+/// Rows the view takes at inner width `width`.
+pub fn wrapped_rows(view: &VerifyView, width: usize) -> usize {
+    view.lines.iter().map(|(_, l)| wrap(l, width).len()).sum()
+}
+
+/// The largest useful scroll on a screen of this size.
+pub fn max_scroll(view: &VerifyView, screen: (u16, u16)) -> usize {
+    let (w, h) = overlay_size(view, screen);
+    let (inner_w, inner_h) = (w.saturating_sub(2) as usize, h.saturating_sub(2) as usize);
+    wrapped_rows(view, inner_w).saturating_sub(inner_h)
+}
+
+impl App {
+    /// Starts a verify, unless one runs; `V` with an unseen result shows that first.
+    pub fn start_verify(&mut self, opts: VerifyOpts, show_unseen: bool) {
+        if let Some((_, line)) = &self.verify.running {
+            self.message = Some(format!("a verify is already running: {line}"));
+            return;
+        }
+        if show_unseen && let Some(view) = self.verify.unseen.take() {
+            self.dialog = Some(Dialog::Verify(*view));
+            return;
+        }
+        let id = self.next_id();
+        self.verify.running = Some((id, "starting".into()));
+        self.requests.push(Request::Verify { id, opts });
+    }
+
+    /// A progress line of verify `id`.
+    pub fn verify_progress(&mut self, id: u64, line: String) -> bool {
+        match &mut self.verify.running {
+            Some((rid, l)) if *rid == id => {
+                *l = line;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Verify `id` finished: open its result, or keep it for `V` when another dialog is open.
+    pub fn verify_done(&mut self, id: u64, result: Result<Report, String>) -> bool {
+        if !matches!(self.verify.running, Some((rid, _)) if rid == id) {
+            return false;
+        }
+        self.verify.running = None;
+        let view = VerifyView::new(&result);
+        if self.dialog.is_none() {
+            self.dialog = Some(Dialog::Verify(view));
+        } else {
+            let summary = match &result {
+                Ok(r) => r.summary.clone(),
+                Err(e) => e.clone(),
+            };
+            self.message = Some(format!("verify done: {summary} (V shows it)"));
+            self.verify.unseen = Some(Box::new(view));
+        }
+        true
+    }
+
+    /// A key for the result overlay: scroll, or close.
+    pub fn verify_key(&mut self, ev: &KeyEvent) -> bool {
+        let screen = self.screen;
+        let Some(Dialog::Verify(v)) = &mut self.dialog else { return false };
+        let max = max_scroll(v, screen);
+        let page = (overlay_size(v, screen).1.saturating_sub(3) as usize).max(1);
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match ev.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.dialog = None,
+            KeyCode::Char('c') if ctrl => self.dialog = None,
+            KeyCode::Down | KeyCode::Char('j') => v.scroll = (v.scroll + 1).min(max),
+            KeyCode::Up | KeyCode::Char('k') => v.scroll = v.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => v.scroll = (v.scroll + page).min(max),
+            KeyCode::PageUp => v.scroll = v.scroll.saturating_sub(page),
+            KeyCode::Home | KeyCode::Char('g') => v.scroll = 0,
+            KeyCode::End | KeyCode::Char('G') => v.scroll = max,
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::action::Action;
+    use crate::config::Config;
+
+    fn app() -> App {
+        let cfg = Config::parse(
+            "read_only = true\n[[node]]\nname = \"node1\"\nhost = \"127.0.0.1\"\nport = 1\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        App::new(&cfg, "t.toml")
+    }
+
+    fn report(equal: bool) -> Report {
+        let mut r = Report::failed(String::new(), 1000);
+        r.error = None;
+        r.equal = equal;
+        r.summary = if equal { "all equal".into() } else { "1 of 1 table(s) not equal: app.posts".into() };
+        r
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn verify_runs_in_read_only_mode_and_reports_back() {
+        let mut a = app();
+        assert!(a.read_only);
+        a.act(Action::Verify);
+        let Some(Request::Verify { id, opts }) = a.requests.pop() else { panic!("a verify request: {:?}", a.requests) };
+        assert_eq!(opts, VerifyOpts::default());
+        assert!(a.message.is_none(), "not refused");
+        // A second V while it runs does not start another.
+        a.act(Action::Verify);
+        assert!(a.requests.is_empty());
+        assert!(a.message.as_deref().unwrap_or("").contains("already running"));
+        assert!(a.verify_progress(id, "CHECKSUM TABLE app.posts (1/1)".into()));
+        assert_eq!(a.verify.running.as_ref().map(|r| r.1.as_str()), Some("CHECKSUM TABLE app.posts (1/1)"));
+        assert!(!a.verify_progress(id + 100, "stale".into()), "another id is ignored");
+        assert!(a.verify_done(id, Ok(report(false))));
+        let Some(Dialog::Verify(v)) = &a.dialog else { panic!("the overlay opens") };
+        assert!(!v.equal);
+        assert_eq!(v.title, "verify: NOT equal");
+        assert_eq!(v.lines[0].0, Tone::Crit, "{:?}", v.lines);
+        assert!(a.verify.running.is_none());
+        assert!(a.verify_key(&key(KeyCode::Esc)));
+        assert!(a.dialog.is_none());
+    }
+
+    #[test]
+    fn result_waits_while_another_dialog_is_open() {
+        let mut a = app();
+        a.act(Action::Verify);
+        let Some(Request::Verify { id, .. }) = a.requests.pop() else { panic!() };
+        a.act(Action::CommandLine);
+        a.verify_done(id, Ok(report(true)));
+        assert!(matches!(a.dialog, Some(Dialog::Command(_))), "the open dialog stays");
+        assert!(a.message.as_deref().unwrap_or("").contains("verify done: all equal (V shows it)"));
+        a.dialog = None;
+        a.act(Action::Verify);
+        assert!(matches!(&a.dialog, Some(Dialog::Verify(v)) if v.equal), "V shows the waiting result");
+        assert!(a.requests.is_empty(), "without starting another");
+    }
+
+    #[test]
+    fn overlay_scrolls_within_its_text() {
+        let mut a = app();
+        a.screen = (80, 24);
+        let view = VerifyView {
+            equal: false,
+            title: "t".into(),
+            lines: (0..50).map(|i| (Tone::Plain, format!("line {i}"))).collect(),
+            scroll: 0,
+        };
+        // 22 rows of overlay, 20 inside: 30 rows of scroll.
+        assert_eq!(max_scroll(&view, a.screen), 30);
+        a.dialog = Some(Dialog::Verify(view));
+        a.verify_key(&key(KeyCode::End));
+        assert!(matches!(&a.dialog, Some(Dialog::Verify(v)) if v.scroll == 30));
+        a.verify_key(&key(KeyCode::Down));
+        assert!(matches!(&a.dialog, Some(Dialog::Verify(v)) if v.scroll == 30), "clamped");
+        a.verify_key(&key(KeyCode::Up));
+        assert!(matches!(&a.dialog, Some(Dialog::Verify(v)) if v.scroll == 29), "one up is one row up");
+        a.verify_key(&key(KeyCode::Home));
+        assert!(matches!(&a.dialog, Some(Dialog::Verify(v)) if v.scroll == 0));
+    }
+
+    #[test]
+    fn wrapping() {
+        assert_eq!(wrap("abcdef", 4), vec!["abcd".to_string(), "ef".into()]);
+        assert_eq!(wrap("", 4), vec![String::new()]);
+        assert_eq!(wrap("ab…", 2), vec!["ab".to_string(), "…".into()]);
+    }
+}

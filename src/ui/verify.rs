@@ -1,0 +1,115 @@
+//! Drawing a verify's result: a large overlay, green border and headline when all is equal, red
+//! when not, the differences per table, chunk and key, scrolled by `App::verify_key`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+
+use super::theme::Theme;
+use crate::app::verify::{VerifyView, overlay_size, wrap};
+use crate::verify::Tone;
+
+fn style(tone: Tone, t: &Theme) -> Style {
+    match tone {
+        Tone::Title => t.label,
+        Tone::Ok => t.ok,
+        Tone::Warn => t.warn,
+        Tone::Crit => t.crit,
+        Tone::Muted => t.muted,
+        Tone::Plain => Style::default(),
+    }
+}
+
+/// Draws the overlay over the whole console.
+pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
+    let screen = f.area();
+    let (w, h) = overlay_size(v, (screen.width, screen.height));
+    let (w, h) = (w.min(screen.width), h.min(screen.height));
+    let [area] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(screen);
+    let [area] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(area);
+    let inner_w = w.saturating_sub(2).max(1) as usize;
+    let inner_h = h.saturating_sub(2) as usize;
+    let rows: Vec<Line> = v
+        .lines
+        .iter()
+        .flat_map(|(tone, text)| {
+            let st = style(*tone, t);
+            wrap(text, inner_w).into_iter().map(move |r| Line::from(Span::styled(r, st)))
+        })
+        .collect();
+    let top = v.scroll.min(rows.len().saturating_sub(inner_h));
+    let end = (top + inner_h).min(rows.len());
+    let border = if v.equal { t.ok } else { t.crit };
+    let position =
+        if rows.len() > inner_h { format!(" {}-{} of {} ", top + 1, end, rows.len()) } else { String::new() };
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(border)
+        .title(Line::from(Span::styled(format!(" {} ", v.title), border)))
+        .title_bottom(Line::from(vec![
+            Span::styled(" j/k pgup/pgdn g/G: scroll  esc: close ", t.muted),
+            Span::styled(position, t.muted),
+        ]));
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(rows[top..end].to_vec()).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::app::App;
+    use crate::app::dialog::Dialog;
+    use crate::config::Config;
+
+    fn screen(app: &App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| crate::ui::render(f, app, &Theme::builtin(false), Instant::now())).unwrap();
+        let buf = term.backend().buffer().clone();
+        (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n").collect()
+    }
+
+    fn view(n: usize) -> VerifyView {
+        let mut lines =
+            vec![(Tone::Crit, "ringdeck verify: DIFFERENCES - 1 of 1 table(s) not equal: app.posts".into())];
+        lines.extend((0..n).map(|i| (Tone::Plain, format!("line {i}"))));
+        lines.push((Tone::Plain, "      app.posts id 900003: node1 missing, node2 missing, node3 has it".into()));
+        VerifyView { equal: false, title: "verify: NOT equal".into(), lines, scroll: 0 }
+    }
+
+    #[test]
+    fn overlay_shows_the_result_and_scrolls() {
+        let cfg =
+            Config::parse("[[node]]\nname = \"node1\"\nhost = \"h\"\nport = 1\n", std::path::Path::new("t")).unwrap();
+        let mut app = App::new(&cfg, "t.toml");
+        app.dialog = Some(Dialog::Verify(view(3)));
+        let s = screen(&app, 100, 30);
+        assert!(s.contains("╔ verify: NOT equal ═"), "{s}");
+        assert!(s.contains("app.posts id 900003: node1 missing, node2 missing, node3 has it"), "{s}");
+        assert!(!s.contains("1-5 of 5"), "short: no position shown\n{s}");
+        // Long: the end is reached by scrolling, and the position shows.
+        let mut v = view(60);
+        v.scroll = usize::MAX;
+        app.dialog = Some(Dialog::Verify(v));
+        let s = screen(&app, 100, 30);
+        assert!(s.contains("node3 has it"), "{s}");
+        assert!(s.contains(" 37-62 of 62 "), "{s}");
+        assert!(!s.contains("DIFFERENCES"), "the top scrolled away\n{s}");
+    }
+
+    #[test]
+    fn status_line_shows_progress() {
+        let cfg =
+            Config::parse("[[node]]\nname = \"node1\"\nhost = \"h\"\nport = 1\n", std::path::Path::new("t")).unwrap();
+        let mut app = App::new(&cfg, "t.toml");
+        app.verify.running = Some((1, "CHECKSUM TABLE app.posts (1/3)".into()));
+        let s = screen(&app, 100, 30);
+        assert!(s.lines().last().unwrap_or("").contains("verify: CHECKSUM TABLE app.posts (1/3) …"), "{s}");
+    }
+}

@@ -1,0 +1,87 @@
+//! `ringdeck verify`: runs a verify on the configured nodes and prints the report as text or JSON.
+//! Exit 0 when everything is equal on every node, 1 otherwise (differences, an unreachable node,
+//! or an error such as an unreadable config).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::{Report, VerifyOpts, json, text};
+use crate::config::login::Logins;
+use crate::config::{self, Config};
+
+/// Output formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `ringdeck verify` options (`--config` is the global one).
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// A schema to compare (repeat); default: every schema except mysql, information_schema,
+    /// performance_schema and sys.
+    #[arg(long = "schema", value_name = "S")]
+    pub schemas: Vec<String>,
+    /// Only this table (repeat).
+    #[arg(long = "table", value_name = "DB.T")]
+    pub tables: Vec<String>,
+    /// Key values per chunk when comparing a differing table by key ranges.
+    #[arg(long, value_name = "N", default_value_t = super::DEFAULT_CHUNK_SIZE)]
+    pub chunk_size: u64,
+    /// Timeout of each query in seconds (default: 20 times the config's timeout, at least 60).
+    #[arg(long, value_name = "SECS")]
+    pub query_timeout: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl VerifyArgs {
+    pub fn opts(&self) -> VerifyOpts {
+        VerifyOpts {
+            schemas: self.schemas.clone(),
+            tables: self.tables.clone(),
+            chunk_size: self.chunk_size,
+            query_timeout: self.query_timeout.map(Duration::from_secs),
+        }
+    }
+}
+
+fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, String> {
+    let path = config::resolve_path(config_flag)?;
+    let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+    let logins = Logins::resolve(&cfg)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let opts = args.opts();
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let quiet = args.quiet;
+        let print = async move {
+            while let Some(line) = rx.recv().await {
+                if !quiet {
+                    eprintln!("verify: {line}");
+                }
+            }
+        };
+        let (report, ()) = tokio::join!(super::verify(&cfg, &logins, &opts, Some(tx)), print);
+        report
+    })
+}
+
+/// Runs `ringdeck verify` and prints the report; returns the exit code.
+pub fn run(config_flag: Option<&Path>, args: &VerifyArgs) -> i32 {
+    let report = gather(config_flag, args).unwrap_or_else(|e| Report::failed(e, args.chunk_size));
+    let out = match args.format {
+        Format::Text => text(&report),
+        Format::Json => json(&report),
+    };
+    print!("{out}");
+    report.exit_code
+}
