@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod dialog;
+pub mod hapview;
 pub mod runner;
 pub mod snapshot;
 pub mod state;

@@ -484,6 +484,8 @@ pub fn checks(step: &Step, cfg: &Config) -> (Vec<Check>, Vec<Check>) {
             }],
         ),
         StepAction::ReadOnly { on } => (Vec::new(), vec![Check::ReadOnly(*on)]),
+        // Checked on the admin socket by `runbook::haproxy`.
+        StepAction::HaproxyServer { .. } => (Vec::new(), Vec::new()),
     }
 }
 
@@ -503,6 +505,9 @@ pub fn plan(
     cfg: &Config,
     statuses: &[(&str, Option<&NodeStatus>)],
 ) -> Result<Step, String> {
+    if action.haproxy_target().is_some() {
+        return Err("a HAProxy server step is planned by runbook::haproxy::plan".into());
+    }
     let ncfg = cfg.node(node).ok_or_else(|| format!("no [[node]] is named {node:?} in the config"))?;
     let status =
         status_of(statuses, node).ok_or_else(|| format!("{node} has not answered yet: no sample to plan from"))?;
@@ -757,6 +762,7 @@ pub fn plan(
                 step.danger = Danger::Medium;
             }
         }
+        StepAction::HaproxyServer { .. } => {}
     }
     Ok(step)
 }
