@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::collect::{Payload, TargetId, Update};
 use crate::config::Config;
 use crate::model::apache::parse_auto;
-use crate::model::haproxy::parse_csv;
+use crate::model::haproxy::{HaproxyStats, parse_csv};
 use crate::ui::theme::Theme;
 
 const HEADER: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx";
@@ -65,7 +65,8 @@ pub fn run() -> Result<()> {
     let mut app = App::new(&cfg, "bench");
     let rows = parse_csv(&synthetic_csv(5000)).map_err(|e| eyre!(e))?;
     let now = Instant::now();
-    app.apply(Update { target: TargetId::Haproxy(0), at: now, result: Ok(Payload::Haproxy(rows.clone())) });
+    let stats = HaproxyStats { rows, info: None, info_error: None };
+    app.apply(Update { target: TargetId::Haproxy(0), at: now, result: Ok(Payload::Haproxy(stats)) });
     let d = time(1000, || {
         app.apply(Update { target: TargetId::Probe(0), at: now, result: Ok(Payload::Probe(Duration::from_millis(3))) })
     });

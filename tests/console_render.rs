@@ -9,7 +9,7 @@ use ringdeck::app::App;
 use ringdeck::collect::{Payload, TargetId, Update};
 use ringdeck::config::Config;
 use ringdeck::model::apache::parse_auto;
-use ringdeck::model::haproxy::parse_csv;
+use ringdeck::model::haproxy::{HaproxyStats, parse_csv};
 use ringdeck::model::replication::*;
 use ringdeck::ui::theme::Theme;
 
@@ -129,7 +129,8 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
         };
         send(&mut app, TargetId::Node(i as usize), r);
     }
-    send(&mut app, TargetId::Haproxy(0), Ok(Payload::Haproxy(parse_csv(CSV).unwrap())));
+    let stats = HaproxyStats { rows: parse_csv(CSV).unwrap(), info: None, info_error: None };
+    send(&mut app, TargetId::Haproxy(0), Ok(Payload::Haproxy(stats)));
     for (i, busy) in [(0usize, 4u32), (1, 18)] {
         send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 100, 100)).unwrap())));
         send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 120, 102)).unwrap())));
@@ -299,4 +300,255 @@ fn command_line_shows_errors_in_place() {
             node: "node2".into()
         }]
     );
+}
+
+// ---- HAProxy and Apache panes ----
+
+use ringdeck::app::action::{Action, Pane, ServerKey};
+use ringdeck::app::state::Request;
+use ringdeck::model::apache_workers::{in_flight, parse_workers};
+use ringdeck::model::haproxy::parse_info;
+
+const QUEUE_CSV: &str = include_str!("fixtures/haproxy-2.6-show-stat-backend-queue.csv");
+const SHOW_INFO: &str = include_str!("fixtures/haproxy-2.6-show-info.txt");
+const SLOW_HTML: &str = include_str!("fixtures/apache-2.4-server-status-extended-slow-20.html");
+
+fn key(app: &mut App, c: char) {
+    app.dialog_key(&crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(c),
+        crossterm::event::KeyModifiers::NONE,
+    ));
+}
+
+fn recorded_stats(csv: &str) -> HaproxyStats {
+    HaproxyStats { rows: parse_csv(csv).unwrap(), info: Some(parse_info(SHOW_INFO).unwrap()), info_error: None }
+}
+
+/// The lab's HAProxy recorded with a queue on backend `web` (seed 002's "never see one").
+fn haproxy_state() -> (App, Instant) {
+    let (mut app, now) = state(false, false);
+    app.apply(Update {
+        target: TargetId::Haproxy(0),
+        at: now,
+        result: Ok(Payload::Haproxy(recorded_stats(QUEUE_CSV))),
+    });
+    app.act(Action::Focus(Pane::Haproxy));
+    (app, now)
+}
+
+fn select(app: &mut App, proxy: &str, server: &str) {
+    for _ in 0..50 {
+        if app.hap.selected_row(&app.haproxies).is_some_and(|(_, r)| r.proxy == proxy && r.server == server) {
+            return;
+        }
+        app.act(Action::Down);
+    }
+    panic!("no row {proxy}/{server}");
+}
+
+#[test]
+fn haproxy_pane_zoomed_shows_queue_and_server_detail() {
+    let (mut app, now) = haproxy_state();
+    select(&mut app, "web", "web1");
+    app.act(Action::Zoom);
+    let screen = render(&app, now, 160, 45);
+    assert!(screen.contains("HAProxy 2.6.12-1+deb12u4"), "{screen}");
+    assert!(screen.contains("▲ 5 queued"), "the instance says connections wait: {screen}");
+    assert!(screen.contains("▲5/5"), "the backend's queue is marked: {screen}");
+    assert!(screen.contains("web/web1 UP  server on lb  addr 127.0.0.1:47781"), "{screen}");
+    assert!(screen.contains("Layer7 check passed"), "{screen}");
+    assert!(screen.contains("d:drain"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn two_haproxy_instances_side_by_side() {
+    let cfg = Config::parse(
+        "[[haproxy]]\nname = \"lb-active\"\nsocket = \"/run/a.sock\"\n[[haproxy]]\nname = \"lb-passive\"\nsocket = \"/run/b.sock\"\n",
+        Path::new("pair.toml"),
+    )
+    .unwrap();
+    let mut app = App::new(&cfg, "pair.toml");
+    let now = Instant::now();
+    app.apply(Update {
+        target: TargetId::Haproxy(0),
+        at: now,
+        result: Ok(Payload::Haproxy(recorded_stats(QUEUE_CSV))),
+    });
+    let passive = include_str!("fixtures/haproxy-2.6-show-stat-web2-maint.csv");
+    app.apply(Update { target: TargetId::Haproxy(1), at: now, result: Ok(Payload::Haproxy(recorded_stats(passive))) });
+    app.act(Action::Focus(Pane::Haproxy));
+    app.act(Action::Zoom);
+    let screen = render(&app, now, 160, 30);
+    let title = screen.lines().find(|l| l.contains("lb-active up")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(title.contains("lb-passive up"), "both titles on one line: {screen}");
+    let halves = |l: &str| {
+        let c: Vec<char> = l.chars().collect();
+        let mid = c.len() / 2;
+        (c[..mid].iter().collect::<String>(), c[mid..].iter().collect::<String>())
+    };
+    assert!(screen.lines().any(|l| halves(l).0.contains("▲5/5")), "lb-active on the left: {screen}");
+    assert!(screen.lines().any(|l| halves(l).1.contains("MAINT")), "lb-passive on the right: {screen}");
+    insta::assert_snapshot!(screen);
+
+    // The passive instance going away shows as DOWN with its error, its last rows dimmed.
+    let later = now + Duration::from_secs(1);
+    app.apply(Update {
+        target: TargetId::Haproxy(1),
+        at: later,
+        result: Err("stats socket /run/b.sock: No such file or directory (os error 2)".into()),
+    });
+    let screen = render(&app, later, 160, 30);
+    assert!(screen.contains("lb-passive DOWN") && screen.contains("No such file"), "{screen}");
+}
+
+#[test]
+fn haproxy_filter_sort_and_a_selection_that_follows_its_server() {
+    let (mut app, now) = haproxy_state();
+    select(&mut app, "web", "web2");
+    // Sorting by queue reorders the proxies; the selection stays on web2.
+    app.act(Action::Sort { forward: true });
+    app.act(Action::Sort { forward: true });
+    app.act(Action::Sort { forward: true });
+    assert_eq!(app.hap.sort, ringdeck::app::hapview::SortKey::Queue);
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("sort queue"), "{screen}");
+    let (_, r) = app.hap.selected_row(&app.haproxies).unwrap();
+    assert_eq!((r.proxy.as_str(), r.server.as_str()), ("web", "web2"));
+    let web_line = screen.lines().position(|l| l.contains("web (be)")).unwrap();
+    let mysql_line = screen.lines().position(|l| l.contains("mysql (be)")).unwrap();
+    assert!(web_line < mysql_line, "the queued backend first: {screen}");
+    // `/` filters as it is typed; enter keeps it, esc clears it.
+    app.act(Action::Filter);
+    for c in "node2".chars() {
+        key(&mut app, c);
+    }
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("/node2▏"), "{screen}");
+    let hap: String = screen.lines().take(16).map(|l| l.chars().skip(60).collect::<String>() + "\n").collect();
+    assert!(hap.contains("  node2 bk") && !hap.contains("web1") && !hap.contains("node1"), "{screen}");
+    app.dialog_key(&crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert_eq!(app.hap.filter, "node2");
+    app.act(Action::Filter);
+    for c in "zzz".chars() {
+        key(&mut app, c);
+    }
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("no row matches the filter"), "{screen}");
+    app.dialog_key(&crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Esc,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert_eq!(app.hap.filter, "", "esc clears the filter");
+}
+
+#[test]
+fn server_keys_plan_a_step_on_the_selected_server_only() {
+    let (mut app, _) = haproxy_state();
+    // Outside the HAProxy pane the key says where to go, nothing is planned.
+    app.act(Action::Focus(Pane::Ring));
+    app.act(Action::Server(ServerKey::Drain));
+    assert!(app.requests.is_empty());
+    assert!(app.message.as_deref().unwrap_or("").contains("HAProxy pane"), "{:?}", app.message);
+    // On a backend aggregate: refused with a hint.
+    app.act(Action::Focus(Pane::Haproxy));
+    select(&mut app, "web", "BACKEND");
+    app.act(Action::Server(ServerKey::Drain));
+    assert!(app.requests.is_empty());
+    assert!(app.message.as_deref().unwrap_or("").contains("select one of its servers"), "{:?}", app.message);
+    select(&mut app, "web", "web1");
+    app.act(Action::Server(ServerKey::Drain));
+    assert_eq!(
+        app.requests,
+        vec![Request::Plan {
+            action: ringdeck::runbook::StepAction::HaproxyServer {
+                haproxy: "lb".into(),
+                server: "web/web1".into(),
+                op: ringdeck::runbook::ServerOp::Drain
+            },
+            node: "lb".into()
+        }]
+    );
+    app.requests.clear();
+    // `w` opens `:weight `; the typed number goes to the same server.
+    app.act(Action::Server(ServerKey::Weight));
+    for c in "50".chars() {
+        key(&mut app, c);
+    }
+    app.dialog_key(&crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert!(
+        matches!(
+            &app.requests[..],
+            [Request::Plan { action: ringdeck::runbook::StepAction::HaproxyServer { op: ringdeck::runbook::ServerOp::Weight(50), server, .. }, .. }] if server == "web/web1"
+        ),
+        "{:?}",
+        app.requests
+    );
+    // Read-only refuses on the spot.
+    app.requests.clear();
+    app.read_only = true;
+    app.act(Action::Server(ServerKey::Maint));
+    assert!(app.requests.is_empty());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("read-only: refusing maint web/web1 on lb (started with --read-only or read_only = true)")
+    );
+}
+
+#[test]
+fn drain_confirm_dialog_shows_the_socket_command_and_the_reload_warning() {
+    let (mut app, now) = haproxy_state();
+    let with_socket = CFG.replacen(
+        "stats_url = \"http://127.0.0.1:33390/stats\"\n",
+        "stats_url = \"http://127.0.0.1:33390/stats\"\nsocket = \"/tmp/lab/haproxy.sock\"\n",
+        1,
+    );
+    let cfg = Config::parse(&with_socket, Path::new("lab.toml")).unwrap();
+    let action = ringdeck::runbook::StepAction::HaproxyServer {
+        haproxy: "lb".into(),
+        server: "web/web1".into(),
+        op: ringdeck::runbook::ServerOp::Drain,
+    };
+    let rows = app.haproxies[0].last.as_ref().map(|s| s.rows.clone());
+    let step = ringdeck::runbook::haproxy::plan(&action, &cfg, rows.as_deref()).unwrap();
+    app.open_confirm(step);
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("set server web/web1 state drain"), "{screen}");
+    assert!(!screen.contains("state drain;"), "no SQL semicolon after a socket command: {screen}");
+    assert!(screen.contains("will send on the admin socket"), "{screen}");
+    assert!(screen.contains("reloads"), "{screen}");
+    assert!(screen.contains("[ Cancel ]"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn apache_pane_zoomed_lists_the_request_that_never_finishes() {
+    let (mut app, now) = state(false, false);
+    let mut st = parse_auto(include_str!("fixtures/apache-2.4-server-status-auto-under-load.txt")).unwrap();
+    st.in_flight = Some(in_flight(&parse_workers(SLOW_HTML).unwrap()));
+    let mut st2 = st.clone();
+    st2.uptime = st.uptime.map(|u| u + 2);
+    st2.total_accesses = st.total_accesses.map(|a| a + 30);
+    st2.total_kbytes = st.total_kbytes.map(|k| k + 12);
+    app.apply(Update { target: TargetId::Apache(0), at: now, result: Ok(Payload::Apache(st)) });
+    app.apply(Update { target: TargetId::Apache(0), at: now, result: Ok(Payload::Apache(st2)) });
+    app.apply(Update { target: TargetId::Apache(1), at: now, result: Err("connection refused or unreachable".into()) });
+    let screen = render(&app, now, 160, 45);
+    assert!(screen.contains("GET /slow?seconds=20 HTTP/1.1"), "the unzoomed pane lists it too: {screen}");
+    app.act(Action::Focus(Pane::Apache));
+    app.act(Action::Zoom);
+    let screen = render(&app, now, 160, 45);
+    let slow = screen.lines().position(|l| l.contains("GET /slow?seconds=20")).unwrap_or_else(|| panic!("{screen}"));
+    let shorter = screen.lines().position(|l| l.contains("GET /slow?seconds=6")).unwrap();
+    assert!(slow < shorter, "longest first: {screen}");
+    assert!(screen.contains("15.0 req/s"), "{screen}");
+    assert!(screen.contains("web2   DOWN connection refused"), "{screen}");
+    assert!(screen.contains("scoreboard W__W______.........."), "{screen}");
+    insta::assert_snapshot!(screen);
 }

@@ -66,7 +66,9 @@ fn rebuild_the_ring_resuming_after_a_kill_in_step_7() {
     let port = lab.port_base() + 22;
     std::fs::write(
         &known_hosts,
-        format!("[127.0.0.1]:{port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"),
+        format!(
+            "[127.0.0.1]:{port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+        ),
     )
     .unwrap();
     let (code, text) = rd(&lab, state, &["recover", "--yes", "--confirm-node", "node1", "--steps", "2"]);
@@ -148,7 +150,8 @@ fn bypass_then_rejoin_from_a_copy() {
 
     let plan = rd_ok(&lab, state, &["recover", "--rejoin", "node2", "--donor", "node1"]);
     assert!(plan.contains("rejoin node2 from node1"), "{plan}");
-    let out = rd_ok(&lab, state, &["recover", "--rejoin", "node2", "--donor", "node1", "--yes", "--confirm-node", "node1"]);
+    let out =
+        rd_ok(&lab, state, &["recover", "--rejoin", "node2", "--donor", "node1", "--yes", "--confirm-node", "node1"]);
     assert!(out.contains("recovery complete"), "{out}");
 
     // node1 -> node2 -> node3 -> node1 again.

@@ -22,6 +22,34 @@ pub enum Action {
     Recover,
     /// Compare the tables on every node (read-only; allowed in read-only mode).
     Verify,
+    /// A HAProxy server step on the server selected in the HAProxy pane.
+    Server(ServerKey),
+    /// Open the `/` filter of the HAProxy pane.
+    Filter,
+    /// Sort the HAProxy pane by the next (or previous) key.
+    Sort {
+        forward: bool,
+    },
+}
+
+/// The HAProxy server steps a key can start on the selected server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKey {
+    Drain,
+    Maint,
+    Ready,
+    Weight,
+}
+
+impl ServerKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKey::Drain => "drain",
+            ServerKey::Maint => "maint",
+            ServerKey::Ready => "ready",
+            ServerKey::Weight => "weight",
+        }
+    }
 }
 
 /// The runbook steps a key can start on the selected node.
@@ -97,6 +125,13 @@ impl FromStr for Action {
             "read_only_off" => Action::Step(StepKey::ReadOnlyOff),
             "bypass" => Action::Step(StepKey::Bypass),
             "recover" => Action::Recover,
+            "drain" => Action::Server(ServerKey::Drain),
+            "maint" => Action::Server(ServerKey::Maint),
+            "ready" => Action::Server(ServerKey::Ready),
+            "weight" => Action::Server(ServerKey::Weight),
+            "filter" => Action::Filter,
+            "sort_next" => Action::Sort { forward: true },
+            "sort_prev" => Action::Sort { forward: false },
             other => return Err(format!("unknown action {other:?}")),
         })
     }

@@ -1,6 +1,7 @@
 //! Dialogs over the panes: the confirm dialog of a runbook step (Cancel is the default; the most
 //! destructive steps want the node's name typed), the progress of a running step, and the `:`
-//! command line. Pure state and key handling; the loop performs the requests they make.
+//! command line, and the `/` filter of the HAProxy pane (applied as it is typed). Pure state and
+//! key handling; the loop performs the requests they make.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -52,6 +53,8 @@ pub enum Dialog {
     Command(CommandLine),
     /// A verify's result (scrolling keys are handled by `App::verify_key`).
     Verify(super::verify::VerifyView),
+    /// The HAProxy pane's `/` filter: enter keeps it, esc clears it.
+    Filter(CommandLine),
 }
 
 /// What a dialog key asks the loop to do.
@@ -120,6 +123,26 @@ pub fn key(d: &mut Dialog, ev: &KeyEvent) -> DialogOutcome {
             }
             _ => DialogOutcome::Stay,
         },
+        Dialog::Filter(cl) => match ev.code {
+            KeyCode::Esc => {
+                cl.input.clear();
+                DialogOutcome::Close
+            }
+            _ if ctrl_c => {
+                cl.input.clear();
+                DialogOutcome::Close
+            }
+            KeyCode::Enter => DialogOutcome::Close,
+            KeyCode::Backspace => {
+                cl.input.pop();
+                DialogOutcome::Stay
+            }
+            KeyCode::Char(ch) if cl.input.chars().count() < 80 => {
+                cl.input.push(ch);
+                DialogOutcome::Stay
+            }
+            _ => DialogOutcome::Stay,
+        },
     }
 }
 
@@ -142,7 +165,8 @@ pub enum Command {
 
 const USAGE: &str = "commands: stop-slave [NODE] [--io|--sql], start-slave [NODE], skip [N] [NODE], \
 skip-until-healthy [NODE], reset-master [NODE], reset-slave-all [NODE], change-master UPSTREAM [NODE], \
-read-only on|off [NODE], bypass [NODE], verify [SCHEMA|DB.TABLE]..., help, q";
+read-only on|off [NODE], bypass [NODE], verify [SCHEMA|DB.TABLE]..., drain|maint|ready [HAPROXY] [BACKEND/SERVER], \
+weight N [HAPROXY] [BACKEND/SERVER], help, q";
 
 /// Parses a command line (`skip 2`, `stop-slave node2 --io`, `change-master node1 node2`).
 pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {

@@ -3,11 +3,12 @@
 
 pub mod action;
 pub mod dialog;
+pub mod hapview;
 pub mod runner;
 pub mod snapshot;
 pub mod state;
-pub mod wizard;
 pub mod verify;
+pub mod wizard;
 
 use std::time::{Duration, Instant};
 

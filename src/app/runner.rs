@@ -1,6 +1,6 @@
 //! The console side of the runbook engine: plans steps for the state (pure), and runs live
 //! precondition checks and confirmed steps as tasks off the UI task, sending what they report
-//! back over a channel. After a step, every node collector polls at once.
+//! back over a channel. After a step, every node and HAProxy collector polls at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use tokio::sync::{Notify, mpsc};
 
 use super::App;
 use super::state::Request;
-use crate::config::Config;
 use super::wizard::{Wizard, WizardRequest};
+use crate::config::Config;
 use crate::model::replication::NodeStatus;
 use crate::recover::{self, RecoveryState};
 use crate::runbook::{self, Condition, EngineCtx, Progress};
@@ -35,7 +35,7 @@ pub struct Runner {
     pub cfg: Arc<Config>,
     pub ctx: Arc<EngineCtx>,
     pub tx: mpsc::Sender<RunbookEvent>,
-    /// One per node collector, in config order.
+    /// One per node collector in config order, then one per HAProxy collector.
     pub poll_now: Vec<Arc<Notify>>,
     /// The config file (names the wizard's saved state).
     pub config_path: PathBuf,
@@ -159,6 +159,15 @@ impl Runner {
     fn perform_batch(&self, app: &mut App) {
         for req in std::mem::take(&mut app.requests) {
             match req {
+                Request::Plan { action, node } if action.haproxy_target().is_some() => {
+                    // Planned from the instance's last stats sample (is the server there, is it
+                    // the last one serving).
+                    let rows = app.haproxies.iter().find(|t| t.name == node).and_then(|t| t.last.as_ref());
+                    match runbook::haproxy::plan(&action, &self.cfg, rows.map(|s| s.rows.as_slice())) {
+                        Ok(step) => app.open_confirm(step),
+                        Err(e) => app.message = Some(e),
+                    }
+                }
                 Request::Plan { action, node } => {
                     let statuses: Vec<(&str, Option<&crate::model::replication::NodeStatus>)> =
                         app.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use super::action::{Action, Pane, StepKey};
 use super::dialog::{self, Command, CommandLine, Confirm, Dialog, DialogOutcome, Running};
+use super::hapview::{self, HaproxyView};
 use crate::collect::{Payload, TargetId, Update};
 use crate::config::Config;
-use crate::model::apache::ApacheStatus;
-use crate::model::haproxy::StatRow;
+use crate::model::apache::{ApacheStatus, Counters, RateStep, Rates, rate_step};
+use crate::model::haproxy::HaproxyStats;
 use crate::model::replication::NodeStatus;
 use crate::model::series::Series;
 use crate::model::topology::{NodeInput, NodeState, Thresholds, Topology};
@@ -74,8 +75,10 @@ impl<T> Target<T> {
 #[derive(Clone, Debug)]
 pub struct ApacheTarget {
     pub target: Target<ApacheStatus>,
-    /// Requests/s and kB/s from counter deltas; `None` until two samples, or after a restart.
-    pub rates: Option<(f64, f64)>,
+    /// Requests/s and bytes/s from counter deltas; `None` until two samples, or after a restart.
+    pub rates: Option<Rates>,
+    /// The reading the next rates are computed from.
+    pub base: Option<Counters>,
     pub busy: Series,
 }
 
@@ -96,7 +99,9 @@ pub const SERIES_LEN: usize = 600;
 pub struct App {
     pub nodes: Vec<Target<NodeStatus>>,
     pub node_lag: Vec<Series>,
-    pub haproxies: Vec<Target<Vec<StatRow>>>,
+    pub haproxies: Vec<Target<HaproxyStats>>,
+    /// Sort, filter and selection of the HAProxy pane.
+    pub hap: HaproxyView,
     pub apaches: Vec<ApacheTarget>,
     pub probes: Vec<ProbeTarget>,
     pub interval: Duration,
@@ -137,7 +142,7 @@ pub enum Request {
     CheckPreconditions { id: u64, step: Step },
     /// Execute a confirmed step, reporting progress for `id`.
     Execute { id: u64, step: Step },
-    /// Poll every node now (after a step changed something).
+    /// Poll every node and HAProxy now (after a step changed something).
     RefreshNodes,
     /// Open the recovery wizard: the saved one, or a new rebuild planned from the samples.
     OpenWizard,
@@ -160,12 +165,14 @@ impl App {
                     Target::new(h.name.get_ref(), addr.unwrap_or_default())
                 })
                 .collect(),
+            hap: HaproxyView::default(),
             apaches: cfg
                 .apaches
                 .iter()
                 .map(|a| ApacheTarget {
                     target: Target::new(a.name.get_ref(), &a.status_url),
                     rates: None,
+                    base: None,
                     busy: Series::new(SERIES_LEN),
                 })
                 .collect(),
@@ -233,7 +240,7 @@ impl App {
                 t.record(
                     u.at,
                     r.and_then(|p| match p {
-                        Payload::Haproxy(rows) => Ok(rows),
+                        Payload::Haproxy(stats) => Ok(stats),
                         _ => Err("wrong payload".to_string()),
                     }),
                 );
@@ -248,11 +255,29 @@ impl App {
                 });
                 match &r {
                     Ok(new) => {
-                        a.rates = a.target.last.as_ref().and_then(|old| rates(old, new));
+                        let now = new.counters();
+                        match (a.base.as_ref(), now.as_ref()) {
+                            (Some(old), Some(now)) => match rate_step(old, now) {
+                                RateStep::Rates(r) => {
+                                    a.rates = Some(r);
+                                    a.base = Some(*now);
+                                }
+                                RateStep::TooSoon => {}
+                                RateStep::Restarted => {
+                                    a.rates = None;
+                                    a.base = Some(*now);
+                                }
+                            },
+                            _ => {
+                                a.rates = None;
+                                a.base = now;
+                            }
+                        }
                         a.busy.push(Some(new.busy_workers as f64));
                     }
                     Err(_) => {
                         a.rates = None;
+                        a.base = None;
                         a.busy.push(None);
                     }
                 }
@@ -319,7 +344,7 @@ impl App {
     fn rows_in(&self, pane: Pane) -> usize {
         match pane {
             Pane::Ring => self.nodes.len(),
-            Pane::Haproxy => self.haproxies.iter().map(|h| h.last.as_ref().map_or(0, Vec::len)).sum(),
+            Pane::Haproxy => hapview::visible(&self.haproxies, &self.hap).iter().map(Vec::len).sum(),
             Pane::Apache => self.apaches.len(),
             Pane::Queries => self.visible_queries().len(),
             Pane::Probes => self.probes.len(),
@@ -392,6 +417,19 @@ impl App {
                 };
                 self.request_step(action, node);
             }
+            Action::Server(k) => self.server_key(k),
+            Action::Filter => {
+                self.focus = Pane::Haproxy;
+                self.dialog = Some(Dialog::Filter(CommandLine { input: self.hap.filter.clone(), error: None }));
+            }
+            Action::Sort { forward } => {
+                self.focus = Pane::Haproxy;
+                self.hap.sort = self.hap.sort.cycle(forward);
+            }
+            Action::Up | Action::Down if self.focus == Pane::Haproxy => {
+                self.hap.step(&self.haproxies, if a == Action::Down { 1 } else { -1 });
+                self.selected[Pane::Haproxy.index()] = self.hap.fallback;
+            }
             Action::Up | Action::Down => {
                 let n = self.rows_in(self.focus);
                 let sel = &mut self.selected[self.focus.index()];
@@ -425,10 +463,12 @@ impl App {
     /// Asks for a step to be planned, unless read-only refuses it first.
     pub fn request_step(&mut self, action: StepAction, node: String) {
         if self.read_only {
-            self.message = Some(format!(
-                "read-only: refusing {} on {node} (started with --read-only or read_only = true)",
-                action_name(&action)
-            ));
+            let what = match action.haproxy_target() {
+                Some((_, server, op)) => format!("{} {server}", op.name()),
+                None => action_name(&action).to_string(),
+            };
+            self.message =
+                Some(format!("read-only: refusing {what} on {node} (started with --read-only or read_only = true)"));
             return;
         }
         self.requests.push(Request::Plan { action, node });
@@ -505,7 +545,11 @@ impl App {
     }
 
     /// Folds in what a running wizard step reports.
-    pub fn wizard_event(&mut self, ev: crate::recover::Event, previews: impl FnOnce(&crate::recover::RecoveryState) -> Vec<Vec<String>>) -> bool {
+    pub fn wizard_event(
+        &mut self,
+        ev: crate::recover::Event,
+        previews: impl FnOnce(&crate::recover::RecoveryState) -> Vec<Vec<String>>,
+    ) -> bool {
         use crate::recover::Event;
         let Some(w) = &mut self.wizard else { return false };
         match ev {
@@ -523,7 +567,10 @@ impl App {
                 w.push_log(format!("{}: {summary}", if ok { "OK" } else { "FAILED" }));
                 w.last = Some((ok, summary));
                 if !w.visible {
-                    self.message = Some(format!("recovery: {} (R shows the wizard)", w.last.as_ref().map_or("", |l| l.1.as_str())));
+                    self.message = Some(format!(
+                        "recovery: {} (R shows the wizard)",
+                        w.last.as_ref().map_or("", |l| l.1.as_str())
+                    ));
                 }
                 self.requests.push(Request::RefreshNodes);
             }
@@ -537,7 +584,12 @@ impl App {
             return self.verify_key(ev);
         }
         let Some(d) = &mut self.dialog else { return false };
-        match dialog::key(d, ev) {
+        let outcome = dialog::key(d, ev);
+        // The `/` filter applies as it is typed.
+        if let Dialog::Filter(cl) = d {
+            self.hap.filter = cl.input.trim().to_string();
+        }
+        match outcome {
             DialogOutcome::Stay => {}
             DialogOutcome::Close => self.dialog = None,
             DialogOutcome::Hide => {
@@ -560,6 +612,21 @@ impl App {
                 }
             }
             DialogOutcome::Command(text) => {
+                let haproxies: Vec<&str> = self.haproxies.iter().map(|t| t.name.as_str()).collect();
+                match hapview::parse_server_command(&text, &haproxies) {
+                    Some(Ok(cmd)) => {
+                        self.dialog = None;
+                        self.server_command(cmd);
+                        return true;
+                    }
+                    Some(Err(e)) => {
+                        if let Some(Dialog::Command(cl)) = &mut self.dialog {
+                            cl.error = Some(e);
+                        }
+                        return true;
+                    }
+                    None => {}
+                }
                 let names: Vec<&str> = self.nodes.iter().map(|t| t.name.as_str()).collect();
                 match dialog::parse_command(&text, &names) {
                     Ok(Command::Quit) => self.quit = true,
@@ -606,15 +673,8 @@ pub fn action_name(a: &StepAction) -> &'static str {
         StepAction::ReadOnly { on: false } => "read_only OFF",
         StepAction::Bypass { .. } => "bypass",
         StepAction::Recover { .. } => "recovery step",
+        StepAction::HaproxyServer { op, .. } => op.name(),
     }
-}
-
-/// Requests/s and kB/s between two readings, from the server's own uptime; `None` after a restart.
-pub fn rates(old: &ApacheStatus, new: &ApacheStatus) -> Option<(f64, f64)> {
-    let dt = new.uptime?.checked_sub(old.uptime?)? as f64;
-    let dreq = new.total_accesses?.checked_sub(old.total_accesses?)? as f64;
-    let dkb = new.total_kbytes?.checked_sub(old.total_kbytes?)? as f64;
-    (dt > 0.0).then(|| (dreq / dt, dkb / dt))
 }
 
 #[cfg(test)]
@@ -626,10 +686,24 @@ mod tests {
     }
 
     #[test]
-    fn apache_rates_and_restart() {
-        assert_eq!(rates(&status(100, 50, 10), &status(102, 70, 14)), Some((10.0, 2.0)));
-        assert_eq!(rates(&status(100, 50, 10), &status(3, 2, 1)), None, "restart: counters went down");
-        assert_eq!(rates(&status(100, 50, 10), &status(100, 50, 10)), None);
+    fn apache_rates_survive_a_poll_too_soon_and_restart_on_a_restart() {
+        let cfg = Config::parse(
+            "[[apache]]\nname = \"web1\"\nstatus_url = \"http://127.0.0.1:1/server-status\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let mut app = App::new(&cfg, "t");
+        let t0 = Instant::now();
+        let mut feed = |s: ApacheStatus| {
+            app.apply(Update { target: TargetId::Apache(0), at: t0, result: Ok(Payload::Apache(s)) });
+            app.apaches[0].rates.map(|r| (r.requests, r.bytes))
+        };
+        assert_eq!(feed(status(100, 50, 10)), None, "one reading has no rate");
+        assert_eq!(feed(status(102, 70, 14)), Some((10.0, 2048.0)));
+        assert_eq!(feed(status(102, 71, 14)), Some((10.0, 2048.0)), "same uptime second: rates kept");
+        assert_eq!(feed(status(103, 80, 15)), Some((10.0, 1024.0)), "from the last base, 102 -> 103");
+        assert_eq!(feed(status(3, 2, 1)), None, "restart: uptime went down");
+        assert_eq!(feed(status(4, 12, 2)), Some((10.0, 1024.0)));
     }
 
     #[test]

@@ -162,7 +162,9 @@ impl Wizard {
             }
             KeyCode::Char('y') => match self.host_key.take() {
                 Some((addr, fp, node)) => {
-                    self.push_log(format!("{node}: trusting host key {fp} for {addr} (press enter to run the step again)"));
+                    self.push_log(format!(
+                        "{node}: trusting host key {fp} for {addr} (press enter to run the step again)"
+                    ));
                     self.accepted.insert(addr, fp);
                     (None, true)
                 }
@@ -192,7 +194,12 @@ mod tests {
     use crossterm::event::KeyEventKind;
 
     fn k(code: KeyCode) -> KeyEvent {
-        KeyEvent { code, modifiers: KeyModifiers::NONE, kind: KeyEventKind::Press, state: crossterm::event::KeyEventState::NONE }
+        KeyEvent {
+            code,
+            modifiers: KeyModifiers::NONE,
+            kind: KeyEventKind::Press,
+            state: crossterm::event::KeyEventState::NONE,
+        }
     }
 
     fn wizard(current: usize) -> Wizard {

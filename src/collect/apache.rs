@@ -1,26 +1,60 @@
-//! The Apache collector: `/server-status?auto`.
+//! The Apache collector: `/server-status?auto`, then the HTML page for the in-flight requests
+//! (ExtendedStatus On). A page without a worker table is asked for again only every 30 polls.
 
 use super::{Collector, Payload};
 use crate::config::ApacheConfig;
 use crate::config::login::Login;
 use crate::model::apache::parse_auto;
+use crate::model::apache_workers::{in_flight, parse_workers};
+
+/// Polls to wait before asking again for a page that had no worker table.
+const RETRY_WORKERS_AFTER: u32 = 30;
 
 pub struct ApacheCollector {
     url: String,
+    html_url: String,
     login: Login,
     client: reqwest::Client,
+    /// Polls left before the HTML page is read again, after it had no worker table.
+    skip_html: u32,
+    last_note: Option<String>,
 }
 
 impl ApacheCollector {
     pub fn new(cfg: &ApacheConfig, login: &Login, client: reqwest::Client) -> Self {
         let base = cfg.status_url.split('?').next().unwrap_or(&cfg.status_url);
-        Self { url: format!("{base}?auto"), login: login.clone(), client }
+        Self {
+            url: format!("{base}?auto"),
+            html_url: base.to_string(),
+            login: login.clone(),
+            client,
+            skip_html: 0,
+            last_note: None,
+        }
     }
 }
 
 impl Collector for ApacheCollector {
     async fn poll(&mut self) -> Result<Payload, String> {
         let text = super::http::get_text(&self.client, &self.url, &self.login).await?;
-        parse_auto(&text).map(Payload::Apache)
+        let mut status = parse_auto(&text)?;
+        if self.skip_html > 0 {
+            self.skip_html -= 1;
+            status.in_flight_note = self.last_note.clone();
+        } else {
+            match super::http::get_text(&self.client, &self.html_url, &self.login).await.and_then(|h| parse_workers(&h))
+            {
+                Ok(rows) => {
+                    status.in_flight = Some(in_flight(&rows));
+                    self.last_note = None;
+                }
+                Err(e) => {
+                    self.skip_html = RETRY_WORKERS_AFTER;
+                    self.last_note = Some(e.clone());
+                    status.in_flight_note = Some(e);
+                }
+            }
+        }
+        Ok(Payload::Apache(status))
     }
 }

@@ -1,14 +1,16 @@
-//! The HAProxy collector: the stats CSV over HTTP (`<stats uri>;csv`, basic auth) or, without a
-//! stats URL, `show stat` on the stats socket.
+//! The HAProxy collector: the stats CSV over HTTP(S) (`<stats uri>;csv`, basic auth) or, without
+//! a stats URL, `show stat` on the stats socket; with a socket also `show info` (version, uptime,
+//! connections). A failing `show info` does not fail the sample.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Collector, Payload};
 use crate::config::HaproxyConfig;
 use crate::config::login::Login;
-use crate::model::haproxy::parse_csv;
+use crate::model::haproxy::{HaproxyStats, parse_csv, parse_info};
 
 pub struct HaproxyCollector {
     url: Option<String>,
@@ -38,6 +40,13 @@ pub async fn socket_command(path: &Path, command: &str) -> Result<String, String
     Ok(out)
 }
 
+/// [`socket_command`] cut off at `timeout`.
+pub async fn socket_command_within(path: &Path, command: &str, timeout: Duration) -> Result<String, String> {
+    tokio::time::timeout(timeout, socket_command(path, command))
+        .await
+        .unwrap_or_else(|_| Err(format!("stats socket {}: no answer within {timeout:?}", path.display())))
+}
+
 impl Collector for HaproxyCollector {
     async fn poll(&mut self) -> Result<Payload, String> {
         let text = match (&self.url, &self.socket) {
@@ -45,6 +54,14 @@ impl Collector for HaproxyCollector {
             (None, Some(sock)) => socket_command(sock, "show stat").await?,
             (None, None) => return Err("no stats_url or socket configured".into()),
         };
-        parse_csv(&text).map(Payload::Haproxy)
+        let rows = parse_csv(&text)?;
+        let (info, info_error) = match &self.socket {
+            Some(sock) => match socket_command(sock, "show info").await.and_then(|t| parse_info(&t)) {
+                Ok(i) => (Some(i), None),
+                Err(e) => (None, Some(e)),
+            },
+            None => (None, None),
+        };
+        Ok(Payload::Haproxy(HaproxyStats { rows, info, info_error }))
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::config::Config;
 use crate::config::login::Logins;
 use crate::model::apache::ApacheStatus;
-use crate::model::haproxy::StatRow;
+use crate::model::haproxy::HaproxyStats;
 use crate::model::replication::NodeStatus;
 
 /// Which configured target an update is about (index into the config's list of that kind).
@@ -33,7 +33,7 @@ pub enum TargetId {
 #[derive(Clone, Debug)]
 pub enum Payload {
     Node(Box<NodeStatus>),
-    Haproxy(Vec<StatRow>),
+    Haproxy(HaproxyStats),
     Apache(ApacheStatus),
     /// A probe's round trip.
     Probe(Duration),
@@ -97,7 +97,8 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
 }
 
 /// Starts one collector task per configured target on the current runtime. Returns the handles
-/// that make the node collectors poll at once, in config order.
+/// that make collectors poll at once: every node's in config order, then every HAProxy's (a
+/// runbook step polls them all when it ends).
 pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
     let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
@@ -114,7 +115,9 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
     }
     for (i, h) in cfg.haproxies.iter().enumerate() {
         let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone());
-        tokio::spawn(run(TargetId::Haproxy(i), c, sched(), tx.clone()));
+        let s = sched();
+        node_now.push(s.now.clone());
+        tokio::spawn(run(TargetId::Haproxy(i), c, s, tx.clone()));
     }
     for (i, a) in cfg.apaches.iter().enumerate() {
         let c = apache::ApacheCollector::new(a, &logins.apaches[i], client.clone());

@@ -1,6 +1,7 @@
 //! HAProxy in front of the lab: MySQL TCP on B (`balance first`, node1 then backups), HTTP on
-//! B+80 over the two Apaches (backend `web`), the stats page on B+90 with basic auth, and an
-//! admin-level stats socket inside the lab dir.
+//! B+80 over the two Apaches (backend `web`), the stats page on B+90 with basic auth, an
+//! admin-level stats socket inside the lab dir, and a second one at level user (to rehearse what
+//! an action gets from a socket without admin level).
 
 use std::process::Command;
 
@@ -38,6 +39,7 @@ fn config(spec: &Spec) -> String {
          global\n\
          \x20   pidfile {pid}\n\
          \x20   stats socket {sock} mode 600 level admin\n\
+         \x20   stats socket {user_sock} mode 600 level user\n\
          \x20   maxconn 500\n\
          \n\
          defaults\n\
@@ -75,6 +77,7 @@ fn config(spec: &Spec) -> String {
         dir = spec.dir.display(),
         pid = pid_file(spec).display(),
         sock = spec.haproxy_socket().display(),
+        user_sock = spec.haproxy_user_socket().display(),
         lb = spec.mysql_lb_port(),
         http = spec.http_port(),
         w1 = spec.web_port(1),
@@ -96,6 +99,7 @@ pub fn up(spec: &Spec) -> Result<bool> {
     let cfg = cfg_file(spec);
     proc::run(Command::new(&haproxy).arg("-c").arg("-q").arg("-f").arg(&cfg), "haproxy -c (config check)")?;
     let _ = std::fs::remove_file(spec.haproxy_socket());
+    let _ = std::fs::remove_file(spec.haproxy_user_socket());
     let log = log_file(spec);
     // -D: haproxy daemonizes itself; the foreground process exits once it has.
     let out = Command::new(&haproxy).arg("-D").arg("-f").arg(&cfg).stdin(std::process::Stdio::null()).output();

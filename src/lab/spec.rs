@@ -134,7 +134,7 @@ impl Spec {
         }
         let longest = (1..=self.nodes)
             .map(|k| self.node_socket(k))
-            .chain([self.haproxy_socket(), self.web_dir(2).join("run/cgisock")])
+            .chain([self.haproxy_socket(), self.haproxy_user_socket(), self.web_dir(2).join("run/cgisock")])
             .map(|p| p.as_os_str().len())
             .max()
             .unwrap_or(0);
@@ -236,6 +236,10 @@ impl Spec {
     }
     pub fn haproxy_socket(&self) -> PathBuf {
         self.dir.join("haproxy.sock")
+    }
+    /// A second stats socket at level user: what a HAProxy action gets without admin level.
+    pub fn haproxy_user_socket(&self) -> PathBuf {
+        self.dir.join("haproxy-ro.sock")
     }
     pub fn web_dir(&self, k: u16) -> PathBuf {
         self.dir.join(format!("web{k}"))

@@ -1,22 +1,52 @@
-//! Apache mod_status: `/server-status?auto` (2.2 and 2.4) as typed values. Unknown keys are ignored.
+//! Apache mod_status: `/server-status?auto` (2.2 and 2.4) as typed values, the scoreboard by
+//! state, and requests/s and bytes/s from counter deltas. Unknown keys are ignored. The in-flight
+//! requests of the ExtendedStatus HTML page are in [`super::apache_workers`].
 
 use serde::Serialize;
 
-/// One reading of `?auto`.
+use super::apache_workers::InFlight;
+
+/// One reading of `?auto` (plus the in-flight requests when the HTML page was read too).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ApacheStatus {
+    /// 2.4 only (`ServerVersion`); empty on 2.2.
     pub server_version: String,
+    /// 2.4 only (`ServerMPM`).
     pub mpm: String,
+    /// Needs ExtendedStatus On on 2.2 (always there on 2.4.x).
     pub total_accesses: Option<u64>,
     pub total_kbytes: Option<u64>,
     pub uptime: Option<u64>,
     pub busy_workers: u32,
     pub idle_workers: u32,
+    pub graceful_workers: Option<u32>,
+    pub processes: Option<u32>,
+    pub conns_total: Option<u32>,
     pub conns_async_writing: Option<u32>,
     pub conns_async_keepalive: Option<u32>,
     pub conns_async_closing: Option<u32>,
     pub scoreboard: String,
+    /// Requests running now, longest first; `None` when the HTML page was not read or has no
+    /// worker table (ExtendedStatus Off).
+    pub in_flight: Option<Vec<InFlight>>,
+    /// Why there is no in-flight list.
+    pub in_flight_note: Option<String>,
 }
+
+/// The scoreboard states in the order mod_status documents them, with their meaning.
+pub const SCOREBOARD: [(char, &str); 11] = [
+    ('_', "waiting"),
+    ('S', "starting"),
+    ('R', "reading"),
+    ('W', "sending"),
+    ('K', "keepalive"),
+    ('D', "dns"),
+    ('C', "closing"),
+    ('L', "logging"),
+    ('G', "graceful"),
+    ('I', "idle cleanup"),
+    ('.', "open slot"),
+];
 
 impl ApacheStatus {
     /// Worker capacity: the scoreboard's length (ServerLimit x ThreadsPerChild).
@@ -29,6 +59,74 @@ impl ApacheStatus {
     pub fn count(&self, c: char) -> usize {
         self.scoreboard.chars().filter(|x| *x == c).count()
     }
+
+    /// Every state that occurs, in documented order: `[('W', 3), ('_', 14), ...]`.
+    pub fn by_state(&self) -> Vec<(char, usize)> {
+        let mut counts = [0usize; SCOREBOARD.len()];
+        let mut other = 0usize;
+        for c in self.scoreboard.chars() {
+            match SCOREBOARD.iter().position(|(s, _)| *s == c) {
+                Some(i) => counts[i] += 1,
+                None => other += 1,
+            }
+        }
+        let mut out: Vec<(char, usize)> =
+            SCOREBOARD.iter().zip(counts).filter(|(_, n)| *n > 0).map(|((c, _), n)| (*c, n)).collect();
+        if other > 0 {
+            out.push(('?', other));
+        }
+        out
+    }
+
+    /// Busy workers as a fraction of capacity.
+    pub fn busy_ratio(&self) -> f64 {
+        self.busy_workers as f64 / self.capacity().max(1) as f64
+    }
+
+    pub fn counters(&self) -> Option<Counters> {
+        Some(Counters { uptime: self.uptime?, accesses: self.total_accesses?, kbytes: self.total_kbytes? })
+    }
+}
+
+/// The cumulative counters rates are computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counters {
+    pub uptime: u64,
+    pub accesses: u64,
+    pub kbytes: u64,
+}
+
+/// Requests/s and bytes/s between two readings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rates {
+    pub requests: f64,
+    pub bytes: f64,
+}
+
+/// What two readings say about rates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RateStep {
+    Rates(Rates),
+    /// The server's uptime did not move (two polls within its one-second resolution): keep the
+    /// older reading as the base.
+    TooSoon,
+    /// Uptime or a counter went down: the server restarted; start again from the new reading.
+    Restarted,
+}
+
+/// Rates from `old` to `new`, over the server's own uptime.
+pub fn rate_step(old: &Counters, new: &Counters) -> RateStep {
+    if new.uptime < old.uptime || new.accesses < old.accesses || new.kbytes < old.kbytes {
+        return RateStep::Restarted;
+    }
+    let dt = (new.uptime - old.uptime) as f64;
+    if dt == 0.0 {
+        return RateStep::TooSoon;
+    }
+    RateStep::Rates(Rates {
+        requests: (new.accesses - old.accesses) as f64 / dt,
+        bytes: (new.kbytes - old.kbytes) as f64 * 1024.0 / dt,
+    })
 }
 
 /// Parses `?auto` text. Needs at least `BusyWorkers` or a `Scoreboard` to be a status page.
@@ -41,6 +139,7 @@ pub fn parse_auto(text: &str) -> Result<ApacheStatus, String> {
         };
         let v = value.trim();
         let n = || v.parse::<u64>().ok();
+        let n32 = || v.parse::<u32>().ok();
         match key.trim() {
             "ServerVersion" => s.server_version = v.to_string(),
             "ServerMPM" => s.mpm = v.to_string(),
@@ -52,9 +151,12 @@ pub fn parse_auto(text: &str) -> Result<ApacheStatus, String> {
                 seen = true;
             }
             "IdleWorkers" => s.idle_workers = v.parse().unwrap_or(0),
-            "ConnsAsyncWriting" => s.conns_async_writing = v.parse().ok(),
-            "ConnsAsyncKeepAlive" => s.conns_async_keepalive = v.parse().ok(),
-            "ConnsAsyncClosing" => s.conns_async_closing = v.parse().ok(),
+            "GracefulWorkers" => s.graceful_workers = n32(),
+            "Processes" => s.processes = n32(),
+            "ConnsTotal" => s.conns_total = n32(),
+            "ConnsAsyncWriting" => s.conns_async_writing = n32(),
+            "ConnsAsyncKeepAlive" => s.conns_async_keepalive = n32(),
+            "ConnsAsyncClosing" => s.conns_async_closing = n32(),
             "Scoreboard" => {
                 s.scoreboard = v.to_string();
                 seen = true;
@@ -66,51 +168,4 @@ pub fn parse_auto(text: &str) -> Result<ApacheStatus, String> {
         return Err("not a mod_status ?auto page (no BusyWorkers or Scoreboard)".into());
     }
     Ok(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const V24: &str = "127.0.0.1\nServerVersion: Apache/2.4.62 (Debian)\nServerMPM: event\nServer Built: 2024-07-17T18:57:09\nCurrentTime: Monday, 23-Nov-2026 08:10:01 UTC\nUptime: 71\nTotal Accesses: 12\nTotal kBytes: 9\nReqPerSec: .169014\nBusyWorkers: 2\nIdleWorkers: 48\nConnsTotal: 1\nConnsAsyncWriting: 0\nConnsAsyncKeepAlive: 0\nConnsAsyncClosing: 0\nScoreboard: _W_R______________________________________________....................................................................................................\n";
-
-    const V22: &str = "Total Accesses: 30\nTotal kBytes: 20\nUptime: 100\nReqPerSec: .3\nBusyWorkers: 1\nIdleWorkers: 7\nScoreboard: W_______........\n";
-
-    #[test]
-    fn reads_24() {
-        let s = parse_auto(V24).unwrap();
-        assert_eq!(s.mpm, "event");
-        assert_eq!((s.busy_workers, s.idle_workers), (2, 48));
-        assert_eq!(s.total_accesses, Some(12));
-        assert_eq!(s.count('W'), 1);
-        assert_eq!(s.capacity(), 150);
-    }
-
-    #[test]
-    fn reads_22_shorter_output() {
-        let s = parse_auto(V22).unwrap();
-        assert_eq!(s.mpm, "");
-        assert_eq!(s.capacity(), 16);
-        assert_eq!(s.conns_async_writing, None);
-    }
-
-    #[test]
-    fn recorded_apache_24_under_load() {
-        let s = parse_auto(include_str!("../../tests/fixtures/apache-2.4-server-status-auto-under-load.txt")).unwrap();
-        assert_eq!(s.server_version, "Apache/2.4.71 (Debian)");
-        assert_eq!(s.mpm, "event");
-        assert_eq!((s.busy_workers, s.idle_workers), (2, 8));
-        assert_eq!(s.total_accesses, Some(257));
-        assert_eq!(s.capacity() as usize, s.scoreboard.len());
-        assert!(s.count('_') >= 8);
-    }
-
-    #[test]
-    fn garbage_and_truncation() {
-        assert!(parse_auto("<html>Not Found</html>").is_err());
-        assert!(parse_auto("BusyWorkers: lots\n").is_err());
-        let cut = &V24[..V24.find("IdleWorkers").unwrap()];
-        let s = parse_auto(cut).unwrap();
-        assert_eq!(s.busy_workers, 2);
-    }
 }

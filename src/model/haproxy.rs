@@ -1,9 +1,16 @@
 //! HAProxy statistics: the CSV from `<stats uri>;csv` or the socket's `show stat`, mapped by its
-//! header line so that any HAProxy from 1.8 to 3.x reads the same.
+//! header line so that any HAProxy from 1.8 to 3.x reads the same (columns moved and were added
+//! between versions). `show info` and `show servers state` are in [`super::haproxy_runtime`].
+//! Pure parsing; no I/O.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Serialize;
+
+pub use super::haproxy_runtime::{
+    ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, ProcessInfo, ServerState, parse_info, parse_servers_state,
+};
 
 /// What a stats row describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -14,38 +21,124 @@ pub enum RowKind {
     Listener,
 }
 
-/// One row of `show stat`.
+/// One row of `show stat`. Counters a version does not have read as 0 / `None` / empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StatRow {
     pub proxy: String,
     pub server: String,
     pub status: String,
+    /// The `type` column (0 frontend, 1 backend, 2 server, 3 listener) when the version has it.
+    pub kind_code: Option<u8>,
+    /// Effective weight (a server), total weight (a backend).
     pub weight: Option<u64>,
+    /// The weight set by the operator (`set weight`), HAProxy 2.4+.
+    pub uweight: Option<u64>,
     pub scur: u64,
     pub smax: u64,
     pub slim: Option<u64>,
     pub stot: u64,
     pub qcur: u64,
     pub qmax: u64,
+    pub qlimit: Option<u64>,
     pub rate: u64,
+    pub rate_max: u64,
+    pub req_rate: u64,
+    pub hrsp_2xx: u64,
+    pub hrsp_4xx: u64,
     pub hrsp_5xx: u64,
+    pub ereq: u64,
     pub econ: u64,
     pub eresp: u64,
+    pub wretr: u64,
+    pub wredis: u64,
+    pub cli_abrt: u64,
+    pub srv_abrt: u64,
+    pub chkfail: u64,
     pub chkdown: u64,
+    /// Seconds since the last UP/DOWN change.
     pub lastchg: Option<u64>,
+    /// Seconds spent down in total.
     pub downtime: Option<u64>,
+    /// Seconds since the last session was assigned (`None`: never, HAProxy prints -1).
+    pub lastsess: Option<u64>,
+    /// Last health check result (`L7OK`, `L4CON`, ...), without the `* ` of a running check.
     pub check_status: String,
+    pub check_code: Option<u64>,
+    /// Milliseconds the last check took.
     pub check_duration: Option<u64>,
+    pub check_desc: String,
+    pub last_chk: String,
+    pub qtime: Option<u64>,
+    pub ctime: Option<u64>,
     pub rtime: Option<u64>,
     pub ttime: Option<u64>,
+    pub addr: String,
+    pub mode: String,
+    pub algo: String,
+    /// A server row with `bck` 1 (a backup server).
     pub backup: bool,
+    /// A backend's number of active / backup servers.
+    pub act: Option<u64>,
+    pub bck: Option<u64>,
+}
+
+/// What a status word means, for colours, marks and sorting (worst first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatusClass {
+    /// UP, OPEN: serving.
+    Up,
+    /// `no check`: serving as far as HAProxy knows.
+    NoCheck,
+    /// NOLB, DRAIN: up but not taking new traffic.
+    Draining,
+    /// Put in maintenance (MAINT, MAINT (via ...), MAINT (resolution)).
+    Maint,
+    /// `UP 1/3` (checks failing, about to go down) or `DOWN 1/2` (about to come up).
+    Changing,
+    /// A frontend at its connection limit (FULL) or stopped (STOP).
+    Full,
+    /// DOWN, or a word this version of ringdeck does not know.
+    Down,
+}
+
+impl StatusClass {
+    pub fn of(status: &str) -> StatusClass {
+        let s = status.trim();
+        let word = s.split_whitespace().next().unwrap_or("");
+        let transitional = s.split_whitespace().nth(1).is_some_and(|w| w.contains('/'));
+        match word {
+            "UP" | "OPEN" if transitional => StatusClass::Changing,
+            "UP" | "OPEN" => StatusClass::Up,
+            "DOWN" if transitional => StatusClass::Changing,
+            "no" if s == "no check" => StatusClass::NoCheck,
+            "NOLB" | "DRAIN" => StatusClass::Draining,
+            "MAINT" => StatusClass::Maint,
+            "FULL" | "STOP" => StatusClass::Full,
+            _ => StatusClass::Down,
+        }
+    }
+
+    /// Larger is worse: for "status" sorting.
+    pub fn severity(self) -> u8 {
+        match self {
+            StatusClass::Up => 0,
+            StatusClass::NoCheck => 1,
+            StatusClass::Draining => 2,
+            StatusClass::Maint => 3,
+            StatusClass::Changing => 4,
+            StatusClass::Full => 5,
+            StatusClass::Down => 6,
+        }
+    }
 }
 
 impl StatRow {
     pub fn kind(&self) -> RowKind {
-        match self.server.as_str() {
-            "FRONTEND" => RowKind::Frontend,
-            "BACKEND" => RowKind::Backend,
+        match (self.server.as_str(), self.kind_code) {
+            ("FRONTEND", _) | (_, Some(0)) => RowKind::Frontend,
+            ("BACKEND", _) | (_, Some(1)) => RowKind::Backend,
+            (_, Some(3)) => RowKind::Listener,
+            (_, Some(_)) => RowKind::Server,
             _ if self.status == "OPEN" || self.status == "CLOSED" && self.weight.is_none() => RowKind::Listener,
             _ => RowKind::Server,
         }
@@ -55,9 +148,97 @@ impl StatRow {
     pub fn is_up(&self) -> bool {
         self.status.starts_with("UP") || self.status == "OPEN" || self.status == "no check"
     }
+
+    pub fn class(&self) -> StatusClass {
+        StatusClass::of(&self.status)
+    }
+
+    /// `backend/server`, as the admin socket names a server.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.proxy, self.server)
+    }
+
+    /// Connection and response errors together.
+    pub fn errors(&self) -> u64 {
+        self.econ + self.eresp
+    }
 }
 
-/// Parses the CSV. Rows whose column count does not match the header are reported, not fatal.
+/// One stats sample: the rows and, when a socket is configured, `show info`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HaproxyStats {
+    pub rows: Vec<StatRow>,
+    pub info: Option<ProcessInfo>,
+    /// Why `show info` could not be read (the rows are still good).
+    pub info_error: Option<String>,
+}
+
+/// Counts across an instance's servers, for its title line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub servers: usize,
+    pub down: usize,
+    pub maint: usize,
+    pub draining: usize,
+    /// Connections waiting in any queue (backends and servers).
+    pub queued: u64,
+}
+
+impl HaproxyStats {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for r in &self.rows {
+            match r.kind() {
+                RowKind::Server => {
+                    s.servers += 1;
+                    match r.class() {
+                        StatusClass::Down | StatusClass::Changing if !r.is_up() => s.down += 1,
+                        StatusClass::Maint => s.maint += 1,
+                        StatusClass::Draining => s.draining += 1,
+                        _ => {}
+                    }
+                    s.queued += r.qcur;
+                }
+                RowKind::Backend => s.queued += r.qcur,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// The row of `backend/server`.
+    pub fn find(&self, proxy: &str, server: &str) -> Option<&StatRow> {
+        self.rows.iter().find(|r| r.proxy == proxy && r.server == server)
+    }
+}
+
+/// Splits one CSV line. HAProxy quotes a field that holds a comma or a quote (a check's text);
+/// lines without quotes are split without copying.
+fn split_csv(line: &str) -> Vec<Cow<'_, str>> {
+    if !line.contains('"') {
+        return line.split(',').map(Cow::Borrowed).collect();
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(Cow::Owned(std::mem::take(&mut cur))),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(Cow::Owned(cur));
+    out
+}
+
+/// Parses the CSV. A line cut short (a truncated answer) is skipped, not fatal: the next poll
+/// has it whole.
 pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines.next().ok_or("empty stats output")?;
@@ -71,103 +252,175 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
             return Err(format!("stats header has no {required} column"));
         }
     }
+    // The columns up to and including `status` must be on a line for it to count.
+    let min_len = cols.get("status").map_or(3, |i| i + 1);
+    let idx = |name: &str| cols.get(name).copied();
+    let ix = Columns {
+        pxname: idx("pxname"),
+        svname: idx("svname"),
+        status: idx("status"),
+        type_: idx("type"),
+        weight: idx("weight"),
+        uweight: idx("uweight"),
+        scur: idx("scur"),
+        smax: idx("smax"),
+        slim: idx("slim"),
+        stot: idx("stot"),
+        qcur: idx("qcur"),
+        qmax: idx("qmax"),
+        qlimit: idx("qlimit"),
+        rate: idx("rate"),
+        rate_max: idx("rate_max"),
+        req_rate: idx("req_rate"),
+        hrsp_2xx: idx("hrsp_2xx"),
+        hrsp_4xx: idx("hrsp_4xx"),
+        hrsp_5xx: idx("hrsp_5xx"),
+        ereq: idx("ereq"),
+        econ: idx("econ"),
+        eresp: idx("eresp"),
+        wretr: idx("wretr"),
+        wredis: idx("wredis"),
+        cli_abrt: idx("cli_abrt"),
+        srv_abrt: idx("srv_abrt"),
+        chkfail: idx("chkfail"),
+        chkdown: idx("chkdown"),
+        lastchg: idx("lastchg"),
+        downtime: idx("downtime"),
+        lastsess: idx("lastsess"),
+        check_status: idx("check_status"),
+        check_code: idx("check_code"),
+        check_duration: idx("check_duration"),
+        check_desc: idx("check_desc"),
+        last_chk: idx("last_chk"),
+        qtime: idx("qtime"),
+        ctime: idx("ctime"),
+        rtime: idx("rtime"),
+        ttime: idx("ttime"),
+        addr: idx("addr"),
+        mode: idx("mode"),
+        algo: idx("algo"),
+        act: idx("act"),
+        bck: idx("bck"),
+    };
     let mut rows = Vec::new();
     for line in lines {
         if line.starts_with('#') {
             continue;
         }
-        let f: Vec<&str> = line.split(',').collect();
-        let get = |name: &str| cols.get(name).and_then(|i| f.get(*i)).map(|s| s.trim()).unwrap_or("");
-        let n = |name: &str| get(name).parse::<u64>().ok();
-        if f.len() < 3 || get("pxname").is_empty() {
-            continue; // truncated line: the next poll will have it whole
+        let f = split_csv(line);
+        if f.len() < min_len {
+            continue;
         }
-        rows.push(StatRow {
-            proxy: get("pxname").to_string(),
-            server: get("svname").to_string(),
-            status: get("status").to_string(),
-            weight: n("weight"),
-            scur: n("scur").unwrap_or(0),
-            smax: n("smax").unwrap_or(0),
-            slim: n("slim"),
-            stot: n("stot").unwrap_or(0),
-            qcur: n("qcur").unwrap_or(0),
-            qmax: n("qmax").unwrap_or(0),
-            rate: n("rate").unwrap_or(0),
-            hrsp_5xx: n("hrsp_5xx").unwrap_or(0),
-            econ: n("econ").unwrap_or(0),
-            eresp: n("eresp").unwrap_or(0),
-            chkdown: n("chkdown").unwrap_or(0),
-            lastchg: n("lastchg"),
-            downtime: n("downtime"),
-            check_status: get("check_status").to_string(),
-            check_duration: n("check_duration"),
-            rtime: n("rtime"),
-            ttime: n("ttime"),
-            backup: n("bck") == Some(1),
-        });
+        let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(|s| s.trim()).unwrap_or("");
+        let n = |i: Option<usize>| get(i).parse::<u64>().ok();
+        let z = |i: Option<usize>| n(i).unwrap_or(0);
+        let s = |i: Option<usize>| get(i).to_string();
+        if get(ix.pxname).is_empty() {
+            continue;
+        }
+        let mut row = StatRow {
+            proxy: s(ix.pxname),
+            server: s(ix.svname),
+            status: s(ix.status),
+            kind_code: get(ix.type_).parse().ok(),
+            weight: n(ix.weight),
+            uweight: n(ix.uweight),
+            scur: z(ix.scur),
+            smax: z(ix.smax),
+            slim: n(ix.slim),
+            stot: z(ix.stot),
+            qcur: z(ix.qcur),
+            qmax: z(ix.qmax),
+            qlimit: n(ix.qlimit),
+            rate: z(ix.rate),
+            rate_max: z(ix.rate_max),
+            req_rate: z(ix.req_rate),
+            hrsp_2xx: z(ix.hrsp_2xx),
+            hrsp_4xx: z(ix.hrsp_4xx),
+            hrsp_5xx: z(ix.hrsp_5xx),
+            ereq: z(ix.ereq),
+            econ: z(ix.econ),
+            eresp: z(ix.eresp),
+            wretr: z(ix.wretr),
+            wredis: z(ix.wredis),
+            cli_abrt: z(ix.cli_abrt),
+            srv_abrt: z(ix.srv_abrt),
+            chkfail: z(ix.chkfail),
+            chkdown: z(ix.chkdown),
+            lastchg: n(ix.lastchg),
+            downtime: n(ix.downtime),
+            lastsess: n(ix.lastsess),
+            check_status: get(ix.check_status).trim_start_matches("* ").to_string(),
+            check_code: n(ix.check_code),
+            check_duration: n(ix.check_duration),
+            check_desc: s(ix.check_desc),
+            last_chk: s(ix.last_chk),
+            qtime: n(ix.qtime),
+            ctime: n(ix.ctime),
+            rtime: n(ix.rtime),
+            ttime: n(ix.ttime),
+            addr: s(ix.addr),
+            mode: s(ix.mode),
+            algo: s(ix.algo),
+            backup: false,
+            act: n(ix.act),
+            bck: n(ix.bck),
+        };
+        row.backup = row.kind() == RowKind::Server && row.bck == Some(1);
+        rows.push(row);
     }
     Ok(rows)
 }
 
-fn cut(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
+/// Column positions, looked up once per answer.
+struct Columns {
+    pxname: Option<usize>,
+    svname: Option<usize>,
+    status: Option<usize>,
+    type_: Option<usize>,
+    weight: Option<usize>,
+    uweight: Option<usize>,
+    scur: Option<usize>,
+    smax: Option<usize>,
+    slim: Option<usize>,
+    stot: Option<usize>,
+    qcur: Option<usize>,
+    qmax: Option<usize>,
+    qlimit: Option<usize>,
+    rate: Option<usize>,
+    rate_max: Option<usize>,
+    req_rate: Option<usize>,
+    hrsp_2xx: Option<usize>,
+    hrsp_4xx: Option<usize>,
+    hrsp_5xx: Option<usize>,
+    ereq: Option<usize>,
+    econ: Option<usize>,
+    eresp: Option<usize>,
+    wretr: Option<usize>,
+    wredis: Option<usize>,
+    cli_abrt: Option<usize>,
+    srv_abrt: Option<usize>,
+    chkfail: Option<usize>,
+    chkdown: Option<usize>,
+    lastchg: Option<usize>,
+    downtime: Option<usize>,
+    lastsess: Option<usize>,
+    check_status: Option<usize>,
+    check_code: Option<usize>,
+    check_duration: Option<usize>,
+    check_desc: Option<usize>,
+    last_chk: Option<usize>,
+    qtime: Option<usize>,
+    ctime: Option<usize>,
+    rtime: Option<usize>,
+    ttime: Option<usize>,
+    addr: Option<usize>,
+    mode: Option<usize>,
+    algo: Option<usize>,
+    act: Option<usize>,
+    bck: Option<usize>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const V26: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,
-web_front,FRONTEND,,,1,3,2000,40,4120,9988,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,1,0,3,,,,0,38,0,1,0,0,,1,3,39,,,0,0,0,0,,,,,,,,
-web,web1,0,2,0,1,,20,2060,4994,,0,,0,0,0,0,UP,1,1,0,0,0,120,0,,1,3,1,,20,,2,0,,2,L7OK,200,1,0,19,0,0,1,0,,,,,0,0,,,,,3,,,0,0,2,3,
-web,web2,0,0,0,1,,20,2060,4994,,0,,0,0,0,0,MAINT,1,1,0,0,1,7,7,,1,3,2,,20,,2,0,,2,,,,0,19,0,1,0,0,,,,,0,0,,,,,5,,,0,0,2,3,
-web,BACKEND,0,2,0,2,200,40,4120,9988,0,0,,0,0,0,0,UP,1,1,0,,0,120,0,,1,3,0,,40,,1,0,,3,,,,0,38,0,1,1,0,,,,,0,0,0,0,0,0,3,,,0,0,2,3,
-";
-
-    #[test]
-    fn maps_columns_by_header() {
-        let rows = parse_csv(V26).unwrap();
-        assert_eq!(rows.len(), 4);
-        assert_eq!(rows[0].kind(), RowKind::Frontend);
-        let web2 = &rows[2];
-        assert_eq!((web2.proxy.as_str(), web2.server.as_str(), web2.status.as_str()), ("web", "web2", "MAINT"));
-        assert_eq!(web2.kind(), RowKind::Server);
-        assert!(!web2.is_up());
-        assert_eq!(rows[1].check_status, "L7OK");
-        assert_eq!(rows[1].qmax, 2);
-        assert_eq!(rows[3].kind(), RowKind::Backend);
-        assert_eq!(rows[3].slim, Some(200));
-    }
-
-    #[test]
-    fn column_order_does_not_matter() {
-        let text = "# svname,status,pxname,qcur\nweb1,UP 1/3,web,4\n";
-        let rows = parse_csv(text).unwrap();
-        assert_eq!(rows[0].proxy, "web");
-        assert_eq!(rows[0].qcur, 4);
-        assert!(rows[0].is_up());
-    }
-
-    #[test]
-    fn recorded_haproxy_26_with_web2_in_maint() {
-        let text = include_str!("../../tests/fixtures/haproxy-2.6-show-stat-web2-maint.csv");
-        let rows = parse_csv(text).unwrap();
-        let find = |p: &str, s: &str| rows.iter().find(|r| r.proxy == p && r.server == s).unwrap();
-        assert_eq!(find("web", "web2").status, "MAINT");
-        assert!(find("web", "web1").is_up());
-        assert_eq!(find("mysql", "node1").check_status, "L7OK");
-        assert_eq!(find("mysql", "FRONTEND").kind(), RowKind::Frontend);
-        assert!(find("mysql", "node2").backup, "nodes 2..N are backups");
-    }
-
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        assert!(parse_csv("").is_err());
-        assert!(parse_csv("<html>401 Unauthorized</html>").unwrap_err().contains("header"));
-        assert!(parse_csv("# a,b,c\n1,2,3\n").unwrap_err().contains("pxname"));
-        // truncated last line is skipped
-        let rows = parse_csv(&V26[..V26.len() - 40]).unwrap();
-        assert!(rows.len() >= 3);
-    }
+pub(super) fn cut(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
 }

@@ -1,7 +1,9 @@
 //! Pure state and findings built from samples; no I/O.
 
 pub mod apache;
+pub mod apache_workers;
 pub mod haproxy;
+pub mod haproxy_runtime;
 pub mod replication;
 pub mod ring;
 pub mod series;

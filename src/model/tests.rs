@@ -1,5 +1,8 @@
 //! Model unit tests on recorded server output (MariaDB from the lab, MySQL from its documented
-//! column sets: MySQL is not packaged in Debian).
+//! column sets: MySQL is not packaged in Debian; HAProxy and Apache from the lab, other versions from
+//! their documented formats).
 
+mod apache;
+mod haproxy;
 mod replication;
 mod topology;

@@ -4,7 +4,7 @@
 //! resume). `--abort` says where the backups are and how to go back, then forgets the wizard.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::exec::{self, Ctx, Event};
@@ -67,7 +67,8 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs)
 fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> Result<i32, (i32, String)> {
     let path = config::resolve_path(config_flag).map_err(|e| fail(2, e))?;
     let cfg = Config::load(&path).map_err(|e| fail(2, e.to_string()))?;
-    let state_path = state::state_path(&path).ok_or_else(|| fail(2, "cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
+    let state_path =
+        state::state_path(&path).ok_or_else(|| fail(2, "cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
     let saved = state::load(&state_path).map_err(|e| fail(2, e))?;
     if args.abort {
         return abort(&cfg, &state_path, saved);
@@ -91,7 +92,8 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     let mut st = match saved {
         Some(st) => {
             if let Some(n) = &args.rejoin
-                && st.procedure != (Procedure::Rejoin { node: n.clone(), donor: args.donor.clone().unwrap_or_default() })
+                && st.procedure
+                    != (Procedure::Rejoin { node: n.clone(), donor: args.donor.clone().unwrap_or_default() })
             {
                 return Err(fail(
                     2,
@@ -102,7 +104,12 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
                     ),
                 ));
             }
-            println!("resuming the saved wizard ({}, started {}) at {}", super::procedure_name(&st.procedure), st.started, st.position());
+            println!(
+                "resuming the saved wizard ({}, started {}) at {}",
+                super::procedure_name(&st.procedure),
+                st.started,
+                st.position()
+            );
             if st.interrupted {
                 println!("step {} was interrupted; it runs again from its start", st.current + 1);
             }
@@ -136,7 +143,9 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
                                     println!("  {w}");
                                 }
                             }
-                            None => println!("the model proposes no source (the ring is not broken?): pass --source NODE"),
+                            None => {
+                                println!("the model proposes no source (the ring is not broken?): pass --source NODE")
+                            }
                         }
                     }
                     println!("ring to rebuild ({}):", super::plan_upstreams(&cfg, &statuses).1);
@@ -233,7 +242,7 @@ fn accepted_keys(cfg: &Config, fps: &[String]) -> BTreeMap<String, String> {
     m
 }
 
-fn abort(cfg: &Config, state_path: &PathBuf, saved: Option<RecoveryState>) -> Result<i32, (i32, String)> {
+fn abort(cfg: &Config, state_path: &Path, saved: Option<RecoveryState>) -> Result<i32, (i32, String)> {
     let Some(st) = saved else {
         println!("no saved recovery wizard for this config");
         return Ok(0);

@@ -188,7 +188,8 @@ impl Run<'_> {
     /// The node's configured stop or start command.
     fn server_command(&self, node: &str, start: bool) -> Result<Vec<String>, String> {
         let (ncfg, _) = self.ctx.node(node)?;
-        let (cmd, key) = if start { (&ncfg.start_command, "start_command") } else { (&ncfg.stop_command, "stop_command") };
+        let (cmd, key) =
+            if start { (&ncfg.start_command, "start_command") } else { (&ncfg.stop_command, "stop_command") };
         cmd.clone().filter(|c| !c.is_empty()).ok_or_else(|| format!("{node} has no {key} in the config"))
     }
 
@@ -269,8 +270,10 @@ async fn processes(t: &mut Target) -> Result<Vec<Process>, String> {
 fn blockers<'a>(ps: &'a [Process], own_user: &str) -> Vec<&'a Process> {
     ps.iter()
         .filter(|p| {
-            !matches!(p.command.as_str(), "Daemon" | "Binlog Dump" | "Binlog Dump GTID" | "Slave_IO" | "Slave_SQL" | "Slave_worker")
-                && p.user != "system user"
+            !matches!(
+                p.command.as_str(),
+                "Daemon" | "Binlog Dump" | "Binlog Dump GTID" | "Slave_IO" | "Slave_SQL" | "Slave_worker"
+            ) && p.user != "system user"
                 && p.user != "event_scheduler"
                 && p.user != own_user
         })
@@ -285,13 +288,18 @@ async fn node_servers(ctx: &Ctx, nodes: &[String]) -> Vec<(MaintServer, Result<(
         let text = match crate::collect::haproxy::socket_command(sock, "show servers state").await {
             Ok(t) => t,
             Err(e) => {
-                out.push((MaintServer { haproxy: h.name.get_ref().to_string(), backend: "?".into(), server: "?".into() }, Err(e)));
+                out.push((
+                    MaintServer { haproxy: h.name.get_ref().to_string(), backend: "?".into(), server: "?".into() },
+                    Err(e),
+                ));
                 continue;
             }
         };
         for (backend, server, addr, port) in super::haproxy_servers(&text) {
             let matches = nodes.iter().filter_map(|n| ctx.cfg.node(n)).any(|n| {
-                n.name() == server || (n.host == addr && n.port == port) || (n.host == "localhost" && addr == "127.0.0.1" && n.port == port)
+                n.name() == server
+                    || (n.host == addr && n.port == port)
+                    || (n.host == "localhost" && addr == "127.0.0.1" && n.port == port)
             });
             if matches {
                 out.push((MaintServer { haproxy: h.name.get_ref().to_string(), backend, server }, Ok(())));
@@ -302,7 +310,12 @@ async fn node_servers(ctx: &Ctx, nodes: &[String]) -> Vec<(MaintServer, Result<(
 }
 
 async fn set_server_state(ctx: &Ctx, m: &MaintServer, state: &str) -> Result<String, String> {
-    let h = ctx.cfg.haproxies.iter().find(|h| *h.name.get_ref() == m.haproxy).ok_or("HAProxy instance no longer configured")?;
+    let h = ctx
+        .cfg
+        .haproxies
+        .iter()
+        .find(|h| *h.name.get_ref() == m.haproxy)
+        .ok_or("HAProxy instance no longer configured")?;
     let sock = h.socket.as_ref().ok_or("no admin socket configured")?;
     let cmd = format!("set server {}/{} state {state}", m.backend, m.server);
     let ans = tokio::time::timeout(ctx.timeout, crate::collect::haproxy::socket_command(sock, &cmd))
@@ -408,7 +421,11 @@ async fn backup(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Str
                 if a.trim() == b.trim() {
                     Ok(a.trim().to_string())
                 } else {
-                    Err(format!("{n}: backup differs from the data directory (files bytes: {} vs {})", a.trim(), b.trim()))
+                    Err(format!(
+                        "{n}: backup differs from the data directory (files bytes: {} vs {})",
+                        a.trim(),
+                        b.trim()
+                    ))
                 }
             }
             Err(e) => Err(e),
@@ -430,12 +447,18 @@ async fn stop_slaves(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String
         let stmts: Vec<String> = if status.links.is_empty() {
             Vec::new()
         } else {
-            status.links.iter().map(|l| Sql { dialect: t.dialect, connection: &l.connection }.stop(Threads::Both)).collect()
+            status
+                .links
+                .iter()
+                .map(|l| Sql { dialect: t.dialect, connection: &l.connection }.stop(Threads::Both))
+                .collect()
         };
         run.exec(&n, &mut t, &stmts).await?;
         let after = t.read().await?;
         t.close().await;
-        if let Some(l) = after.links.iter().find(|l| l.sql_running || l.io != crate::model::replication::IoState::Stopped) {
+        if let Some(l) =
+            after.links.iter().find(|l| l.sql_running || l.io != crate::model::replication::IoState::Stopped)
+        {
             return Err(format!("{n}: replication still running after STOP ({})", crate::runbook::plan::link_seen(l)));
         }
         run.line(format!("{n}: replication stopped"));
@@ -448,12 +471,17 @@ async fn reset(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Stri
         let mut t = run.sql(&n).await?;
         let status = t.read().await?;
         let mut stmts = vec![Sql { dialect: t.dialect, connection: "" }.reset_master()];
-        stmts.extend(status.links.iter().map(|l| Sql { dialect: t.dialect, connection: &l.connection }.reset_slave_all()));
+        stmts.extend(
+            status.links.iter().map(|l| Sql { dialect: t.dialect, connection: &l.connection }.reset_slave_all()),
+        );
         run.exec(&n, &mut t, &stmts).await?;
         let after = t.read().await?;
         t.close().await;
         if !after.links.is_empty() {
-            return Err(format!("{n}: still has {} replication connection(s) after RESET SLAVE ALL", after.links.len()));
+            return Err(format!(
+                "{n}: still has {} replication connection(s) after RESET SLAVE ALL",
+                after.links.len()
+            ));
         }
         let (file, pos) = binlog_of(&after)?;
         run.line(format!("{n}: binlog reset to {file}:{pos}, no replication configured"));
@@ -478,24 +506,35 @@ async fn copy(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Strin
             run.line(format!("{target}: already copied"));
             continue;
         }
-        let dst_files = st.files.get(&target).cloned().ok_or_else(|| format!("{target}'s file names were not recorded"))?;
+        let dst_files =
+            st.files.get(&target).cloned().ok_or_else(|| format!("{target}'s file names were not recorded"))?;
         let dst_dir = data_dir(run.ctx.node(&target)?.0)?;
         if run.sql(&target).await.is_ok() {
             return Err(format!("{target}'s server answers: it must be shut down before its data is replaced"));
         }
         let patterns = files::union_patterns(&[&src_files, &dst_files]);
-        let total = files::first_number(&run.remote(&source, &files::copy_bytes(&src_dir, &patterns), run.ctx.long_idle).await?)
-            .unwrap_or(0);
+        let total = files::first_number(
+            &run.remote(&source, &files::copy_bytes(&src_dir, &patterns), run.ctx.long_idle).await?,
+        )
+        .unwrap_or(0);
         let free = files::first_number(&run.remote(&target, &files::df_free_kb(&dst_dir), run.ctx.timeout * 10).await?)
             .unwrap_or(0);
-        let old = files::first_number(&run.remote(&target, &files::du_kb(&dst_dir), run.ctx.long_idle).await?).unwrap_or(0);
+        let old =
+            files::first_number(&run.remote(&target, &files::du_kb(&dst_dir), run.ctx.long_idle).await?).unwrap_or(0);
         if (free + old) * 1024 < total + total / 20 {
             return Err(format!("{target}: not enough free space for {} MB", total / (1 << 20)));
         }
         let out = files::tar_out(&src_dir, &patterns);
         let inp = files::replace_from_stdin(&dst_dir, &patterns);
-        run.commands.push(format!("{source} (ssh): {}  |  {target} (ssh): {}", ssh::command_line(&out), ssh::command_line(&inp)));
-        run.line(format!("copying {source}:{src_dir} -> {target}:{dst_dir} ({} MB, server files left out)", total / (1 << 20)));
+        run.commands.push(format!(
+            "{source} (ssh): {}  |  {target} (ssh): {}",
+            ssh::command_line(&out),
+            ssh::command_line(&inp)
+        ));
+        run.line(format!(
+            "copying {source}:{src_dir} -> {target}:{dst_dir} ({} MB, server files left out)",
+            total / (1 << 20)
+        ));
         run.session(&source).await?;
         run.session(&target).await?;
         let (src, dst) = (&run.sessions[&source], &run.sessions[&target]);
@@ -515,7 +554,11 @@ async fn copy(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Strin
         let b = run.remote(&target, &files::hashes(&dst_dir, &patterns), run.ctx.long_idle).await?;
         let diff = files::hash_differences(&a, &b);
         if !diff.is_empty() {
-            return Err(format!("{label}: the copy differs from the source in {} files: {}", diff.len(), diff.join(", ")));
+            return Err(format!(
+                "{label}: the copy differs from the source in {} files: {}",
+                diff.len(),
+                diff.join(", ")
+            ));
         }
         run.line(format!("{label}: {} files verified by sha256", a.lines().count()));
         st.copied.push(target.clone());
@@ -630,7 +673,11 @@ async fn reconnect(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, 
         let mut t = run.sql(n).await?;
         let status = t.read().await?;
         let sql = Sql { dialect: t.dialect, connection: "" };
-        let mut stmts: Vec<String> = status.links.iter().map(|l| Sql { dialect: t.dialect, connection: &l.connection }.stop(Threads::Both)).collect();
+        let mut stmts: Vec<String> = status
+            .links
+            .iter()
+            .map(|l| Sql { dialect: t.dialect, connection: &l.connection }.stop(Threads::Both))
+            .collect();
         stmts.push(sql.change_master(&uhost, uport, &user, &file, pos));
         run.exec(n, &mut t, &stmts).await?;
         t.close().await;
@@ -666,7 +713,9 @@ async fn reconnect(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, 
         run.line(l.clone());
     }
     if !report.0 {
-        return Err("the ring replicates but the data differs between nodes (see above); HAProxy servers stay in maint".into());
+        return Err(
+            "the ring replicates but the data differs between nodes (see above); HAProxy servers stay in maint".into(),
+        );
     }
     for m in std::mem::take(&mut st.maint) {
         match set_server_state(run.ctx, &m, "ready").await {
@@ -821,7 +870,8 @@ mod tests {
             state: String::new(),
             info: String::new(),
         };
-        let ps = vec![p("system user", "Slave_SQL"), p("repl", "Binlog Dump"), p("ringdeck", "Sleep"), p("app", "Sleep")];
+        let ps =
+            vec![p("system user", "Slave_SQL"), p("repl", "Binlog Dump"), p("ringdeck", "Sleep"), p("app", "Sleep")];
         let b = blockers(&ps, "ringdeck");
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].user, "app");

@@ -194,7 +194,8 @@ mod tests {
     #[test]
     fn paths_are_arguments_never_script_text() {
         let evil = "/tmp/x'; rm -rf / #";
-        for argv in [du_kb(evil), df_free_kb(evil), backup(evil, evil), hashes(evil, &[]), replace_from_stdin(evil, &[])]
+        for argv in
+            [du_kb(evil), df_free_kb(evil), backup(evil, evil), hashes(evil, &[]), replace_from_stdin(evil, &[])]
         {
             assert!(!argv[2].contains(evil), "path spliced into the script: {argv:?}");
             assert!(argv.iter().any(|a| a == evil));

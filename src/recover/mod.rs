@@ -83,11 +83,9 @@ pub fn plan_upstreams(cfg: &Config, statuses: &[(&str, Option<&NodeStatus>)]) ->
 fn inputs<'a>(cfg: &'a Config, statuses: &[(&'a str, Option<&'a NodeStatus>)]) -> Vec<NodeInput<'a>> {
     cfg.nodes
         .iter()
-        .map(|n| {
-            match statuses.iter().find(|(name, _)| *name == n.name()).and_then(|(_, s)| *s) {
-                Some(s) => NodeInput::up(n.name(), &n.host, n.port, s),
-                None => NodeInput::down(n.name(), &n.host, n.port, "no sample"),
-            }
+        .map(|n| match statuses.iter().find(|(name, _)| *name == n.name()).and_then(|(_, s)| *s) {
+            Some(s) => NodeInput::up(n.name(), &n.host, n.port, s),
+            None => NodeInput::down(n.name(), &n.host, n.port, "no sample"),
         })
         .collect()
 }
@@ -169,7 +167,9 @@ pub fn preview(cfg: &Config, st: &RecoveryState, kind: StepKind) -> Vec<String> 
         )
     };
     let dir = |n: &str| {
-        cfg.node(n).and_then(|c| c.data_dir.as_ref()).map_or("(no data_dir configured!)".into(), |d| d.display().to_string())
+        cfg.node(n)
+            .and_then(|c| c.data_dir.as_ref())
+            .map_or("(no data_dir configured!)".into(), |d| d.display().to_string())
     };
     let cmd = |n: &str, start: bool| {
         cfg.node(n)
@@ -255,7 +255,13 @@ pub fn plan_text(cfg: &Config, st: &RecoveryState) -> String {
             ""
         };
         let danger = if k.destructive() { "  [destructive: type the source node's name]" } else { "" };
-        out.push_str(&format!("{:>2}. {}{}{}\n", i + 1, k.title(), if mark.is_empty() { String::new() } else { format!("  ({mark})") }, danger));
+        out.push_str(&format!(
+            "{:>2}. {}{}{}\n",
+            i + 1,
+            k.title(),
+            if mark.is_empty() { String::new() } else { format!("  ({mark})") },
+            danger
+        ));
         for l in preview(cfg, st, *k) {
             out.push_str(&format!("      {l}\n"));
         }

@@ -188,7 +188,10 @@ impl RecoveryState {
         }
         if !self.maint.is_empty() {
             let names: Vec<String> = self.maint.iter().map(|m| format!("{}/{}", m.backend, m.server)).collect();
-            v.push(format!("HAProxy servers still in maint: {} (set them ready when writes may resume)", names.join(", ")));
+            v.push(format!(
+                "HAProxy servers still in maint: {} (set them ready when writes may resume)",
+                names.join(", ")
+            ));
         }
         v
     }
@@ -235,7 +238,9 @@ pub fn save(path: &Path, st: &RecoveryState) -> Result<(), String> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {} into place: {e}", tmp.display()))?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();

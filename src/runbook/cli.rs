@@ -1,7 +1,9 @@
 //! `ringdeck run <action> --node NAME`: polls every node once (like `check`), plans the step,
 //! and either prints the plan with its live preconditions and changes nothing (no `--yes`), or
 //! executes it printing its progress (`--yes`; steps that destroy coordinates also need
-//! `--confirm-node NAME`). `ringdeck audit` prints the audit log.
+//! `--confirm-node NAME`). `ringdeck audit` prints the audit log. The HAProxy actions
+//! (`drain`, `maint`, `ready`, `weight N` with `--haproxy NAME --server BACKEND/SERVER`) are run
+//! by `haproxy_cli` on the instance's admin socket.
 //!
 //! Exit codes of `run`: 0 the step ran (or, without `--yes`, could run); 1 refused by planning, a
 //! precondition or failed while running; 2 usage or config errors (missing `--confirm-node`);
@@ -14,7 +16,7 @@ use std::time::Duration;
 use super::audit::{AuditLog, format_record};
 use super::engine::{self, EngineCtx};
 use super::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
-use super::step::{Condition, Danger, Progress, Step, StepAction, Threads};
+use super::step::{Condition, Danger, Progress, ServerOp, Step, StepAction, Threads};
 use crate::collect::mysql::{self, NodeCollector};
 use crate::collect::{Collector, Payload};
 use crate::config::login::Logins;
@@ -35,6 +37,12 @@ pub struct RunArgs {
     /// The node's name again, required with --yes for reset-master, reset-slave-all, change-master.
     #[arg(long, global = true, value_name = "NAME")]
     pub confirm_node: Option<String>,
+    /// The configured HAProxy instance (drain, maint, ready, weight; default: the only one).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub haproxy: Option<String>,
+    /// The HAProxy server to act on, as BACKEND/SERVER (e.g. web/web1).
+    #[arg(long, global = true, value_name = "BACKEND/SERVER")]
+    pub server: Option<String>,
 }
 
 /// The actions.
@@ -84,6 +92,17 @@ pub enum RunAction {
         #[arg(long)]
         off: bool,
     },
+    /// HAProxy: `set server B/S state drain` (no new connections) on the admin socket.
+    Drain,
+    /// HAProxy: `set server B/S state maint` (no traffic, checks stop) on the admin socket.
+    Maint,
+    /// HAProxy: `set server B/S state ready` on the admin socket.
+    Ready,
+    /// HAProxy: `set weight B/S N` (0 to 256) on the admin socket.
+    Weight {
+        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
+        weight: u32,
+    },
 }
 
 impl RunAction {
@@ -115,10 +134,29 @@ impl RunAction {
             RunAction::Bypass => {
                 StepAction::Bypass { failed: String::new(), upstream: String::new(), file: String::new(), pos: 0 }
             }
+            // The target comes from --haproxy/--server (see `haproxy_cli`).
+            RunAction::Drain | RunAction::Maint | RunAction::Ready | RunAction::Weight { .. } => {
+                StepAction::HaproxyServer {
+                    haproxy: String::new(),
+                    server: String::new(),
+                    op: self.server_op().unwrap_or(ServerOp::Ready),
+                }
+            }
         }
     }
 
-    fn name(&self) -> &'static str {
+    /// The HAProxy op of a server action.
+    pub fn server_op(&self) -> Option<ServerOp> {
+        match self {
+            RunAction::Drain => Some(ServerOp::Drain),
+            RunAction::Maint => Some(ServerOp::Maint),
+            RunAction::Ready => Some(ServerOp::Ready),
+            RunAction::Weight { weight } => Some(ServerOp::Weight(*weight)),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
         match self {
             RunAction::StopSlave { .. } => "stop-slave",
             RunAction::StartSlave => "start-slave",
@@ -129,6 +167,10 @@ impl RunAction {
             RunAction::ChangeMaster { .. } => "change-master",
             RunAction::ReadOnly { .. } => "read-only",
             RunAction::Bypass => "bypass",
+            RunAction::Drain => "drain",
+            RunAction::Maint => "maint",
+            RunAction::Ready => "ready",
+            RunAction::Weight { .. } => "weight",
         }
     }
 }
@@ -167,7 +209,7 @@ fn mark(ok: Option<bool>) -> &'static str {
     }
 }
 
-fn print_conditions(title: &str, conds: &[Condition]) {
+pub(super) fn print_conditions(title: &str, conds: &[Condition]) {
     if conds.is_empty() {
         return;
     }
@@ -212,6 +254,9 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> 
 }
 
 fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> Result<i32, (i32, String)> {
+    if let Some(op) = args.action.server_op() {
+        return super::haproxy_cli::run(config_flag, read_only_flag, args, op);
+    }
     let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
     let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
     let node = args.node.clone().ok_or((2, "--node NAME is required".to_string()))?;

@@ -4,6 +4,8 @@
 //! skip-until-healthy, post-check (polling with a deadline until the server settles), append one
 //! audit record, and report every stage on a channel ending with `Progress::Finished`.
 //!
+//! HAProxy server steps are handed to `runbook::haproxy` (the admin socket, not SQL).
+//!
 //! Audit policy: a step refused because the console is read-only never reached a server and is
 //! not recorded. Every step that got past that gate is recorded, also when the connection failed
 //! or a live precondition stopped it (then `statements_run` is 0).
@@ -236,6 +238,9 @@ async fn probe_upstream(ctx: &EngineCtx, upstream: &str) -> Result<String, Strin
 /// Checks a step's preconditions live, for the confirm dialog. Never changes anything; a node that
 /// cannot be reached gives every condition `ok: Some(false)` with the reason.
 pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition> {
+    if step.action.haproxy_target().is_some() {
+        return super::haproxy::check_preconditions(step, ctx).await;
+    }
     let mut run = Run::default();
     let result = async {
         let (ncfg, login) = ctx.node(&step.node)?;
@@ -438,6 +443,9 @@ async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progr
 /// Read-only: refused at once (no server contact, no audit record). Otherwise one audit record is
 /// appended whatever happens; `Outcome::audited` says whether that worked.
 pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) -> Outcome {
+    if step.action.haproxy_target().is_some() {
+        return super::haproxy::execute(step, ctx, progress).await;
+    }
     if ctx.read_only {
         let outcome = Outcome { ok: false, summary: read_only_message(&step), audited: false };
         send(&progress, Progress::Finished(outcome.clone())).await;

@@ -1,11 +1,14 @@
 //! Runbook steps: planning a step from the config and the last samples (pure), checking its
 //! preconditions live, executing it on a dedicated connection with timeouts off the UI task,
-//! post-checking, and appending every executed step to the audit log.
+//! post-checking, and appending every executed step to the audit log. HAProxy server steps
+//! (drain, maint, ready, weight) go through the admin socket instead (`haproxy`).
 
 pub mod audit;
 pub mod bypass;
 pub mod cli;
 pub mod engine;
+pub mod haproxy;
+pub mod haproxy_cli;
 pub mod plan;
 pub mod quote;
 pub mod step;
@@ -13,4 +16,4 @@ pub mod step;
 pub use audit::{AuditLog, AuditRecord};
 pub use engine::{EngineCtx, check_preconditions, execute};
 pub use plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
-pub use step::{Condition, Danger, Outcome, Progress, Step, StepAction, Threads};
+pub use step::{Condition, Danger, Outcome, Progress, ServerOp, Step, StepAction, Threads};

@@ -495,6 +495,8 @@ pub fn checks(step: &Step, cfg: &Config) -> (Vec<Check>, Vec<Check>) {
             ],
         ),
         StepAction::Recover { .. } => (Vec::new(), Vec::new()),
+        // Checked on the admin socket by `runbook::haproxy`.
+        StepAction::HaproxyServer { .. } => (Vec::new(), Vec::new()),
     }
 }
 
@@ -517,6 +519,9 @@ pub fn plan(
     match action {
         StepAction::Bypass { .. } => return super::bypass::plan(node, cfg, statuses),
         StepAction::Recover { .. } => return Err("recovery steps are planned by the recovery wizard".into()),
+        _ if action.haproxy_target().is_some() => {
+            return Err("a HAProxy server step is planned by runbook::haproxy::plan".into());
+        }
         _ => {}
     }
     let ncfg = cfg.node(node).ok_or_else(|| format!("no [[node]] is named {node:?} in the config"))?;
@@ -776,6 +781,7 @@ pub fn plan(
         StepAction::Bypass { .. } | StepAction::Recover { .. } => {
             return Err("this step is planned by its own module".into());
         }
+        StepAction::HaproxyServer { .. } => {}
     }
     Ok(step)
 }

@@ -1,6 +1,8 @@
 //! A runbook step as a value: what it does, on which node, the exact statements in the node's
 //! dialect, what must hold before (checked live right before it runs) and after, and how
 //! dangerous it is. The console shows a step in its confirm dialog; only a confirmed step runs.
+//! A step's target is a node, or (`StepAction::HaproxyServer`) a server of a HAProxy instance,
+//! changed with commands on that instance's admin socket.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +57,49 @@ pub enum StepAction {
         step: u8,
         name: String,
     },
+    /// A server of the HAProxy instance `haproxy` (its `[[haproxy]]` name): drain, maintenance,
+    /// ready or a weight, set on its admin socket.
+    HaproxyServer {
+        haproxy: String,
+        /// `backend/server`.
+        server: String,
+        op: ServerOp,
+    },
+}
+
+/// What a HAProxy server step sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerOp {
+    /// `set server B/S state ready`
+    Ready,
+    /// `set server B/S state drain`
+    Drain,
+    /// `set server B/S state maint`
+    Maint,
+    /// `set weight B/S N`
+    Weight(u32),
+}
+
+impl ServerOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerOp::Ready => "ready",
+            ServerOp::Drain => "drain",
+            ServerOp::Maint => "maint",
+            ServerOp::Weight(_) => "weight",
+        }
+    }
+}
+
+impl StepAction {
+    /// For a HAProxy server step: (instance, `backend/server`, op).
+    pub fn haproxy_target(&self) -> Option<(&str, &str, ServerOp)> {
+        match self {
+            StepAction::HaproxyServer { haproxy, server, op } => Some((haproxy, server, *op)),
+            _ => None,
+        }
+    }
 }
 
 /// How much confirmation a step needs. Cancel is always the default.
@@ -83,11 +128,12 @@ pub struct Condition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub action: StepAction,
-    /// The configured node it runs on.
+    /// The configured node it runs on (a HAProxy step: the `[[haproxy]]` instance).
     pub node: String,
     /// One line: `skip 1 event on node2`.
     pub title: String,
-    /// The exact statements, in order, in the node's dialect (secrets shown as `***`).
+    /// The exact statements, in order, in the node's dialect (secrets shown as `***`); for a
+    /// HAProxy step the exact admin socket commands.
     pub statements: Vec<String>,
     pub preconditions: Vec<Condition>,
     /// What should hold afterwards, checked after the statements ran.

@@ -1,6 +1,7 @@
 //! Drawing the dialogs: a step's confirm dialog (target, exact SQL, preconditions with their live
 //! results, effect, warnings, the typed node name, Cancel and Run), a running step's progress, and
-//! the `:` command line on the bottom row.
+//! the `:` command line and the `/` filter on the bottom row. A HAProxy step shows its exact
+//! admin socket commands instead of SQL.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -36,12 +37,20 @@ fn condition_line(c: &Condition, t: &Theme) -> Line<'static> {
 
 fn confirm_lines(c: &Confirm, app: &App, t: &Theme) -> Vec<Line<'static>> {
     let s = &c.step;
-    let addr = app.nodes.iter().find(|n| n.name == s.node).map(|n| n.address.clone()).unwrap_or_default();
+    let hap = s.action.haproxy_target();
+    let (target, will, end) = match hap {
+        // A HAProxy step: socket commands, no SQL semicolons.
+        Some((h, server, _)) => (format!("server {server} on HAProxy {h}"), "will send on the admin socket", ""),
+        None => {
+            let addr = app.nodes.iter().find(|n| n.name == s.node).map(|n| n.address.clone()).unwrap_or_default();
+            (format!("{}  {addr}", s.node), "will run", ";")
+        }
+    };
     let mut out = vec![
-        Line::from(vec![Span::styled("target   ", t.label), Span::styled(format!("{}  {addr}", s.node), t.title)]),
-        Line::from(Span::styled("will run", t.label)),
+        Line::from(vec![Span::styled("target   ", t.label), Span::styled(target, t.title)]),
+        Line::from(Span::styled(will, t.label)),
     ];
-    out.extend(s.statements.iter().map(|q| Line::from(Span::styled(format!("  {q};"), t.title))));
+    out.extend(s.statements.iter().map(|q| Line::from(Span::styled(format!("  {q}{end}"), t.title))));
     out.push(Line::from(Span::styled(
         if c.live.is_some() { "before (checked live just now)" } else { "before (checking live …)" },
         t.label,
@@ -94,6 +103,7 @@ pub(crate) fn buttons(run_focused: bool, can_run: bool, t: &Theme) -> Line<'stat
 
 fn running_lines(r: &Running, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
+    let end = if r.step.action.haproxy_target().is_some() { "" } else { ";" };
     for e in &r.events {
         match e {
             Progress::Preconditions(cs) => {
@@ -101,7 +111,7 @@ fn running_lines(r: &Running, t: &Theme) -> Vec<Line<'static>> {
                 out.extend(cs.iter().map(|c| condition_line(c, t)));
             }
             Progress::Statement(q) => {
-                out.push(Line::from(vec![Span::styled("  → ", t.label), Span::raw(format!("{q};"))]))
+                out.push(Line::from(vec![Span::styled("  → ", t.label), Span::raw(format!("{q}{end}"))]))
             }
             Progress::Note(n) => out.push(Line::from(vec![Span::styled("  • ", t.warn), Span::raw(n.clone())])),
             Progress::Postconditions(cs) => {
@@ -134,8 +144,9 @@ pub fn draw(f: &mut Frame, app: &App, t: &Theme) {
             (c.step.title.clone(), confirm_lines(c, app, t), border)
         }
         Dialog::Running(r) => (r.step.title.clone(), running_lines(r, t), t.border_focused),
-        Dialog::Command(cl) => return draw_command(f, cl, t),
         Dialog::Verify(v) => return super::verify::draw(f, v, t),
+        Dialog::Command(cl) => return draw_command(f, ":", cl, t),
+        Dialog::Filter(cl) => return draw_command(f, "/", cl, t),
     };
     let area = popup(f, &lines, 120);
     f.render_widget(Clear, area);
@@ -147,10 +158,10 @@ pub fn draw(f: &mut Frame, app: &App, t: &Theme) {
     );
 }
 
-fn draw_command(f: &mut Frame, cl: &CommandLine, t: &Theme) {
+fn draw_command(f: &mut Frame, prefix: &'static str, cl: &CommandLine, t: &Theme) {
     let area = f.area();
     let row = Rect { x: 0, y: area.height.saturating_sub(1), width: area.width, height: 1 };
-    let mut spans = vec![Span::styled(":", t.title), Span::raw(cl.input.clone()), Span::styled("▏", t.title)];
+    let mut spans = vec![Span::styled(prefix, t.title), Span::raw(cl.input.clone()), Span::styled("▏", t.title)];
     if let Some(e) = &cl.error {
         spans.push(Span::styled(format!("   {e}"), t.crit));
     }

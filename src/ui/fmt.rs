@@ -38,6 +38,18 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
+/// A byte count in 1024 steps: `512 B`, `3.4 kB`, `12 MB`, `1.1 GB`.
+pub fn bytes(b: f64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = b.max(0.0);
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 || v >= 100.0 { format!("{v:.0} {}", units[i]) } else { format!("{v:.1} {}", units[i]) }
+}
+
 /// Whitespace folded to single spaces and cut to `width` characters with an ellipsis.
 pub fn one_line(text: &str, width: usize) -> String {
     let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -76,5 +88,8 @@ mod tests {
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(millis(0.5), "0.50ms");
         assert_eq!(millis(1234.0), "1.23s");
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(3481.6), "3.4 kB");
+        assert_eq!(bytes(300.0 * 1024.0 * 1024.0), "300 MB");
     }
 }

@@ -9,8 +9,8 @@ pub mod panes;
 pub mod svg;
 pub mod terminal;
 pub mod theme;
-pub mod wizard;
 pub mod verify;
+pub mod wizard;
 
 use std::time::Instant;
 
@@ -134,7 +134,12 @@ fn status_bar<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
     if let Some(r) = &app.background {
         return Paragraph::new(Line::from(Span::raw(format!(" running: {} …", r.step.title)))).style(theme.statusbar);
     }
-    let keys = " ?:help  tab/1-5:pane  j/k:select  z:zoom  s:skip  t/T:stop/start  ::command  q:quit ";
+    let keys = match app.focus {
+        Pane::Haproxy => {
+            " ?:help  j/k:select  enter:detail  d:drain  m:maint  r:ready  w:weight  /:filter  >/<:sort  q:quit "
+        }
+        _ => " ?:help  tab/1-5:pane  j/k:select  z:zoom  s:skip  t/T:stop/start  ::command  q:quit ",
+    };
     let text = if app.zoom { format!("{keys} [zoomed: esc]") } else { keys.to_string() };
     Paragraph::new(Line::from(Span::raw(text))).style(theme.statusbar)
 }

@@ -31,7 +31,10 @@ fn steps_lines(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
                 (" ", t.muted)
             };
             let text = if i >= w.st.current { t.title } else { t.muted };
-            Line::from(vec![Span::styled(format!("{mark} {:>2}. ", i + 1), st), Span::styled(k.title().to_string(), text)])
+            Line::from(vec![
+                Span::styled(format!("{mark} {:>2}. ", i + 1), st),
+                Span::styled(k.title().to_string(), text),
+            ])
         })
         .collect()
 }
@@ -83,7 +86,10 @@ fn status_line(w: &Wizard, t: &Theme) -> Line<'static> {
         ));
     }
     if w.aborting {
-        return Line::from(Span::styled("abort the wizard? y: yes (backups stay, the way back is shown)  any key: no", t.warn));
+        return Line::from(Span::styled(
+            "abort the wizard? y: yes (backups stay, the way back is shown)  any key: no",
+            t.warn,
+        ));
     }
     match (&w.last, w.running) {
         (_, true) => Line::from(Span::styled("running … esc: hide (it goes on; R shows it again)", t.warn)),
@@ -144,10 +150,11 @@ pub fn draw(f: &mut Frame, w: &Wizard, t: &Theme) {
     if let Some((label, done, total)) = &w.progress {
         let ratio = if *total == 0 { 1.0 } else { (*done as f64 / *total as f64).clamp(0.0, 1.0) };
         f.render_widget(
-            Gauge::default()
-                .gauge_style(t.bar_busy)
-                .ratio(ratio)
-                .label(format!("{label}  {} / {} MB", done >> 20, total >> 20)),
+            Gauge::default().gauge_style(t.bar_busy).ratio(ratio).label(format!(
+                "{label}  {} / {} MB",
+                done >> 20,
+                total >> 20
+            )),
             gauge_area,
         );
     }
@@ -186,10 +193,11 @@ fn draw_confirm(f: &mut Frame, w: &Wizard, t: &Theme) {
     let border = if kind.destructive() { t.crit } else { t.warn };
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .border_type(BorderType::Double)
-                .border_style(border)
-                .title(format!(" step {}: {} ", w.st.current + 1, kind.title())),
+            Block::bordered().border_type(BorderType::Double).border_style(border).title(format!(
+                " step {}: {} ",
+                w.st.current + 1,
+                kind.title()
+            )),
         ),
         area,
     );

@@ -68,4 +68,3 @@ impl Drop for Tmux {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
     }
 }
-

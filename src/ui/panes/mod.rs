@@ -2,6 +2,7 @@
 
 pub mod apache;
 pub mod haproxy;
+pub mod haproxy_detail;
 pub mod probes;
 pub mod queries;
 pub mod ring;

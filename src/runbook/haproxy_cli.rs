@@ -1,0 +1,118 @@
+//! `ringdeck run drain|maint|ready|weight N --haproxy NAME --server BACKEND/SERVER [--yes]`:
+//! reads the instance's stats on its admin socket, plans the step, and either prints the plan with
+//! its live preconditions and changes nothing, or (`--yes`) sends the command, checks the new
+//! state and appends one audit record. Exit codes as for node steps: 0 done (or could run), 1
+//! refused or failed, 2 usage or config errors, 3 read-only.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::cli::{RunArgs, print_conditions};
+use super::engine::{self, EngineCtx};
+use super::haproxy::{plan, socket_of};
+use super::step::{Condition, Danger, Progress, ServerOp, Step, StepAction};
+use crate::collect::haproxy::socket_command_within;
+use crate::config::login::Logins;
+use crate::config::{self, Config};
+use crate::model::haproxy::parse_csv;
+
+fn print_plan(step: &Step, socket: &Path) {
+    println!("{}", step.title);
+    println!("haproxy: {} (admin socket {})", step.node, socket.display());
+    let danger = match step.danger {
+        Danger::Low => "low",
+        Danger::Medium => "medium",
+        Danger::TypeNodeName => "high",
+    };
+    println!("danger: {danger}");
+    println!("socket commands:");
+    for s in &step.statements {
+        println!("  {s}");
+    }
+    println!("effect: {}", step.effect);
+    for w in &step.warnings {
+        println!("WARNING: {w}");
+    }
+}
+
+/// Runs a HAProxy server action of `ringdeck run`.
+pub fn run(
+    config_flag: Option<&Path>,
+    read_only_flag: bool,
+    args: &RunArgs,
+    op: ServerOp,
+) -> Result<i32, (i32, String)> {
+    let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
+    let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+    let server = args.server.clone().ok_or((2, "--server BACKEND/SERVER is required (e.g. web/web1)".to_string()))?;
+    let haproxy = match (&args.haproxy, cfg.haproxies.as_slice()) {
+        (Some(h), _) => h.clone(),
+        (None, [only]) => only.name.get_ref().clone(),
+        (None, []) => return Err((2, format!("{} has no [[haproxy]]", path.display()))),
+        (None, _) => return Err((2, "several [[haproxy]] are configured: name one with --haproxy NAME".into())),
+    };
+    let socket = socket_of(&cfg, &haproxy).map_err(|e| (2, e))?;
+    if read_only_flag || cfg.read_only {
+        return Err((
+            3,
+            format!(
+                "refused: ringdeck is read-only ({}); {} {server} on {haproxy} was not run and nothing was changed",
+                if read_only_flag { "--read-only" } else { "read_only = true in the config" },
+                op.name()
+            ),
+        ));
+    }
+    let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
+    let cfg = Arc::new(cfg);
+    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+    let rows = rt
+        .block_on(socket_command_within(&socket, "show stat", ctx.timeout))
+        .and_then(|t| parse_csv(&t))
+        .map_err(|e| (1, format!("{haproxy}'s admin socket did not answer `show stat`: {e}")))?;
+    let action = StepAction::HaproxyServer { haproxy: haproxy.clone(), server: server.clone(), op };
+    let step = plan(&action, &cfg, Some(&rows)).map_err(|e| (1, e))?;
+    print_plan(&step, &socket);
+    if !args.yes {
+        let live = rt.block_on(engine::check_preconditions(&step, &ctx));
+        print_conditions("preconditions (checked now)", &live);
+        print_conditions("postconditions (checked after running)", &step.postconditions);
+        let failed: Vec<&Condition> = live.iter().filter(|c| c.ok == Some(false)).collect();
+        println!("dry run: nothing was changed");
+        if !failed.is_empty() {
+            let why = failed.iter().map(|c| format!("{} ({})", c.what, c.seen)).collect::<Vec<_>>().join("; ");
+            return Err((1, format!("cannot run now: precondition failed: {why}")));
+        }
+        println!("add --yes to run it");
+        return Ok(0);
+    }
+    let outcome = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(32);
+        let exec = engine::execute(step, &ctx, tx);
+        let print = async {
+            while let Some(p) = rx.recv().await {
+                match p {
+                    Progress::Preconditions(c) => print_conditions("preconditions (checked now)", &c),
+                    Progress::Statement(s) => println!("running: {s}"),
+                    Progress::Note(n) => println!("note: {n}"),
+                    Progress::Postconditions(c) => print_conditions("postconditions", &c),
+                    Progress::Finished(_) => {}
+                }
+            }
+        };
+        let (outcome, ()) = tokio::join!(exec, print);
+        outcome
+    });
+    if !outcome.audited {
+        eprintln!("WARNING: the audit record was not written ({})", ctx.audit.path().display());
+    }
+    if outcome.ok {
+        println!("OK: {}", outcome.summary);
+        Ok(0)
+    } else {
+        Err((1, outcome.summary))
+    }
+}
