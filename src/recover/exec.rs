@@ -176,7 +176,7 @@ impl Run<'_> {
     async fn remote(&mut self, node: &str, argv: &[String], idle: Duration) -> Result<String, String> {
         let shown = ssh::command_line(argv);
         self.commands.push(format!("{node} (ssh): {shown}"));
-        self.line(format!("{node}$ {shown}"));
+        self.line(format!("{node}$ {}", ssh::shorten(&shown, 200)));
         let session = self.session(node).await?;
         let out = session.run_ok(argv, idle).await.map_err(|e| format!("{node}: {e}"))?;
         if let Some(first) = out.lines().find(|l| !l.trim().is_empty()) {

@@ -19,7 +19,7 @@ pub use error::{ChangedKey, SshError};
 pub use exec::{CommandOutput, OutputLine, STDERR_CAP, STDOUT_CAP, Stream};
 pub use hostkey::{HostKeyPolicy, check_host_key};
 pub use known_hosts::fingerprint_of;
-pub use quote::{command_line, quote};
+pub use quote::{command_line, quote, shorten};
 pub use relay::relay;
 pub use target::SshTarget;
 

@@ -55,13 +55,15 @@ fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Claims a port base: random in 20000..60000 step 100, held by an O_EXCL lock file that names
+/// Claims a port base: random in 20000..32000 step 100, held by an O_EXCL lock file that names
 /// our pid (a claim whose process is gone is stale and taken over), and every port bindable.
 fn claim_port_base(nodes: u16) -> (u16, PathBuf) {
     let lock_dir = std::env::temp_dir().join("ringdeck-test-ports");
     fs::create_dir_all(&lock_dir).expect("create the port lock dir");
     for _ in 0..200 {
-        let base = 20000 + (random_u32() % 400) as u16 * 100;
+        // Below the kernel's ephemeral range (32768+): a client probing a port there can connect to
+        // itself (TCP simultaneous open) and hold the port a lab server needs.
+        let base = 20000 + (random_u32() % 120) as u16 * 100;
         let lock = lock_dir.join(format!("{base}.lock"));
         let file = fs::OpenOptions::new().write(true).create_new(true).open(&lock);
         let mut file = match file {
