@@ -528,6 +528,13 @@ impl App {
     /// Feeds a key to the visible wizard.
     pub fn wizard_key(&mut self, ev: &crossterm::event::KeyEvent) -> bool {
         let Some(w) = &mut self.wizard else { return false };
+        // ctrl-c quits from the wizard too (a running step is saved and resumes next time).
+        let ctrl_c = ev.code == crossterm::event::KeyCode::Char('c')
+            && ev.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+        if ctrl_c && w.confirm.is_none() {
+            self.quit = true;
+            return true;
+        }
         let (req, redraw) = w.key(ev);
         if let Some(req) = req {
             if self.read_only && matches!(req, super::wizard::WizardRequest::Run(_)) {

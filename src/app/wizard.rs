@@ -61,7 +61,10 @@ impl Wizard {
             log.push(format!("resuming the saved wizard at {}", st.position()));
         }
         if st.interrupted {
-            log.push(format!("step {} was interrupted; it runs again from its start", st.current + 1));
+            log.push(format!(
+                "step {} was interrupted; it runs again (work it already verified is kept)",
+                st.current + 1
+            ));
         }
         Wizard {
             st,

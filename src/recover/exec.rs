@@ -560,6 +560,7 @@ async fn copy(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Strin
                 diff.join(", ")
             ));
         }
+        run.remote(&target, &files::copy_done(&dst_dir), run.ctx.timeout * 10).await?;
         run.line(format!("{label}: {} files verified by sha256", a.lines().count()));
         st.copied.push(target.clone());
         run.save(st)?;
@@ -787,7 +788,13 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
         st.log.push(format!("{number} {}: {summary}", kind.title()));
         st.current += 1;
     }
-    let saved = run.save(st);
+    // A finished procedure is forgotten (its record is the audit log); anything else is saved.
+    let saved = if ok && st.done() {
+        let _ = tx.send(Event::State(Box::new(st.clone())));
+        state::clear(&ctx.state_path)
+    } else {
+        run.save(st)
+    };
     let rec = AuditRecord {
         time: audit::rfc3339(started),
         operator: ctx.operator.clone(),

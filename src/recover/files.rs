@@ -34,7 +34,12 @@ const ALWAYS_EXCLUDED: &[&str] = &[
     "*.sock",
     "*.sock.lock",
     "*.err",
+    COPY_MARKER,
 ];
+
+/// Left in a target data directory while a copy into it is unfinished: an interrupted copy may
+/// empty the directory again on resume even though it no longer looks like a data directory.
+pub const COPY_MARKER: &str = ".ringdeck-copy-in-progress";
 
 /// The base name of `path` when it is inside `datadir` (at its top level).
 pub fn base_in_datadir(path: &str, datadir: &str) -> Option<String> {
@@ -123,12 +128,19 @@ pub fn tar_out(dir: &str, patterns: &[String]) -> Vec<String> {
 pub fn replace_from_stdin(dir: &str, patterns: &[String]) -> Vec<String> {
     let script = r#"set -e; d=$1; shift
 case "$d" in /|'') echo "refusing to empty $d" >&2; exit 1 ;; esac
-if [ ! -d "$d/mysql" ]; then echo "$d does not look like a data directory (no mysql/)" >&2; exit 1; fi
+m="$d/.ringdeck-copy-in-progress"
+if [ ! -d "$d/mysql" ] && [ ! -e "$m" ]; then echo "$d does not look like a data directory (no mysql/)" >&2; exit 1; fi
+: > "$m"
 find "$d" -mindepth 1 -maxdepth 1 "$@" -exec rm -rf -- {} +
 tar -C "$d" -xpf -"#;
     let mut v = vec![s("sh"), s("-c"), s(script), s("sh"), s(dir)];
     v.extend(not_names(patterns));
     v
+}
+
+/// Removes the copy marker once the copy is verified.
+pub fn copy_done(dir: &str) -> Vec<String> {
+    vec![s("rm"), s("-f"), s("--"), format!("{}/{COPY_MARKER}", dir.trim_end_matches('/'))]
 }
 
 /// `sha256sum` lines of every regular file under `dir` except the patterns, sorted by path.

@@ -54,6 +54,21 @@ impl StepKind {
         }
     }
 
+    /// A short name for the list of steps.
+    pub fn short(self) -> &'static str {
+        match self {
+            StepKind::Quiesce => "quiesce",
+            StepKind::Backup => "back up data dirs",
+            StepKind::PickSource => "pick the source",
+            StepKind::StopSlaves => "stop slave on all",
+            StepKind::Reset => "reset master + slave",
+            StepKind::Shutdown => "shut down servers",
+            StepKind::Copy => "copy source data",
+            StepKind::Start => "start servers",
+            StepKind::Reconnect => "reconnect, verify",
+        }
+    }
+
     /// Destructive steps ask the operator to type the source node's name.
     pub fn destructive(self) -> bool {
         matches!(self, StepKind::Reset | StepKind::Shutdown | StepKind::Copy)

@@ -31,9 +31,11 @@ fn steps_lines(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
                 (" ", t.muted)
             };
             let text = if i >= w.st.current { t.title } else { t.muted };
+            let danger = if k.destructive() { " !" } else { "" };
             Line::from(vec![
                 Span::styled(format!("{mark} {:>2}. ", i + 1), st),
-                Span::styled(k.title().to_string(), text),
+                Span::styled(k.short().to_string(), text),
+                Span::styled(danger, t.warn),
             ])
         })
         .collect()
@@ -123,12 +125,12 @@ pub fn draw(f: &mut Frame, w: &Wizard, t: &Theme) {
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         return;
     }
-    let steps_w = if inner.width >= 110 { 58 } else { inner.width };
-    let wide = inner.width >= 110;
+    let wide = inner.width >= 90;
     let gauge_h = u16::from(w.progress.is_some());
     let steps_h = w.st.steps.len() as u16;
     let (steps_area, right) = if wide {
-        let [a, b] = Layout::horizontal([Constraint::Length(steps_w), Constraint::Min(10)]).areas(inner);
+        let [a, _, b] =
+            Layout::horizontal([Constraint::Length(28), Constraint::Length(1), Constraint::Min(10)]).areas(inner);
         (a, b)
     } else {
         let [a, b] = Layout::vertical([Constraint::Length(steps_h), Constraint::Min(3)]).areas(inner);
@@ -136,7 +138,11 @@ pub fn draw(f: &mut Frame, w: &Wizard, t: &Theme) {
     };
     f.render_widget(Paragraph::new(steps_lines(w, t)), steps_area);
     let detail = detail_lines(w, t);
-    let detail_h = if wide { (detail.len() as u16 + 1).min(right.height / 2) } else { 0 };
+    // The detail gets what it needs; the log keeps at least a few lines below it.
+    let width = right.width.max(1) as usize;
+    let needed: usize = detail.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let room = right.height.saturating_sub(gauge_h + 1 + 4);
+    let detail_h = (needed as u16).min(room);
     let [detail_area, gauge_area, status_area, log_area] = Layout::vertical([
         Constraint::Length(detail_h),
         Constraint::Length(gauge_h),
@@ -144,9 +150,7 @@ pub fn draw(f: &mut Frame, w: &Wizard, t: &Theme) {
         Constraint::Min(1),
     ])
     .areas(right);
-    if wide {
-        f.render_widget(Paragraph::new(detail).wrap(Wrap { trim: false }), detail_area);
-    }
+    f.render_widget(Paragraph::new(detail).wrap(Wrap { trim: false }), detail_area);
     if let Some((label, done, total)) = &w.progress {
         let ratio = if *total == 0 { 1.0 } else { (*done as f64 / *total as f64).clamp(0.0, 1.0) };
         f.render_widget(
