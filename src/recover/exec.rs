@@ -21,6 +21,9 @@ use crate::runbook::quote::{redact, unmask_password};
 use crate::runbook::{Condition, StepAction, Threads};
 use crate::ssh::{self, HostKeyPolicy, Session, SshError, SshTarget};
 
+/// Output lines of one remote command shown in the log (the rest is counted).
+const STREAMED_LINES: usize = 12;
+
 /// What a running step reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -177,12 +180,34 @@ impl Run<'_> {
         let shown = ssh::command_line(argv);
         self.commands.push(format!("{node} (ssh): {shown}"));
         self.line(format!("{node}$ {}", ssh::shorten(&shown, 200)));
+        let tx = self.tx.clone();
         let session = self.session(node).await?;
-        let out = session.run_ok(argv, idle).await.map_err(|e| format!("{node}: {e}"))?;
-        if let Some(first) = out.lines().find(|l| !l.trim().is_empty()) {
-            self.line(format!("  {first}"));
+        // The command's output streams into the wizard's log as it comes (the first lines of a
+        // long listing; the rest is counted).
+        let (ltx, mut lrx) = tokio::sync::mpsc::unbounded_channel::<ssh::OutputLine>();
+        let forward = async move {
+            let mut n = 0usize;
+            while let Some(l) = lrx.recv().await {
+                n += 1;
+                if n <= STREAMED_LINES {
+                    let _ = tx.send(Event::Line(format!("  {}", l.text)));
+                }
+            }
+            if n > STREAMED_LINES {
+                let _ = tx.send(Event::Line(format!("  … {} more lines", n - STREAMED_LINES)));
+            }
+        };
+        let (out, ()) = tokio::join!(session.run(argv, Some(ltx), idle), forward);
+        let out = out.map_err(|e| format!("{node}: {e}"))?;
+        if !out.success() {
+            let tail: Vec<&str> = out.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            let how = out.status.map_or_else(
+                || format!("ended by {}", out.signal.as_deref().unwrap_or("?")),
+                |c| format!("exited {c}"),
+            );
+            return Err(format!("{node}: `{}` {how}: {}", ssh::shorten(&shown, 120), tail.join(" / ")));
         }
-        Ok(out)
+        Ok(out.stdout)
     }
 
     /// The node's configured stop or start command.
