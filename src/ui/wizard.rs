@@ -133,10 +133,27 @@ pub fn draw(f: &mut Frame, w: &Wizard, t: &Theme) {
             Layout::horizontal([Constraint::Length(28), Constraint::Length(1), Constraint::Min(10)]).areas(inner);
         (a, b)
     } else {
-        let [a, b] = Layout::vertical([Constraint::Length(steps_h), Constraint::Min(3)]).areas(inner);
+        // Short and narrow: the steps as one line of marks, the room goes to the detail.
+        let h = if inner.height >= 30 { steps_h } else { 1 };
+        let [a, b] = Layout::vertical([Constraint::Length(h), Constraint::Min(3)]).areas(inner);
         (a, b)
     };
-    f.render_widget(Paragraph::new(steps_lines(w, t)), steps_area);
+    if steps_area.height == 1 && w.st.steps.len() > 1 {
+        let marks: Vec<Span> = steps_lines(w, t).into_iter().filter_map(|l| l.spans.into_iter().next()).collect();
+        let mut spans: Vec<Span> = marks
+            .into_iter()
+            .map(|sp| {
+                Span::styled(
+                    sp.content.chars().next().map_or(' ', |c| if c == ' ' { '·' } else { c }).to_string(),
+                    sp.style,
+                )
+            })
+            .collect();
+        spans.insert(0, Span::styled("steps ", t.label));
+        f.render_widget(Paragraph::new(Line::from(spans)), steps_area);
+    } else {
+        f.render_widget(Paragraph::new(steps_lines(w, t)), steps_area);
+    }
     let detail = detail_lines(w, t);
     // The detail gets what it needs; the log keeps at least a few lines below it.
     let width = right.width.max(1) as usize;
