@@ -202,8 +202,10 @@ pub fn install(spec: &Spec, k: u16, install_db: &Path) -> Result<()> {
         .arg(format!("--defaults-file={}", spec.node_cnf(k).display()))
         .arg("--auth-root-authentication-method=normal")
         .arg("--skip-test-db")
-        // No host name lookup: a fresh machine may not resolve its own name (resolveip fails).
+        // No host name lookup: a fresh machine may resolve neither its own name nor localhost
+        // (no /etc/hosts entry); install-db then stops unless forced. --force only skips that check.
         .arg("--skip-name-resolve")
+        .arg("--force")
         .stdin(std::process::Stdio::null())
         .output()
         .wrap_err("cannot run mariadb-install-db")?;
