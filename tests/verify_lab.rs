@@ -8,6 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::tmux::Tmux;
 use common::{Lab, wait_until};
 
 /// Runs `ringdeck verify --config <lab> args`: (exit code, stdout, stderr).
@@ -38,59 +39,6 @@ fn settled(lab: &Lab) -> bool {
         let g = |c: &str| s.get(c).map(String::as_str).unwrap_or("");
         g("Slave_IO_Running") == "Yes" && g("Slave_SQL_Running") == "Yes" && g("Seconds_Behind_Master") == "0"
     })
-}
-
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(width: u16, height: u16, command: &str) -> Tmux {
-        let t = Tmux { socket: format!("ringdeck-test-verify-{}", std::process::id()) };
-        let ok = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d", "-s", "c"])
-            .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .arg(command)
-            .env("TERM", "xterm-256color")
-            .status()
-            .expect("tmux (Debian package tmux) must be installed");
-        assert!(ok.success(), "tmux new-session failed");
-        t
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "c"])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "send-keys", "-t", "c"]).args(keys);
-        assert!(cmd.status().expect("send-keys").success());
-    }
-
-    fn wait_for(&self, within: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
-            last = self.screen();
-            if pred(&last) {
-                return last;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("console did not show {what} within {within:?}; screen:\n{last}");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
-    }
 }
 
 #[test]
@@ -159,7 +107,12 @@ fn verify_on_a_live_lab() {
 
     // The console, read-only: V runs the verify and shows the difference.
     let bin = env!("CARGO_BIN_EXE_ringdeck");
-    let tmux = Tmux::new(140, 40, &format!("{bin} --read-only --config '{}'; sleep 60", lab.config_path().display()));
+    let tmux = Tmux::new(
+        "verify",
+        140,
+        40,
+        &format!("{bin} --read-only --config '{}'; sleep 60", lab.config_path().display()),
+    );
     tmux.wait_for(Duration::from_secs(15), "all nodes up", |s| s.contains("db 3/3") && s.contains("READ-ONLY"));
     tmux.keys(&["V"]);
     let screen = tmux.wait_for(Duration::from_secs(20), "the verify overlay with the difference", |s| {

@@ -10,10 +10,11 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Lab;
+use common::tmux::Tmux;
+use common::{Lab, audit_lines, rd_config as rd};
 
 /// Sends one command to a HAProxy stats socket and returns its answer.
 fn socket(path: &Path, command: &str) -> String {
@@ -47,24 +48,6 @@ fn status_of(lab: &Lab, name: &str) -> String {
 }
 
 /// Runs the binary with `args --config <config>` and `XDG_STATE_HOME=state`: (exit code, output).
-fn rd(config: &Path, state: &Path, args: &[&str]) -> (i32, String) {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ringdeck"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("XDG_STATE_HOME", state)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run the ringdeck binary");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn audit_lines(state: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(state.join("ringdeck/audit.log")).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
-
 #[test]
 fn haproxy_steps_from_the_command_line() {
     let lab = Lab::start(2);
@@ -154,60 +137,6 @@ fn haproxy_steps_from_the_command_line() {
     // And HAProxy's own answer to a command below admin level, as the engine would show it.
     let denied = socket(&lab.dir().join("haproxy-ro.sock"), "set server web/web2 state maint");
     assert!(denied.contains("Permission denied"), "{denied}");
-}
-
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(name: &str, width: u16, height: u16, command: &str) -> Tmux {
-        let t = Tmux { socket: format!("ringdeck-test-{name}-{}", std::process::id()) };
-        let ok = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d", "-s", "c"])
-            .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .arg(command)
-            .env("TERM", "xterm-256color")
-            .status()
-            .expect("tmux (Debian package tmux) must be installed");
-        assert!(ok.success(), "tmux new-session failed");
-        t
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "c"])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "send-keys", "-t", "c"]).args(keys);
-        assert!(cmd.status().expect("send-keys").success());
-    }
-
-    /// Polls the screen until `pred` holds; panics with the last screen otherwise.
-    fn wait_for(&self, within: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            last = self.screen();
-            if pred(&last) {
-                return last;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("console did not show {what} within {within:?}; screen:\n{last}");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
-    }
 }
 
 /// A plain HTTP/1.0 GET that may take a while: (status, body, elapsed).

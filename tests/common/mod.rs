@@ -319,10 +319,15 @@ fn base64(data: &[u8]) -> String {
 
 /// Runs the binary with `args --config <lab>` and `XDG_STATE_HOME=state`: (exit code, stdout+stderr).
 pub fn rd(lab: &Lab, state: &Path, args: &[&str]) -> (i32, String) {
+    rd_config(&lab.config_path(), state, args)
+}
+
+/// [`rd`] with another config file.
+pub fn rd_config(config: &Path, state: &Path, args: &[&str]) -> (i32, String) {
     let out: Output = Command::new(env!("CARGO_BIN_EXE_ringdeck"))
         .args(args)
         .arg("--config")
-        .arg(lab.config_path())
+        .arg(config)
         .env("XDG_STATE_HOME", state)
         .env("RUST_BACKTRACE", "0")
         .output()
