@@ -317,32 +317,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
             format!("`{}` destroys coordinates or history: pass --yes --confirm-node {node} to run it", step.title),
         ));
     }
-    let outcome = rt.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(32);
-        let exec = engine::execute(step, &ctx, tx);
-        let print = async {
-            while let Some(p) = rx.recv().await {
-                match p {
-                    Progress::Preconditions(c) => print_conditions("preconditions (checked now)", &c),
-                    Progress::Statement(s) => println!("running: {s}"),
-                    Progress::Note(n) => println!("note: {n}"),
-                    Progress::Postconditions(c) => print_conditions("postconditions", &c),
-                    Progress::Finished(_) => {}
-                }
-            }
-        };
-        let (outcome, ()) = tokio::join!(exec, print);
-        outcome
-    });
-    if !outcome.audited {
-        eprintln!("WARNING: the audit record was not written ({})", ctx.audit.path().display());
-    }
-    if outcome.ok {
-        println!("OK: {}", outcome.summary);
-        Ok(0)
-    } else {
-        Err((1, outcome.summary))
-    }
+    execute_printing(&rt, step, &ctx)
 }
 
 /// Runs `ringdeck audit`; returns the exit code. Without a config, reads the default log.
@@ -390,4 +365,38 @@ pub fn audit(config_flag: Option<&Path>, args: &AuditArgs) -> i32 {
         }
     }
     0
+}
+
+/// Executes a confirmed step, printing its progress; exit 0 on success, `(1, why)` on failure.
+pub(crate) fn execute_printing(
+    rt: &tokio::runtime::Runtime,
+    step: crate::runbook::Step,
+    ctx: &EngineCtx,
+) -> Result<i32, (i32, String)> {
+    let outcome = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(32);
+        let exec = engine::execute(step, ctx, tx);
+        let print = async {
+            while let Some(p) = rx.recv().await {
+                match p {
+                    Progress::Preconditions(c) => print_conditions("preconditions (checked now)", &c),
+                    Progress::Statement(s) => println!("running: {s}"),
+                    Progress::Note(n) => println!("note: {n}"),
+                    Progress::Postconditions(c) => print_conditions("postconditions", &c),
+                    Progress::Finished(_) => {}
+                }
+            }
+        };
+        let (outcome, ()) = tokio::join!(exec, print);
+        outcome
+    });
+    if !outcome.audited {
+        eprintln!("WARNING: the audit record was not written ({})", ctx.audit.path().display());
+    }
+    if outcome.ok {
+        println!("OK: {}", outcome.summary);
+        Ok(0)
+    } else {
+        Err((1, outcome.summary))
+    }
 }

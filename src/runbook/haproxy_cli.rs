@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::cli::{RunArgs, print_conditions};
 use super::engine::{self, EngineCtx};
 use super::haproxy::{plan, socket_of};
-use super::step::{Condition, Danger, Progress, ServerOp, Step, StepAction};
+use super::step::{Condition, Danger, ServerOp, Step, StepAction};
 use crate::collect::haproxy::socket_command_within;
 use crate::config::login::Logins;
 use crate::config::{self, Config};
@@ -89,30 +89,5 @@ pub fn run(
         println!("add --yes to run it");
         return Ok(0);
     }
-    let outcome = rt.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(32);
-        let exec = engine::execute(step, &ctx, tx);
-        let print = async {
-            while let Some(p) = rx.recv().await {
-                match p {
-                    Progress::Preconditions(c) => print_conditions("preconditions (checked now)", &c),
-                    Progress::Statement(s) => println!("running: {s}"),
-                    Progress::Note(n) => println!("note: {n}"),
-                    Progress::Postconditions(c) => print_conditions("postconditions", &c),
-                    Progress::Finished(_) => {}
-                }
-            }
-        };
-        let (outcome, ()) = tokio::join!(exec, print);
-        outcome
-    });
-    if !outcome.audited {
-        eprintln!("WARNING: the audit record was not written ({})", ctx.audit.path().display());
-    }
-    if outcome.ok {
-        println!("OK: {}", outcome.summary);
-        Ok(0)
-    } else {
-        Err((1, outcome.summary))
-    }
+    super::cli::execute_printing(&rt, step, &ctx)
 }
