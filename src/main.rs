@@ -70,6 +70,9 @@ struct SnapshotArgs {
     /// Zoom the focused pane.
     #[arg(long)]
     zoom: bool,
+    /// Show the ring recovery wizard as `R` opens it (the saved one, or a rebuild planned now).
+    #[arg(long)]
+    recover: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -122,6 +125,7 @@ fn main() -> Result<()> {
                 polls: a.polls,
                 focus: a.focus.map(Pane::from),
                 zoom: a.zoom,
+                recover: a.recover,
                 out: a.out.as_deref(),
             };
             ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)

@@ -11,7 +11,6 @@ use super::App;
 use super::state::Request;
 use super::wizard::{Wizard, WizardRequest};
 use crate::config::Config;
-use crate::model::replication::NodeStatus;
 use crate::recover::{self, RecoveryState};
 use crate::runbook::{self, Condition, EngineCtx, Progress};
 
@@ -57,7 +56,7 @@ impl Runner {
     }
 
     fn previews(&self, st: &RecoveryState) -> Vec<Vec<String>> {
-        st.steps.iter().map(|k| recover::preview(&self.cfg, st, *k)).collect()
+        super::wizard::previews(&self.cfg, st)
     }
 
     /// Opens the saved wizard at start, if there is one: a crash or a quit resumes at its step.
@@ -74,27 +73,10 @@ impl Runner {
     }
 
     fn open_wizard(&self, app: &mut App) {
-        let Some(path) = self.state_path() else {
-            app.message = Some("cannot find the state dir for the wizard: set HOME or XDG_STATE_HOME".into());
-            return;
-        };
-        let st = match recover::state::load(&path) {
-            Ok(Some(st)) => st,
-            Ok(None) => {
-                let statuses: Vec<(&str, Option<&NodeStatus>)> =
-                    app.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
-                recover::new_rebuild(&self.cfg, &statuses, &self.config_path, None)
-            }
-            Err(e) => {
-                app.message = Some(e);
-                return;
-            }
-        };
-        let statuses: Vec<(&str, Option<&NodeStatus>)> =
-            app.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
-        let proposal = recover::propose_source(&self.cfg, &statuses);
-        let previews = self.previews(&st);
-        app.wizard = Some(Wizard::new(st, previews, proposal));
+        match super::wizard::open(&self.cfg, &self.config_path, &app.nodes) {
+            Ok(w) => app.wizard = Some(w),
+            Err(e) => app.message = Some(e),
+        }
     }
 
     fn wizard_request(&self, app: &mut App, req: WizardRequest) {

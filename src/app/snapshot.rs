@@ -25,11 +25,14 @@ pub struct SnapshotOpts<'a> {
     pub polls: u32,
     pub focus: Option<Pane>,
     pub zoom: bool,
+    /// Show the recovery wizard over the panes.
+    pub recover: bool,
     pub out: Option<&'a Path>,
 }
 
 /// Runs the collectors, renders once, and writes SVG (for `.svg` paths) or plain text.
 pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
+    let cfg_for_wizard = cfg.clone();
     let logins = Logins::resolve(&cfg).map_err(|e| eyre!(e))?;
     let theme_name = cfg.theme.clone().unwrap_or_else(|| "default".into());
     let user_dir = crate::config::paths::config_dir();
@@ -61,6 +64,10 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         app.act(Action::Focus(p));
     }
     app.zoom = o.zoom;
+    if o.recover {
+        let w = super::wizard::open(&cfg_for_wizard, std::path::Path::new(source), &app.nodes).map_err(|e| eyre!(e))?;
+        app.wizard = Some(w);
+    }
     let mut term = Terminal::new(TestBackend::new(o.width, o.height))?;
     let now = Instant::now();
     term.draw(|f| crate::ui::render(f, &app, &theme, now))?;

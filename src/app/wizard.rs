@@ -190,6 +190,30 @@ impl Wizard {
     }
 }
 
+/// The wizard `R` opens: the saved one for this config, else a rebuild planned from the samples,
+/// with the model's proposed source and what each step will do.
+pub fn open(
+    cfg: &crate::config::Config,
+    config_path: &std::path::Path,
+    nodes: &[super::state::Target<crate::model::replication::NodeStatus>],
+) -> Result<Wizard, String> {
+    let statuses: Vec<(&str, Option<&crate::model::replication::NodeStatus>)> =
+        nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
+    let path = crate::recover::state::state_path(config_path)
+        .ok_or("cannot find the state dir for the wizard: set HOME or XDG_STATE_HOME")?;
+    let st = match crate::recover::state::load(&path)? {
+        Some(st) => st,
+        None => crate::recover::new_rebuild(cfg, &statuses, config_path, None),
+    };
+    let previews = previews(cfg, &st);
+    Ok(Wizard::new(st, previews, crate::recover::propose_source(cfg, &statuses)))
+}
+
+/// What each step of `st` will do, from the config.
+pub fn previews(cfg: &crate::config::Config, st: &RecoveryState) -> Vec<Vec<String>> {
+    st.steps.iter().map(|k| crate::recover::preview(cfg, st, *k)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
