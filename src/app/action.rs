@@ -30,6 +30,10 @@ pub enum Action {
     Sort {
         forward: bool,
     },
+    /// Kill the statement (or, `connection`, the whole connection) selected in the queries pane.
+    Kill {
+        connection: bool,
+    },
 }
 
 /// The HAProxy server steps a key can start on the selected server.
@@ -132,6 +136,8 @@ impl FromStr for Action {
             "filter" => Action::Filter,
             "sort_next" => Action::Sort { forward: true },
             "sort_prev" => Action::Sort { forward: false },
+            "kill_query" => Action::Kill { connection: false },
+            "kill_connection" => Action::Kill { connection: true },
             other => return Err(format!("unknown action {other:?}")),
         })
     }

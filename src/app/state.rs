@@ -418,6 +418,7 @@ impl App {
                 self.request_step(action, node);
             }
             Action::Server(k) => self.server_key(k),
+            Action::Kill { connection } => self.kill_selected(connection),
             Action::Filter => {
                 self.focus = Pane::Haproxy;
                 self.dialog = Some(Dialog::Filter(CommandLine { input: self.hap.filter.clone(), error: None }));
@@ -472,6 +473,23 @@ impl App {
             return;
         }
         self.requests.push(Request::Plan { action, node });
+    }
+
+    /// Plans a kill of the statement selected in the queries pane (only while it has focus).
+    fn kill_selected(&mut self, connection: bool) {
+        let what = if connection { "kill connection" } else { "kill query" };
+        if self.focus != Pane::Queries {
+            self.message = Some(format!("{what}: select a statement in the Slow queries pane first (4)"));
+            return;
+        }
+        let picked =
+            self.visible_queries().get(self.selected[Pane::Queries.index()]).map(|(node, p)| (node.to_string(), p.id));
+        match picked {
+            Some((node, id)) => {
+                self.request_step(StepAction::Kill { id, connection, statement: String::new() }, node);
+            }
+            None => self.message = Some(format!("{what}: no statement selected")),
+        }
     }
 
     /// A fresh id for a dialog or a background task.
@@ -681,6 +699,8 @@ pub fn action_name(a: &StepAction) -> &'static str {
         StepAction::Bypass { .. } => "bypass",
         StepAction::Recover { .. } => "recovery step",
         StepAction::HaproxyServer { op, .. } => op.name(),
+        StepAction::Kill { connection: false, .. } => "kill query",
+        StepAction::Kill { connection: true, .. } => "kill connection",
     }
 }
 
