@@ -80,6 +80,18 @@ fn slow_query_shown_and_killed_from_the_pane() {
             query_rows(s).first().and_then(|r| seconds(r)).is_some_and(|t| t >= first + 1.0)
         });
 
+        // The drill-in (the pane is zoomed) shows the EXPLAIN, run on its own connection.
+        tmux.wait_for(Duration::from_secs(5), "the EXPLAIN in the drill-in", |s| {
+            s.contains(&format!("{id} on node3")) && s.contains("No tables used")
+        });
+        // `/` filters: a text nothing matches empties the pane, esc clears it.
+        tmux.keys(&["/", "nomatch"]);
+        tmux.wait_for(Duration::from_secs(2), "the filtered pane", |s| s.contains("no running statement matches"));
+        tmux.keys(&["Escape"]);
+        tmux.wait_for(Duration::from_secs(2), "the filter cleared", |s| {
+            query_rows(s).first().is_some_and(|r| r.contains("SLEEP(30)"))
+        });
+
         // x: the confirm dialog names the statement; Cancel is first, Tab then Enter runs it.
         tmux.keys(&["x"]);
         tmux.wait_for(Duration::from_secs(5), "the kill dialog with live preconditions", |s| {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bypass;
 pub mod cli;
 pub mod engine;
+pub mod explain;
 pub mod haproxy;
 pub mod haproxy_cli;
 pub mod kill;
