@@ -620,3 +620,15 @@ fn kill_confirm_dialog_shows_the_statement_and_defaults_to_cancel() {
     assert!(screen.contains("SELECT SLEEP(30)"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn probes_pane_zoomed_shows_min_avg_p95_max_and_failures_as_marks() {
+    use ringdeck::app::action::{Action, Pane};
+    let (mut app, now) = state(false, false);
+    app.act(Action::Focus(Pane::Probes));
+    app.act(Action::Zoom);
+    let screen = render(&app, now, 120, 12);
+    assert!(screen.contains("min") && screen.contains("avg") && screen.contains("p95"), "{screen}");
+    assert!(screen.contains("FAIL") && screen.contains("✗1"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

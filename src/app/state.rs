@@ -183,7 +183,7 @@ impl App {
                 })
                 .collect(),
             probes: cfg
-                .probes
+                .effective_probes()
                 .iter()
                 .map(|p| ProbeTarget {
                     target: Target::new(
