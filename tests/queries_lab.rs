@@ -142,3 +142,41 @@ fn slow_query_shown_and_killed_from_the_pane() {
     assert_eq!(audit.len(), 2, "the CLI kill audited, the read-only refusal not: {audit:?}");
     assert_eq!(audit[1]["action"]["connection"], true);
 }
+
+/// The line of probe `name` in the response-time pane.
+fn probe_line(screen: &str, name: &str) -> Option<String> {
+    screen.lines().find(|l| l.contains(&format!("┃{name} ")) || l.contains(&format!("│{name} "))).map(str::to_string)
+}
+
+#[test]
+fn stopping_apache_2_fails_its_probe_while_the_balancer_probe_stays_up() {
+    let lab = Lab::start(3);
+    let cfg = lab.config_path();
+    let bin = env!("CARGO_BIN_EXE_ringdeck");
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::new(
+        "probes",
+        160,
+        45,
+        &format!("XDG_STATE_HOME='{}' {bin} --config '{}'; sleep 60", state.path().display(), cfg.display()),
+    );
+    tmux.keys(&["5", "z"]);
+    tmux.wait_for(Duration::from_secs(15), "both HTTP probes answering", |s| {
+        ["http-lb", "http-web2"]
+            .iter()
+            .all(|n| probe_line(s, n).is_some_and(|l| l.contains("ms") && !l.contains("FAIL")))
+    });
+    lab.ringdeck_ok(&["lab", "break", "stop", "--web", "2"]);
+    let screen = tmux.wait_for(Duration::from_secs(5), "http-web2 failing with marks", |s| {
+        probe_line(s, "http-web2").is_some_and(|l| l.contains("FAIL") && l.contains('✗'))
+    });
+    assert!(probe_line(&screen, "http-web2").is_some_and(|l| l.contains('×')), "a failure mark in the line: {screen}");
+    // For the next few polls the balancer's probe keeps answering (HAProxy redispatches to web1).
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        let s = tmux.screen();
+        let lb = probe_line(&s, "http-lb").unwrap_or_default();
+        assert!(!lb.contains("FAIL") && !lb.contains('✗') && lb.contains("ms"), "http-lb must stay up:\n{s}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
