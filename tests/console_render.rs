@@ -101,6 +101,29 @@ fn node(i: u32, broken: bool) -> NodeStatus {
         } else {
             vec![]
         },
+        digests: Some(if i == 1 {
+            use ringdeck::model::digest::{Digest, Digests};
+            Digests::Rows(vec![
+                Digest {
+                    schema: "app".into(),
+                    text: "SELECT * FROM `posts` WHERE `author` = ? ORDER BY `created` DESC".into(),
+                    count: 12000,
+                    total: 84.5,
+                    avg: 0.00704,
+                    rows_examined: 9_600_000,
+                },
+                Digest {
+                    schema: "app".into(),
+                    text: "INSERT INTO `posts` VALUES (...)".into(),
+                    count: 300,
+                    total: 1.2,
+                    avg: 0.004,
+                    rows_examined: 0,
+                },
+            ])
+        } else {
+            ringdeck::model::digest::Digests::Unavailable(ringdeck::model::digest::OFF_HINT.into())
+        }),
     }
 }
 

@@ -156,6 +156,7 @@ mod tests {
             binlog: None,
             links: Vec::new(),
             processes: ps,
+            digests: None,
         });
         t
     }

@@ -2,6 +2,7 @@
 
 pub mod apache;
 pub mod apache_workers;
+pub mod digest;
 pub mod haproxy;
 pub mod haproxy_runtime;
 pub mod replication;

@@ -147,6 +147,7 @@ impl Target {
             binlog,
             links,
             processes: Vec::new(),
+            digests: None,
         })
     }
 

@@ -307,6 +307,7 @@ mod tests {
             binlog: None,
             links: Vec::new(),
             processes: ps,
+            digests: None,
         }
     }
 

@@ -1,8 +1,9 @@
 //! The slow-query pane: connection pressure per node on its first line (threads connected and
 //! running against max_connections, seed 002), then running statements across every node,
 //! longest first, without sleeping, system and replication threads, filtered with `/`. Zoomed,
-//! the selected statement's drill-in (node, thread, full text, EXPLAIN for a SELECT) is drawn
-//! under the table.
+//! the top statement digests of every node (performance_schema; a hint per node where it is off)
+//! and the selected statement's drill-in (node, thread, full text, EXPLAIN for a SELECT) are
+//! drawn under the table.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,6 +13,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{Ctx, note, scroll_offset};
 use crate::app::queryview::{self, explainable};
+use crate::model::digest::{self, Digests};
 use crate::model::replication::Process;
 use crate::ui::fmt;
 use crate::ui::theme::Theme;
@@ -72,11 +74,16 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let [head, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     f.render_widget(Paragraph::new(pressure_line(ctx)), head);
-    let (table_area, detail_area) = if app.zoom && ctx.focused && rest.height >= 14 {
+    let zoomed = app.zoom && ctx.focused;
+    let (table_area, digest_area, detail_area) = if zoomed && rest.height >= 24 {
+        let [a, d, b] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(8), Constraint::Length(10)]).areas(rest);
+        (a, Some(d), Some(b))
+    } else if zoomed && rest.height >= 14 {
         let [a, b] = Layout::vertical([Constraint::Fill(1), Constraint::Length(10)]).areas(rest);
-        (a, Some(b))
+        (a, None, Some(b))
     } else {
-        (rest, None)
+        (rest, None, None)
     };
     let queries = app.query_rows();
     let selected = queryview::selected_position(&queries, &app.queries);
@@ -96,9 +103,75 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         let r = Rect { x: area.x + area.width - w, y: area.y - 1, width: w, height: 1 };
         f.render_widget(Paragraph::new(Span::styled(label, t.label)), r);
     }
+    if let Some(d) = digest_area {
+        draw_digests(f, d, ctx);
+    }
     if let Some(d) = detail_area {
         draw_detail(f, d, ctx, queries.get(selected).copied());
     }
+}
+
+/// Top statement digests of every node by total latency, and a hint per reason for the nodes
+/// without (performance_schema off, no privilege).
+fn draw_digests(f: &mut Frame, area: Rect, ctx: &Ctx) {
+    let t = ctx.theme;
+    let block = Block::default().borders(Borders::TOP).title(Span::styled(" top digests by total latency ", t.label));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let with: Vec<(&str, &Digests)> =
+        ctx.app.nodes.iter().filter_map(|n| Some((n.name.as_str(), n.last.as_ref()?.digests.as_ref()?))).collect();
+    // Nodes without digests, grouped by reason, in config order.
+    let mut hints: Vec<(String, Vec<&str>)> = Vec::new();
+    for (n, d) in &with {
+        if let Digests::Unavailable(why) = d {
+            match hints.iter_mut().find(|(w, _)| w == why) {
+                Some((_, names)) => names.push(n),
+                None => hints.push((why.clone(), vec![n])),
+            }
+        }
+    }
+    let hint_lines: Vec<Line> = hints
+        .iter()
+        .map(|(why, names)| Line::from(Span::styled(format!("{}: {why}", names.join(", ")), t.warn)))
+        .collect();
+    let rows = digest::merged(with.iter().map(|(n, d)| (*n, *d)));
+    let table_h = inner.height.saturating_sub(hint_lines.len() as u16);
+    let [table_area, hint_area] = Layout::vertical([Constraint::Length(table_h), Constraint::Fill(1)]).areas(inner);
+    if rows.is_empty() {
+        if hint_lines.is_empty() {
+            note(f, inner, t, "no statement digests yet");
+        } else {
+            f.render_widget(Paragraph::new(hint_lines).wrap(Wrap { trim: false }), inner);
+        }
+        return;
+    }
+    let text_w = (inner.width as usize).saturating_sub(7 + 8 + 9 + 9 + 9 + 8 + 6).max(10);
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|(n, d)| {
+            Row::new(vec![
+                Cell::from(n.to_string()),
+                Cell::from(format!("{:>7}", d.count)),
+                Cell::from(format!("{:>8}", fmt::seconds(d.total))),
+                Cell::from(format!("{:>8}", fmt::millis(d.avg * 1000.0))),
+                Cell::from(format!("{:>8}", d.rows_examined)),
+                Cell::from(fmt::cut(&d.schema, 8)),
+                Cell::from(fmt::one_line(&d.text, text_w)),
+            ])
+        })
+        .collect();
+    let header = Row::new(["node", "  count", "   total", "     avg", "rows exa", "schema", "digest"]).style(t.header);
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Fill(1),
+    ];
+    f.render_widget(Table::new(body, widths).header(header).column_spacing(1), table_area);
+    f.render_widget(Paragraph::new(hint_lines), hint_area);
 }
 
 fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, queries: &[(&str, &Process)], selected: usize) {
