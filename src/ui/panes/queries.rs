@@ -33,27 +33,37 @@ fn pressure_style(used: u32, max: u32, t: &Theme) -> Style {
     }
 }
 
-/// `node1 conn 5/151 run 2` per node that answered.
-fn pressure_line(ctx: &Ctx) -> Line<'static> {
+/// `node1 conn 5/151 run 2` per node that answered; `node1 5/151 r2` when that does not fit.
+fn pressure_line(ctx: &Ctx, width: u16) -> Line<'static> {
+    let full = pressure_spans(ctx, false);
+    if full.iter().map(|s| s.width()).sum::<usize>() <= width as usize {
+        Line::from(full)
+    } else {
+        Line::from(pressure_spans(ctx, true))
+    }
+}
+
+fn pressure_spans(ctx: &Ctx, compact: bool) -> Vec<Span<'static>> {
     let t = ctx.theme;
+    let (conn, run, gap) = if compact { ("", " r", " ") } else { ("conn ", " run ", "  ") };
     let mut spans = Vec::new();
     for n in &ctx.app.nodes {
         if !spans.is_empty() {
-            spans.push(Span::raw("  "));
+            spans.push(Span::raw(gap));
         }
         spans.push(Span::styled(format!("{} ", n.name), t.label));
         match &n.last {
             Some(s) => {
                 let (c, r, max) = (s.counters.threads_connected, s.counters.threads_running, s.vars.max_connections);
-                spans.push(Span::raw("conn "));
+                spans.push(Span::raw(conn));
                 spans.push(Span::styled(format!("{c}/{max}"), pressure_style(c, max, t)));
-                spans.push(Span::raw(" run "));
+                spans.push(Span::raw(run));
                 spans.push(Span::styled(r.to_string(), pressure_style(r, max, t)));
             }
             None => spans.push(Span::styled("-", t.muted)),
         }
     }
-    Line::from(spans)
+    spans
 }
 
 fn time_style(p: &Process, t: &Theme) -> Style {
@@ -73,7 +83,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         return note(f, area, t, "no [[node]] in the config");
     }
     let [head, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    f.render_widget(Paragraph::new(pressure_line(ctx)), head);
+    f.render_widget(Paragraph::new(pressure_line(ctx, head.width)), head);
     let zoomed = app.zoom && ctx.focused;
     let (table_area, digest_area, detail_area) = if zoomed && rest.height >= 24 {
         let [a, d, b] =
