@@ -175,6 +175,12 @@ fn stopping_apache_2_fails_its_probe_while_the_balancer_probe_stays_up() {
         probe_line(s, "http-web2").is_some_and(|l| l.contains("FAIL") && l.contains('✗'))
     });
     assert!(probe_line(&screen, "http-web2").is_some_and(|l| l.contains('×')), "a failure mark in the line: {screen}");
+    // Red (the theme's crit, lightred: colour 9 in tmux) on web2, green (2) and no red on the balancer.
+    let ansi = tmux.screen_ansi();
+    let line = |name: &str| ansi.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(line("http-web2").contains("38;5;9m"), "http-web2 in red: {:?}", line("http-web2"));
+    let lb = line("http-lb");
+    assert!(lb.contains("38;5;2m") && !lb.contains("38;5;9m"), "http-lb green: {lb:?}");
     // For the next few polls the balancer's probe keeps answering (HAProxy redispatches to web1).
     let until = Instant::now() + Duration::from_secs(4);
     while Instant::now() < until {

@@ -44,7 +44,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
             let last = p.series.last();
             let failed_now = p.target.error.is_some();
             let pts: Vec<Option<f64>> = p.series.tail(spark_w).collect();
-            let name_style = if ctx.focused && i == ctx.selected { t.selected } else { t.label };
+            let name_style = if ctx.focused && i == ctx.selected {
+                t.selected
+            } else if failed_now {
+                t.crit
+            } else {
+                t.label
+            };
             let mut spans = vec![Span::styled(format!("{:<name_w$} ", fmt::cut(&p.target.name, name_w)), name_style)];
             spans.push(Span::raw(" ".repeat(spark_w.saturating_sub(pts.len()))));
             spans.extend(spark(&pts, None, t.spark, t.crit));
