@@ -34,6 +34,8 @@ pub enum Action {
     Kill {
         connection: bool,
     },
+    /// Show or hide sleeping, system and replication threads in the queries pane.
+    ToggleHidden,
 }
 
 /// The HAProxy server steps a key can start on the selected server.
@@ -138,6 +140,7 @@ impl FromStr for Action {
             "sort_prev" => Action::Sort { forward: false },
             "kill_query" => Action::Kill { connection: false },
             "kill_connection" => Action::Kill { connection: true },
+            "toggle_hidden" => Action::ToggleHidden,
             other => return Err(format!("unknown action {other:?}")),
         })
     }

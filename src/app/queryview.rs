@@ -35,6 +35,8 @@ pub struct QueriesView {
     pub fallback: usize,
     /// The last EXPLAIN asked for or answered (`result` is `Err("…running")` while asked).
     pub explain: Option<Explain>,
+    /// Also list sleeping, system and replication threads (`H`).
+    pub show_hidden: bool,
 }
 
 /// Whether `p` (on `node`) matches the lower-cased `needle`.
@@ -52,7 +54,9 @@ pub fn visible<'a>(nodes: &'a [Target<NodeStatus>], view: &QueriesView) -> Vec<(
     let mut v: Vec<_> = nodes
         .iter()
         .filter_map(|t| t.last.as_ref().map(|s| (t.name.as_str(), s)))
-        .flat_map(|(name, s)| s.processes.iter().filter(|p| !p.is_background()).map(move |p| (name, p)))
+        .flat_map(|(name, s)| {
+            s.processes.iter().filter(|p| view.show_hidden || !p.is_background()).map(move |p| (name, p))
+        })
         .filter(|(name, p)| hit(name, p, &needle))
         .collect();
     v.sort_by(|a, b| b.1.time.total_cmp(&a.1.time).then(a.0.cmp(b.0)).then(a.1.id.cmp(&b.1.id)));
@@ -185,6 +189,9 @@ mod tests {
         assert_eq!(ids(&view), vec!["node3:7"]);
         view.filter = "nothing".into();
         assert!(ids(&view).is_empty());
+        view.filter = String::new();
+        view.show_hidden = true;
+        assert_eq!(ids(&view), vec!["node3:9", "node3:8", "node1:2", "node3:7", "node1:1"], "H shows every thread");
     }
 
     #[test]

@@ -423,6 +423,10 @@ impl App {
             }
             Action::Server(k) => self.server_key(k),
             Action::Kill { connection } => self.kill_selected(connection),
+            Action::ToggleHidden => {
+                self.focus = Pane::Queries;
+                self.queries.show_hidden = !self.queries.show_hidden;
+            }
             Action::Filter if self.focus == Pane::Queries => {
                 self.dialog = Some(Dialog::Filter(CommandLine { input: self.queries.filter.clone(), error: None }));
             }

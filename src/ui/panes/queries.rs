@@ -98,8 +98,10 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let queries = app.query_rows();
     let selected = queryview::selected_position(&queries, &app.queries);
     if queries.is_empty() {
-        let text = if app.queries.filter.is_empty() {
-            "no running statements (sleeping, system and replication threads hidden)".to_string()
+        let text = if app.queries.show_hidden {
+            "no threads".to_string()
+        } else if app.queries.filter.is_empty() {
+            "no running statements (sleeping, system and replication threads hidden: H shows them)".to_string()
         } else {
             format!("no running statement matches /{} (/ to change, esc in it to clear)", app.queries.filter)
         };
@@ -107,8 +109,15 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     } else {
         draw_table(f, table_area, ctx, &queries, selected);
     }
-    if !app.queries.filter.is_empty() && area.y > 0 {
-        let label = format!(" /{} ", app.queries.filter);
+    let mut notes = Vec::new();
+    if app.queries.show_hidden {
+        notes.push("all threads".to_string());
+    }
+    if !app.queries.filter.is_empty() {
+        notes.push(format!("/{}", app.queries.filter));
+    }
+    if !notes.is_empty() && area.y > 0 {
+        let label = format!(" {} ", notes.join("  "));
         let w = (label.chars().count() as u16).min(area.width);
         let r = Rect { x: area.x + area.width - w, y: area.y - 1, width: w, height: 1 };
         f.render_widget(Paragraph::new(Span::styled(label, t.label)), r);
