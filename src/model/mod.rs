@@ -8,6 +8,7 @@ pub mod haproxy_runtime;
 pub mod replication;
 pub mod ring;
 pub mod series;
+pub mod sqltext;
 pub mod topology;
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::{Ctx, note, scroll_offset};
 use crate::app::queryview::{self, explainable};
 use crate::model::digest::{self, Digests};
 use crate::model::replication::Process;
+use crate::model::sqltext::{mask_secrets, normalise};
 use crate::ui::fmt;
 use crate::ui::theme::Theme;
 
@@ -202,7 +203,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, queries: &[(&str, &Process)]
         .iter()
         .enumerate()
         .map(|(i, (node, p))| {
-            let text = fmt::one_line(if p.info.is_empty() { &p.state } else { &p.info }, info_w);
+            let text = fmt::one_line(&mask_secrets(if p.info.is_empty() { &p.state } else { &p.info }), info_w);
             let time = Cell::from(Span::styled(format!("{:>6.1}s", p.time), time_style(p, t)));
             let row = if wide {
                 Row::new(vec![
@@ -280,7 +281,7 @@ pub fn detail_lines(ctx: &Ctx, sel: Option<(&str, &Process)>) -> Vec<Line<'stati
             Span::styled(format!("{:.1}s", p.time), time_style(p, t)),
             Span::raw(format!("  {}  {}", or(&p.command), or(&p.state))),
         ]),
-        Line::from(vec![label("statement"), Span::raw(p.info.split_whitespace().collect::<Vec<_>>().join(" "))]),
+        Line::from(vec![label("statement"), Span::raw(normalise(&p.info, 4000))]),
     ];
     let explain = ctx.app.queries.explain.as_ref().filter(|e| e.key.node == node && e.key.id == p.id);
     match explain.map(|e| &e.result) {
