@@ -101,6 +101,29 @@ fn node(i: u32, broken: bool) -> NodeStatus {
         } else {
             vec![]
         },
+        digests: Some(if i == 1 {
+            use ringdeck::model::digest::{Digest, Digests};
+            Digests::Rows(vec![
+                Digest {
+                    schema: "app".into(),
+                    text: "SELECT * FROM `posts` WHERE `author` = ? ORDER BY `created` DESC".into(),
+                    count: 12000,
+                    total: 84.5,
+                    avg: 0.00704,
+                    rows_examined: 9_600_000,
+                },
+                Digest {
+                    schema: "app".into(),
+                    text: "INSERT INTO `posts` VALUES (...)".into(),
+                    count: 300,
+                    total: 1.2,
+                    avg: 0.004,
+                    rows_examined: 0,
+                },
+            ])
+        } else {
+            ringdeck::model::digest::Digests::Unavailable(ringdeck::model::digest::OFF_HINT.into())
+        }),
     }
 }
 
@@ -550,5 +573,85 @@ fn apache_pane_zoomed_lists_the_request_that_never_finishes() {
     assert!(screen.contains("15.0 req/s"), "{screen}");
     assert!(screen.contains("web2   DOWN connection refused"), "{screen}");
     assert!(screen.contains("scoreboard W__W______.........."), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn queries_pane_zoomed_shows_the_statement_its_explain_and_kills_only_it() {
+    use ringdeck::app::action::{Action, Pane};
+    use ringdeck::app::queryview::{Explain, QueryKey};
+    use ringdeck::app::state::Request;
+    let (mut app, now) = state(false, false);
+    // Outside the queries pane, x only says where to go.
+    app.act(Action::Kill { connection: false });
+    assert!(app.requests.is_empty(), "nothing planned from another pane");
+    assert!(app.message.as_deref().unwrap_or("").contains("Slow queries"));
+    app.message = None;
+    app.act(Action::Focus(Pane::Queries));
+    app.act(Action::Zoom);
+    let asked = app.requests.iter().any(|r| matches!(r, Request::Explain { node, id: 77, db, sql } if node == "node3" && db == "app" && sql == "SELECT SLEEP(30)"));
+    assert!(asked, "the drill-in asks for the EXPLAIN: {:?}", app.requests);
+    app.requests.clear();
+    let cols = ["id", "select_type", "table", "type", "possible_keys", "key", "key_len", "ref", "rows", "Extra"];
+    let row = ["1", "SIMPLE", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "No tables used"];
+    assert!(app.explained(Explain {
+        key: QueryKey { node: "node3".into(), id: 77 },
+        statement: "SELECT SLEEP(30)".into(),
+        result: Ok((cols.map(String::from).to_vec(), vec![row.map(String::from).to_vec()])),
+    }));
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("77 on node3"), "{screen}");
+    assert!(screen.contains("No tables used"), "{screen}");
+    assert!(screen.contains("node1 conn 4/151 run 1"), "{screen}");
+    insta::assert_snapshot!(screen);
+
+    // The filter: nothing matches, then node3 does.
+    app.act(Action::Filter);
+    for c in "nomatch".chars() {
+        key(&mut app, c);
+    }
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("no running statement matches /nomatch"), "{screen}");
+    app.dialog = None;
+    app.queries.filter = "sleep".into();
+    // x plans a kill of the selected thread on its node.
+    app.act(Action::Kill { connection: true });
+    let planned = app.requests.iter().any(|r| matches!(r, Request::Plan { action: ringdeck::runbook::StepAction::Kill { id: 77, connection: true, .. }, node } if node == "node3"));
+    assert!(planned, "{:?}", app.requests);
+    // Read-only refuses before planning.
+    app.requests.clear();
+    app.read_only = true;
+    app.act(Action::Kill { connection: false });
+    assert!(app.requests.is_empty());
+    assert!(
+        app.message.as_deref().unwrap_or("").contains("read-only: refusing kill query on node3"),
+        "{:?}",
+        app.message
+    );
+}
+
+#[test]
+fn kill_confirm_dialog_shows_the_statement_and_defaults_to_cancel() {
+    let (mut app, now) = state(false, false);
+    let cfg = Config::parse(CFG, Path::new("lab.toml")).unwrap();
+    let st = node(3, false);
+    let action = ringdeck::runbook::StepAction::Kill { id: 77, connection: false, statement: String::new() };
+    let step = ringdeck::runbook::plan(&action, "node3", &cfg, &[("node3", Some(&st))]).unwrap();
+    app.open_confirm(step);
+    let screen = render(&app, now, 120, 36);
+    assert!(screen.contains("KILL QUERY 77"), "{screen}");
+    assert!(screen.contains("SELECT SLEEP(30)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn probes_pane_zoomed_shows_min_avg_p95_max_and_failures_as_marks() {
+    use ringdeck::app::action::{Action, Pane};
+    let (mut app, now) = state(false, false);
+    app.act(Action::Focus(Pane::Probes));
+    app.act(Action::Zoom);
+    let screen = render(&app, now, 120, 12);
+    assert!(screen.contains("min") && screen.contains("avg") && screen.contains("p95"), "{screen}");
+    assert!(screen.contains("FAIL") && screen.contains("✗1"), "{screen}");
     insta::assert_snapshot!(screen);
 }

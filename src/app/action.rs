@@ -30,6 +30,12 @@ pub enum Action {
     Sort {
         forward: bool,
     },
+    /// Kill the statement (or, `connection`, the whole connection) selected in the queries pane.
+    Kill {
+        connection: bool,
+    },
+    /// Show or hide sleeping, system and replication threads in the queries pane.
+    ToggleHidden,
 }
 
 /// The HAProxy server steps a key can start on the selected server.
@@ -132,6 +138,9 @@ impl FromStr for Action {
             "filter" => Action::Filter,
             "sort_next" => Action::Sort { forward: true },
             "sort_prev" => Action::Sort { forward: false },
+            "kill_query" => Action::Kill { connection: false },
+            "kill_connection" => Action::Kill { connection: true },
+            "toggle_hidden" => Action::ToggleHidden,
             other => return Err(format!("unknown action {other:?}")),
         })
     }

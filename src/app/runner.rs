@@ -27,6 +27,8 @@ pub enum RunbookEvent {
     VerifyProgress(u64, String),
     /// Verify `id` finished.
     VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
+    /// An EXPLAIN for the queries drill-in.
+    Explain(Box<super::queryview::Explain>),
 }
 
 /// Performs the state's requests.
@@ -128,6 +130,7 @@ impl Runner {
             RunbookEvent::Recover(ev) => app.wizard_event(ev, |st| self.previews(st)),
             RunbookEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
             RunbookEvent::VerifyDone(id, result) => app.verify_done(id, *result),
+            RunbookEvent::Explain(e) => app.explained(*e),
         }
     }
 
@@ -183,6 +186,15 @@ impl Runner {
                 Request::RefreshNodes => self.poll_now.iter().for_each(|n| n.notify_one()),
                 Request::OpenWizard => self.open_wizard(app),
                 Request::Wizard(req) => self.wizard_request(app, req),
+                Request::Explain { node, id, db, sql } => {
+                    let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let result = crate::runbook::explain::explain(&ctx, &node, &db, &sql).await;
+                        let key = super::queryview::QueryKey { node, id };
+                        let e = super::queryview::Explain { key, statement: sql, result };
+                        let _ = tx.send(RunbookEvent::Explain(Box::new(e))).await;
+                    });
+                }
                 Request::Verify { id, opts } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {

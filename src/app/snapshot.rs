@@ -44,7 +44,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
         drop(tx);
         let mut app = App::new(&cfg, source);
-        let targets = cfg.nodes.len() + cfg.haproxies.len() + cfg.apaches.len() + cfg.probes.len();
+        let targets = cfg.nodes.len() + cfg.haproxies.len() + cfg.apaches.len() + cfg.effective_probes().len();
         let mut seen: std::collections::HashMap<TargetId, u32> = Default::default();
         let deadline =
             tokio::time::Instant::now() + cfg.poll_interval.0 * (o.polls + 1) + cfg.timeout.0 + Duration::from_secs(2);

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::action::{Action, Pane, StepKey};
 use super::dialog::{self, Command, CommandLine, Confirm, Dialog, DialogOutcome, Running};
 use super::hapview::{self, HaproxyView};
+use super::queryview::QueriesView;
 use crate::collect::{Payload, TargetId, Update};
 use crate::config::Config;
 use crate::model::apache::{ApacheStatus, Counters, RateStep, Rates, rate_step};
@@ -102,6 +103,8 @@ pub struct App {
     pub haproxies: Vec<Target<HaproxyStats>>,
     /// Sort, filter and selection of the HAProxy pane.
     pub hap: HaproxyView,
+    /// Filter, selection and drill-in of the slow queries pane.
+    pub queries: QueriesView,
     pub apaches: Vec<ApacheTarget>,
     pub probes: Vec<ProbeTarget>,
     pub interval: Duration,
@@ -150,6 +153,8 @@ pub enum Request {
     Wizard(super::wizard::WizardRequest),
     /// Run a verify (read-only), reporting progress and the result for `id`.
     Verify { id: u64, opts: crate::verify::VerifyOpts },
+    /// EXPLAIN a running SELECT (thread `id` on `node`, default database `db`) for the drill-in.
+    Explain { node: String, id: u64, db: String, sql: String },
 }
 
 impl App {
@@ -166,6 +171,7 @@ impl App {
                 })
                 .collect(),
             hap: HaproxyView::default(),
+            queries: QueriesView::default(),
             apaches: cfg
                 .apaches
                 .iter()
@@ -177,7 +183,7 @@ impl App {
                 })
                 .collect(),
             probes: cfg
-                .probes
+                .effective_probes()
                 .iter()
                 .map(|p| ProbeTarget {
                     target: Target::new(
@@ -232,6 +238,7 @@ impl App {
                     .map(|v| v as f64);
                 self.node_lag[i].push(lag);
                 t.record(u.at, r);
+                self.ask_explain();
             }
             (TargetId::Haproxy(i), r) => {
                 let Some(t) = self.haproxies.get_mut(i) else {
@@ -351,16 +358,10 @@ impl App {
         }
     }
 
-    /// Running statements across all nodes, longest first, without background threads.
+    /// Running statements across all nodes, longest first, without background threads, filtered
+    /// with the pane's `/` filter (see `queryview`).
     pub fn visible_queries(&self) -> Vec<(&str, &crate::model::replication::Process)> {
-        let mut v: Vec<_> = self
-            .nodes
-            .iter()
-            .filter_map(|t| t.last.as_ref().map(|s| (t.name.as_str(), s)))
-            .flat_map(|(name, s)| s.processes.iter().filter(|p| !p.is_background()).map(move |p| (name, p)))
-            .collect();
-        v.sort_by(|a, b| b.1.time.total_cmp(&a.1.time));
-        v
+        self.query_rows()
     }
 
     /// Performs a UI action. Returns whether the screen must be redrawn.
@@ -384,7 +385,10 @@ impl App {
             Action::NextPane => self.focus = Pane::ALL[(self.focus.index() + 1) % Pane::ALL.len()],
             Action::PrevPane => self.focus = Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()],
             Action::Focus(p) => self.focus = p,
-            Action::Zoom => self.zoom = !self.zoom,
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                self.ask_explain();
+            }
             Action::CommandLine => self.dialog = Some(Dialog::Command(CommandLine::default())),
             Action::Recover => match &mut self.wizard {
                 Some(w) => w.visible = true,
@@ -418,6 +422,14 @@ impl App {
                 self.request_step(action, node);
             }
             Action::Server(k) => self.server_key(k),
+            Action::Kill { connection } => self.kill_selected(connection),
+            Action::ToggleHidden => {
+                self.focus = Pane::Queries;
+                self.queries.show_hidden = !self.queries.show_hidden;
+            }
+            Action::Filter if self.focus == Pane::Queries => {
+                self.dialog = Some(Dialog::Filter(CommandLine { input: self.queries.filter.clone(), error: None }));
+            }
             Action::Filter => {
                 self.focus = Pane::Haproxy;
                 self.dialog = Some(Dialog::Filter(CommandLine { input: self.hap.filter.clone(), error: None }));
@@ -429,6 +441,9 @@ impl App {
             Action::Up | Action::Down if self.focus == Pane::Haproxy => {
                 self.hap.step(&self.haproxies, if a == Action::Down { 1 } else { -1 });
                 self.selected[Pane::Haproxy.index()] = self.hap.fallback;
+            }
+            Action::Up | Action::Down if self.focus == Pane::Queries => {
+                self.step_query(if a == Action::Down { 1 } else { -1 });
             }
             Action::Up | Action::Down => {
                 let n = self.rows_in(self.focus);
@@ -472,6 +487,22 @@ impl App {
             return;
         }
         self.requests.push(Request::Plan { action, node });
+    }
+
+    /// Plans a kill of the statement selected in the queries pane (only while it has focus).
+    fn kill_selected(&mut self, connection: bool) {
+        let what = if connection { "kill connection" } else { "kill query" };
+        if self.focus != Pane::Queries {
+            self.message = Some(format!("{what}: select a statement in the Slow queries pane first (4)"));
+            return;
+        }
+        let picked = self.selected_query().map(|(node, p)| (node.to_string(), p.id));
+        match picked {
+            Some((node, id)) => {
+                self.request_step(StepAction::Kill { id, connection, statement: String::new() }, node);
+            }
+            None => self.message = Some(format!("{what}: no statement selected")),
+        }
     }
 
     /// A fresh id for a dialog or a background task.
@@ -594,7 +625,8 @@ impl App {
         let outcome = dialog::key(d, ev);
         // The `/` filter applies as it is typed.
         if let Dialog::Filter(cl) = d {
-            self.hap.filter = cl.input.trim().to_string();
+            let filter = if self.focus == Pane::Queries { &mut self.queries.filter } else { &mut self.hap.filter };
+            *filter = cl.input.trim().to_string();
         }
         match outcome {
             DialogOutcome::Stay => {}
@@ -681,6 +713,8 @@ pub fn action_name(a: &StepAction) -> &'static str {
         StepAction::Bypass { .. } => "bypass",
         StepAction::Recover { .. } => "recovery step",
         StepAction::HaproxyServer { op, .. } => op.name(),
+        StepAction::Kill { connection: false, .. } => "kill query",
+        StepAction::Kill { connection: true, .. } => "kill connection",
     }
 }
 

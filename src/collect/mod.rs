@@ -123,7 +123,7 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
         let c = apache::ApacheCollector::new(a, &logins.apaches[i], client.clone());
         tokio::spawn(run(TargetId::Apache(i), c, sched(), tx.clone()));
     }
-    for (i, p) in cfg.probes.iter().enumerate() {
+    for (i, p) in cfg.effective_probes().iter().enumerate() {
         let c = probe::Probe::new(p, cfg, logins, client.clone(), timeout)?;
         tokio::spawn(run(TargetId::Probe(i), c, sched(), tx.clone()));
     }

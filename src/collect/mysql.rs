@@ -9,6 +9,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, SslOpts, Value};
 use super::{Collector, Payload};
 use crate::config::NodeConfig;
 use crate::config::login::Login;
+use crate::model::digest::{self, Digest, Digests};
 use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row};
 
 /// Connection options for a node: TCP only (never a local socket behind our back), its TLS.
@@ -89,11 +90,32 @@ pub struct NodeCollector {
     timeout: Duration,
     conn: Option<Conn>,
     version: Option<(String, Dialect)>,
+    /// Polls so far: digests are read every [`DIGEST_EVERY`]th poll and kept in between.
+    polls: u64,
+    digests: Option<Digests>,
+}
+
+/// Statement digests change slowly and cost more to read than the rest: every 5th poll.
+const DIGEST_EVERY: u64 = 5;
+
+/// Top digests, or why there are none (performance_schema off, no privilege).
+async fn read_digests(conn: &mut Conn) -> Digests {
+    let on = match query_rows(conn, "SELECT @@performance_schema AS ps").await {
+        Ok(rows) => rows.first().and_then(|r| r.first()).and_then(|(_, v)| v.clone()),
+        Err(e) => return Digests::Unavailable(format!("cannot read @@performance_schema: {e}")),
+    };
+    if !digest::enabled(on.as_deref()) {
+        return Digests::Unavailable(digest::OFF_HINT.into());
+    }
+    match query_rows(conn, digest::DIGEST_SQL).await {
+        Ok(rows) => Digests::Rows(rows.iter().filter_map(Digest::from_row).collect()),
+        Err(e) => Digests::Unavailable(format!("performance_schema digests unreadable: {e}")),
+    }
 }
 
 impl NodeCollector {
     pub fn new(opts: Opts, timeout: Duration) -> Self {
-        Self { opts, timeout, conn: None, version: None }
+        Self { opts, timeout, conn: None, version: None, polls: 0, digests: None }
     }
 
     async fn read(conn: &mut Conn, version: &mut Option<(String, Dialect)>) -> Result<NodeStatus, String> {
@@ -135,7 +157,7 @@ impl NodeCollector {
             .iter()
             .map(Process::from_row)
             .collect();
-        Ok(NodeStatus { version: ver, dialect, vars, counters, binlog, links, processes })
+        Ok(NodeStatus { version: ver, dialect, vars, counters, binlog, links, processes, digests: None })
     }
 }
 
@@ -147,7 +169,14 @@ impl Collector for NodeCollector {
         }
         let conn = self.conn.as_mut().ok_or("not connected")?;
         match Self::read(conn, &mut self.version).await {
-            Ok(s) => Ok(Payload::Node(Box::new(s))),
+            Ok(mut s) => {
+                if self.polls.is_multiple_of(DIGEST_EVERY) || self.digests.is_none() {
+                    self.digests = Some(read_digests(conn).await);
+                }
+                self.polls += 1;
+                s.digests = self.digests.clone();
+                Ok(Payload::Node(Box::new(s)))
+            }
             Err(e) => {
                 self.reset();
                 Err(e)

@@ -6,6 +6,7 @@
 pub mod duration;
 pub mod login;
 pub mod paths;
+pub mod probes;
 pub mod schema;
 pub mod secret;
 

@@ -64,6 +64,8 @@ fn config(spec: &Spec) -> String {
          \x20   mode http\n\
          \x20   balance roundrobin\n\
          \x20   option httpchk GET /index.html\n\
+         \x20   retries 2\n\
+         \x20   option redispatch 1\n\
          \x20   server web1 127.0.0.1:{w1} check inter 1s fall 2 rise 1\n\
          \x20   server web2 127.0.0.1:{w2} check inter 1s fall 2 rise 1\n\
          \n\

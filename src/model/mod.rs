@@ -2,11 +2,13 @@
 
 pub mod apache;
 pub mod apache_workers;
+pub mod digest;
 pub mod haproxy;
 pub mod haproxy_runtime;
 pub mod replication;
 pub mod ring;
 pub mod series;
+pub mod sqltext;
 pub mod topology;
 
 #[cfg(test)]

@@ -361,4 +361,6 @@ pub struct NodeStatus {
     pub binlog: Option<BinlogPos>,
     pub links: Vec<ReplicaLink>,
     pub processes: Vec<Process>,
+    /// Top statement digests, or why there are none; `None` when not read (the engine's reads).
+    pub digests: Option<super::digest::Digests>,
 }

@@ -98,6 +98,18 @@ pub enum RunAction {
     Maint,
     /// HAProxy: `set server B/S state ready` on the admin socket.
     Ready,
+    /// KILL QUERY --id N on --node: stop the thread's running statement (the client stays connected).
+    KillQuery {
+        /// The thread id (the process list's `Id`).
+        #[arg(long, value_name = "N")]
+        id: u64,
+    },
+    /// KILL CONNECTION --id N on --node: disconnect the thread's client.
+    KillConnection {
+        /// The thread id (the process list's `Id`).
+        #[arg(long, value_name = "N")]
+        id: u64,
+    },
     /// HAProxy: `set weight B/S N` (0 to 256) on the admin socket.
     Weight {
         #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
@@ -133,6 +145,10 @@ impl RunAction {
             RunAction::ReadOnly { on, .. } => StepAction::ReadOnly { on: *on },
             RunAction::Bypass => {
                 StepAction::Bypass { failed: String::new(), upstream: String::new(), file: String::new(), pos: 0 }
+            }
+            RunAction::KillQuery { id } => StepAction::Kill { id: *id, connection: false, statement: String::new() },
+            RunAction::KillConnection { id } => {
+                StepAction::Kill { id: *id, connection: true, statement: String::new() }
             }
             // The target comes from --haproxy/--server (see `haproxy_cli`).
             RunAction::Drain | RunAction::Maint | RunAction::Ready | RunAction::Weight { .. } => {
@@ -171,6 +187,8 @@ impl RunAction {
             RunAction::Maint => "maint",
             RunAction::Ready => "ready",
             RunAction::Weight { .. } => "weight",
+            RunAction::KillQuery { .. } => "kill-query",
+            RunAction::KillConnection { .. } => "kill-connection",
         }
     }
 }

@@ -4,7 +4,8 @@
 //! skip-until-healthy, post-check (polling with a deadline until the server settles), append one
 //! audit record, and report every stage on a channel ending with `Progress::Finished`.
 //!
-//! HAProxy server steps are handed to `runbook::haproxy` (the admin socket, not SQL).
+//! HAProxy server steps are handed to `runbook::haproxy` (the admin socket, not SQL), kill
+//! query / kill connection to `runbook::kill`.
 //!
 //! Audit policy: a step refused because the console is read-only never reached a server and is
 //! not recorded. Every step that got past that gate is recorded, also when the connection failed
@@ -62,6 +63,11 @@ impl EngineCtx {
             settle: Duration::from_secs(20),
             operator: audit::operator(),
         })
+    }
+
+    /// A configured node and its resolved login.
+    pub(crate) fn node_login(&self, name: &str) -> Result<(&NodeConfig, Login), String> {
+        self.node(name)
     }
 
     fn node(&self, name: &str) -> Result<(&NodeConfig, Login), String> {
@@ -141,6 +147,7 @@ impl Target {
             binlog,
             links,
             processes: Vec::new(),
+            digests: None,
         })
     }
 
@@ -240,6 +247,9 @@ async fn probe_upstream(ctx: &EngineCtx, upstream: &str) -> Result<String, Strin
 pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition> {
     if step.action.haproxy_target().is_some() {
         return super::haproxy::check_preconditions(step, ctx).await;
+    }
+    if let StepAction::Kill { .. } = step.action {
+        return super::kill::check_preconditions(step, ctx).await;
     }
     let mut run = Run::default();
     let result = async {
@@ -445,6 +455,9 @@ async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progr
 pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) -> Outcome {
     if step.action.haproxy_target().is_some() {
         return super::haproxy::execute(step, ctx, progress).await;
+    }
+    if let StepAction::Kill { .. } = step.action {
+        return super::kill::execute(step, ctx, progress).await;
     }
     if ctx.read_only {
         let outcome = Outcome { ok: false, summary: read_only_message(&step), audited: false };

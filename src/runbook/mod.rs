@@ -1,14 +1,17 @@
 //! Runbook steps: planning a step from the config and the last samples (pure), checking its
 //! preconditions live, executing it on a dedicated connection with timeouts off the UI task,
 //! post-checking, and appending every executed step to the audit log. HAProxy server steps
-//! (drain, maint, ready, weight) go through the admin socket instead (`haproxy`).
+//! (drain, maint, ready, weight) go through the admin socket instead (`haproxy`); kill query /
+//! kill connection live in `kill`.
 
 pub mod audit;
 pub mod bypass;
 pub mod cli;
 pub mod engine;
+pub mod explain;
 pub mod haproxy;
 pub mod haproxy_cli;
+pub mod kill;
 pub mod plan;
 pub mod quote;
 pub mod step;

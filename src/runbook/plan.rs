@@ -497,6 +497,8 @@ pub fn checks(step: &Step, cfg: &Config) -> (Vec<Check>, Vec<Check>) {
         StepAction::Recover { .. } => (Vec::new(), Vec::new()),
         // Checked on the admin socket by `runbook::haproxy`.
         StepAction::HaproxyServer { .. } => (Vec::new(), Vec::new()),
+        // Checked on the process list by `runbook::kill`.
+        StepAction::Kill { .. } => (Vec::new(), Vec::new()),
     }
 }
 
@@ -518,6 +520,7 @@ pub fn plan(
 ) -> Result<Step, String> {
     match action {
         StepAction::Bypass { .. } => return super::bypass::plan(node, cfg, statuses),
+        StepAction::Kill { .. } => return super::kill::plan(action, node, cfg, statuses),
         StepAction::Recover { .. } => return Err("recovery steps are planned by the recovery wizard".into()),
         _ if action.haproxy_target().is_some() => {
             return Err("a HAProxy server step is planned by runbook::haproxy::plan".into());
@@ -778,7 +781,7 @@ pub fn plan(
                 step.danger = Danger::Medium;
             }
         }
-        StepAction::Bypass { .. } | StepAction::Recover { .. } => {
+        StepAction::Bypass { .. } | StepAction::Recover { .. } | StepAction::Kill { .. } => {
             return Err("this step is planned by its own module".into());
         }
         StepAction::HaproxyServer { .. } => {}

@@ -74,6 +74,7 @@ fn node(k: u16, dialect: Dialect, links: Vec<ReplicaLink>) -> NodeStatus {
         binlog: Some(BinlogPos { file: format!("binlog-n{k}.000007"), position: 1234 }),
         links,
         processes: Vec::new(),
+        digests: None,
     }
 }
 

@@ -65,6 +65,14 @@ pub enum StepAction {
         server: String,
         op: ServerOp,
     },
+    /// `KILL QUERY id` (`connection: false`) or `KILL CONNECTION id` on the node; `statement` is
+    /// the thread's statement when planned (whitespace normalised, cut), for the dialog and audit.
+    Kill {
+        id: u64,
+        connection: bool,
+        #[serde(default)]
+        statement: String,
+    },
 }
 
 /// What a HAProxy server step sets.

@@ -138,6 +138,7 @@ fn status_bar<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
         Pane::Haproxy => {
             " ?:help  j/k:select  enter:detail  d:drain  m:maint  r:ready  w:weight  /:filter  >/<:sort  q:quit "
         }
+        Pane::Queries => " ?:help  j/k:select  enter:detail  x/X:kill query/conn  /:filter  H:all threads  q:quit ",
         _ => " ?:help  tab/1-5:pane  j/k:select  z:zoom  s:skip  t/T:stop/start  ::command  q:quit ",
     };
     let text = if app.zoom { format!("{keys} [zoomed: esc]") } else { keys.to_string() };

@@ -42,6 +42,16 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours as escape sequences (`capture-pane -e`).
+    #[allow(dead_code)]
+    pub fn screen_ansi(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-e", "-p", "-t", "c"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn keys(&self, keys: &[&str]) {
         let mut cmd = Command::new("tmux");
         cmd.args(["-L", &self.socket, "send-keys", "-t", "c"]).args(keys);

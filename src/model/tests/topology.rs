@@ -44,6 +44,7 @@ fn node(k: u16, n: u32, pos: u64, links: Vec<ReplicaLink>) -> NodeStatus {
         binlog: Some(BinlogPos { file: format!("binlog-n{k}.000001"), position: pos }),
         links,
         processes: Vec::new(),
+        digests: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The response-time pane: per probe a sparkline that fits the width (failures as marks, never
-//! zeros) with last, avg, p95, max and failures; thresholds colour the values.
+//! zeros) with last, min, avg, p95, max (as the width allows) and failures in the window;
+//! thresholds (`warn`, `crit`) colour the values. Probes come from `Config::effective_probes`
+//! (the configured ones, else defaults derived from the config).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,11 +16,18 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;
     let t = ctx.theme;
     if app.probes.is_empty() {
-        return note(f, area, t, "no [[probe]] in the config");
+        return note(f, area, t, "no probe: no [[probe]], [[apache]] or [[node]] in the config");
     }
     let name_w = app.probes.iter().map(|p| p.target.name.chars().count()).max().unwrap_or(4).min(18);
     let wide = area.width >= 60;
-    let stats_w = if wide { 36 } else { 12 };
+    let very_wide = area.width >= 100;
+    let stats_w = if very_wide {
+        60
+    } else if wide {
+        36
+    } else {
+        12
+    };
     let spark_w = (area.width as usize).saturating_sub(name_w + stats_w + 2).max(4);
     let lines: Vec<Line> = app
         .probes
@@ -35,7 +44,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
             let last = p.series.last();
             let failed_now = p.target.error.is_some();
             let pts: Vec<Option<f64>> = p.series.tail(spark_w).collect();
-            let name_style = if ctx.focused && i == ctx.selected { t.selected } else { t.label };
+            let name_style = if ctx.focused && i == ctx.selected {
+                t.selected
+            } else if failed_now {
+                t.crit
+            } else {
+                t.label
+            };
             let mut spans = vec![Span::styled(format!("{:<name_w$} ", fmt::cut(&p.target.name, name_w)), name_style)];
             spans.push(Span::raw(" ".repeat(spark_w.saturating_sub(pts.len()))));
             spans.extend(spark(&pts, None, t.spark, t.crit));
@@ -43,14 +58,16 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
                 if failed_now { "FAIL".to_string() } else { last.map(fmt::millis).unwrap_or_else(|| "-".into()) };
             spans.push(Span::styled(format!(" {last_text:>7}"), if failed_now { t.crit } else { style_for(last) }));
             if wide {
-                spans.push(Span::styled(
-                    format!(
-                        " p95 {:>7} max {:>7}",
-                        st.p95.map(fmt::millis).unwrap_or_else(|| "-".into()),
-                        st.max.map(fmt::millis).unwrap_or_else(|| "-".into())
-                    ),
-                    t.muted,
-                ));
+                let vals = if very_wide {
+                    vec![("min", st.min), ("avg", st.avg), ("p95", st.p95), ("max", st.max)]
+                } else {
+                    vec![("p95", st.p95), ("max", st.max)]
+                };
+                for (label, v) in vals {
+                    spans.push(Span::styled(format!(" {label} "), t.muted));
+                    let text = v.map(fmt::millis).unwrap_or_else(|| "-".into());
+                    spans.push(Span::styled(format!("{text:>7}"), if v.is_some() { style_for(v) } else { t.muted }));
+                }
             }
             if st.gaps > 0 {
                 spans.push(Span::styled(format!(" ✗{}", st.gaps), t.crit));
