@@ -473,30 +473,60 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         None => result,
     };
     let address = ctx.node(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
+    let statements =
+        if run.executed.len() > step.statements.len() { run.executed.clone() } else { step.statements.clone() };
+    let done = Done { statements, ran: run.ran, pre: run.pre, post: run.post, notes: run.notes };
+    record(&step, ctx, Started { address, time, at: started }, done, result, &progress).await
+}
+
+/// When and where a step started, for its audit record.
+pub(crate) struct Started {
+    pub address: String,
+    /// RFC 3339.
+    pub time: String,
+    pub at: Instant,
+}
+
+/// What a finished step did, for its audit record.
+pub(crate) struct Done {
+    /// The statements or commands as shown (secrets masked).
+    pub statements: Vec<String>,
+    pub ran: usize,
+    pub pre: Vec<Condition>,
+    pub post: Vec<Condition>,
+    pub notes: Vec<String>,
+}
+
+/// Appends a finished step's audit record (off the runtime thread, synced) and reports how it
+/// ended; every kind of step (node, HAProxy server, kill) ends here.
+pub(crate) async fn record(
+    step: &Step,
+    ctx: &EngineCtx,
+    started: Started,
+    done: Done,
+    result: Result<String, String>,
+    progress: &Sender<Progress>,
+) -> Outcome {
     let (ok, text) = match &result {
         Ok(s) => (true, s.clone()),
         Err(e) => (false, e.clone()),
     };
     let rec = AuditRecord {
-        time,
+        time: started.time,
         operator: ctx.operator.clone(),
         host: audit::host_name(),
         node: step.node.clone(),
-        address,
+        address: started.address,
         action: step.action.clone(),
         title: step.title.clone(),
-        statements: if run.executed.len() > step.statements.len() {
-            run.executed.clone()
-        } else {
-            step.statements.clone()
-        },
-        statements_run: run.ran,
-        preconditions: run.pre.clone(),
-        postconditions: run.post.clone(),
-        notes: run.notes.clone(),
+        statements: done.statements,
+        statements_run: done.ran,
+        preconditions: done.pre,
+        postconditions: done.post,
+        notes: done.notes,
         ok,
         result: text.clone(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        duration_ms: started.at.elapsed().as_millis() as u64,
     };
     let log = ctx.audit.clone();
     let written = tokio::task::spawn_blocking(move || log.append(&rec))
@@ -508,7 +538,7 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         summary.push_str(&format!(" (audit log NOT written: {e})"));
     }
     let outcome = Outcome { ok, summary, audited: written.is_ok() };
-    send(&progress, Progress::Finished(outcome.clone())).await;
+    send(progress, Progress::Finished(outcome.clone())).await;
     outcome
 }
 

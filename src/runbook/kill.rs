@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc::Sender;
 
-use super::audit::{self, AuditRecord};
-use super::engine::{EngineCtx, Target, read_only_message};
+use super::audit;
+use super::engine::{Done, EngineCtx, Started, Target, read_only_message, record};
 use super::step::{Condition, Danger, Outcome, Progress, Step, StepAction};
 use crate::config::Config;
 use crate::model::replication::{NodeStatus, Process};
@@ -232,39 +232,9 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
     let mut run = Run::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
     let address = ctx.node_login(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
-    let (ok, text) = match &result {
-        Ok(s) => (true, s.clone()),
-        Err(e) => (false, e.clone()),
-    };
-    let rec = AuditRecord {
-        time,
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: step.node.clone(),
-        address,
-        action: step.action.clone(),
-        title: step.title.clone(),
-        statements: step.statements.clone(),
-        statements_run: run.ran,
-        preconditions: run.pre,
-        postconditions: run.post,
-        notes: Vec::new(),
-        ok,
-        result: text.clone(),
-        duration_ms: started.elapsed().as_millis() as u64,
-    };
-    let log = ctx.audit.clone();
-    let written = tokio::task::spawn_blocking(move || log.append(&rec))
-        .await
-        .unwrap_or_else(|e| Err(format!("audit writer failed: {e}")));
-    let mut summary =
-        if ok { format!("{}: done: {text}", step.title) } else { format!("{} failed: {text}", step.title) };
-    if let Err(e) = &written {
-        summary.push_str(&format!(" (audit log NOT written: {e})"));
-    }
-    let outcome = Outcome { ok, summary, audited: written.is_ok() };
-    let _ = progress.send(Progress::Finished(outcome.clone())).await;
-    outcome
+    let done =
+        Done { statements: step.statements.clone(), ran: run.ran, pre: run.pre, post: run.post, notes: Vec::new() };
+    record(&step, ctx, Started { address, time, at: started }, done, result, &progress).await
 }
 
 #[cfg(test)]
