@@ -242,6 +242,14 @@ async fn probe_upstream(ctx: &EngineCtx, upstream: &str) -> Result<String, Strin
     })
 }
 
+/// Every planned precondition failed with the reason the target could not be read.
+pub(crate) fn unreachable_preconditions(step: &Step, why: &str) -> Vec<Condition> {
+    step.preconditions
+        .iter()
+        .map(|c| Condition { what: c.what.clone(), ok: Some(false), seen: why.to_string() })
+        .collect()
+}
+
 /// Checks a step's preconditions live, for the confirm dialog. Never changes anything; a node that
 /// cannot be reached gives every condition `ok: Some(false)` with the reason.
 pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition> {
@@ -262,11 +270,7 @@ pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition>
     .await;
     match result {
         Ok(c) => c,
-        Err(e) => step
-            .preconditions
-            .iter()
-            .map(|c| Condition { what: c.what.clone(), ok: Some(false), seen: e.clone() })
-            .collect(),
+        Err(e) => unreachable_preconditions(step, &e),
     }
 }
 

@@ -260,11 +260,7 @@ pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition>
     .await;
     match live {
         Ok(l) => live_preconditions(step, &l),
-        Err(e) => step
-            .preconditions
-            .iter()
-            .map(|c| Condition { what: c.what.clone(), ok: Some(false), seen: e.clone() })
-            .collect(),
+        Err(e) => super::engine::unreachable_preconditions(step, &e),
     }
 }
 
