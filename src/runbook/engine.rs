@@ -483,6 +483,14 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
     record(&step, ctx, Started { address, time, at: started }, done, result, &progress).await
 }
 
+/// What a single-action step (HAProxy server, kill) collects for its audit record.
+#[derive(Default)]
+pub(crate) struct Tally {
+    pub pre: Vec<Condition>,
+    pub post: Vec<Condition>,
+    pub ran: usize,
+}
+
 /// When and where a step started, for its audit record.
 pub(crate) struct Started {
     pub address: String,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::Sender;
 
 use super::audit;
-use super::engine::{Done, EngineCtx, Started, read_only_message, record};
+use super::engine::{Done, EngineCtx, Started, Tally, read_only_message, record};
 use super::step::{Condition, Danger, Outcome, Progress, ServerOp, Step, StepAction};
 use crate::collect::haproxy::socket_command_within;
 use crate::config::Config;
@@ -264,15 +264,7 @@ pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition>
     }
 }
 
-/// What a run did, for the audit record.
-#[derive(Default)]
-struct Run {
-    pre: Vec<Condition>,
-    post: Vec<Condition>,
-    ran: usize,
-}
-
-async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progress>) -> Result<String, String> {
+async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Tally, tx: &Sender<Progress>) -> Result<String, String> {
     let (socket, server) = target(step, ctx)?;
     let live = read_live(&socket, &server, ctx.timeout).await?;
     run.pre = live_preconditions(step, &live);
@@ -319,7 +311,7 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
     }
     let started = Instant::now();
     let time = audit::rfc3339(SystemTime::now());
-    let mut run = Run::default();
+    let mut run = Tally::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
     let address = target(&step, ctx).map(|(s, _)| s.display().to_string()).unwrap_or_default();
     let done =

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::Sender;
 
 use super::audit;
-use super::engine::{Done, EngineCtx, Started, Target, read_only_message, record};
+use super::engine::{Done, EngineCtx, Started, Tally, Target, read_only_message, record};
 use super::step::{Condition, Danger, Outcome, Progress, Step, StepAction};
 use crate::config::Config;
 use crate::model::replication::{NodeStatus, Process};
@@ -170,14 +170,7 @@ pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition>
     }
 }
 
-#[derive(Default)]
-struct Run {
-    pre: Vec<Condition>,
-    post: Vec<Condition>,
-    ran: usize,
-}
-
-async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progress>) -> Result<String, String> {
+async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Tally, tx: &Sender<Progress>) -> Result<String, String> {
     let id = node_and_id(step)?;
     let (ncfg, login) = ctx.node_login(&step.node)?;
     let mut target = Target::open(ncfg, &login, ctx.timeout).await?;
@@ -225,7 +218,7 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
     }
     let started = Instant::now();
     let time = audit::rfc3339(SystemTime::now());
-    let mut run = Run::default();
+    let mut run = Tally::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
     let address = ctx.node_login(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
     let done =
