@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::app::App;
-use crate::collect::{Payload, TargetId, Update};
+use crate::collect::{Payload, ProbeSample, TargetId, Update};
 use crate::config::Config;
 use crate::model::apache::parse_auto;
 use crate::model::haproxy::{HaproxyStats, parse_csv};
@@ -68,7 +68,11 @@ pub fn run() -> Result<()> {
     let stats = HaproxyStats { rows, info: None, info_error: None };
     app.apply(Update { target: TargetId::Haproxy(0), at: now, result: Ok(Payload::Haproxy(stats)) });
     let d = time(1000, || {
-        app.apply(Update { target: TargetId::Probe(0), at: now, result: Ok(Payload::Probe(Duration::from_millis(3))) })
+        app.apply(Update {
+            target: TargetId::Probe(0),
+            at: now,
+            result: Ok(Payload::Probe(ProbeSample { took: Duration::from_millis(3), retried: None })),
+        })
     });
     println!("fold one probe sample into the state: {:>9.3} µs", d.as_secs_f64() * 1e6);
     let theme = Theme::builtin(true);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::collect::mysql::{self, NodeCollector};
-use crate::collect::{Collector, Payload};
+use crate::collect::{Collector, Payload, PollError};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
 use crate::model::replication::NodeStatus;
@@ -138,6 +138,8 @@ pub struct MostCompleteReport {
 /// One node's poll outcome.
 struct Polled {
     result: Result<NodeStatus, String>,
+    /// The failure may pass by the next poll (a timeout, a reset).
+    transient: bool,
     took: Duration,
 }
 
@@ -150,13 +152,14 @@ async fn poll_all(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<Polle
             let mut c = NodeCollector::new(mysql::opts(node, &login)?, timeout);
             match tokio::time::timeout(timeout, c.poll()).await {
                 Ok(Ok(Payload::Node(s))) => Ok(*s),
-                Ok(Ok(_)) => Err("unexpected answer from the collector".to_string()),
+                Ok(Ok(_)) => Err(PollError::from("unexpected answer from the collector")),
                 Ok(Err(e)) => Err(e),
-                Err(_) => Err(format!("no answer within {}", crate::ui::fmt::duration(timeout))),
+                Err(_) => Err(PollError::transient(format!("no answer within {}", crate::ui::fmt::duration(timeout)))),
             }
         }
         .await;
-        Polled { result, took: started.elapsed() }
+        let transient = result.as_ref().is_err_and(|e| e.transient);
+        Polled { result: result.map_err(|e| e.message), transient, took: started.elapsed() }
     });
     futures_util::future::join_all(polls).await
 }
@@ -202,14 +205,35 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Builds the report from the config and the poll results (pure: unit-testable).
-fn report(cfg: &Config, source: &str, polled: &[Polled], th: &Thresholds, elapsed: Duration) -> Report {
+/// Whether one poll can lie about what it shows: a node failed in a way that may pass, or a link
+/// lags (a spike seen once is not lag). Then the check polls once more and needs both to agree.
+fn needs_second_poll(polled: &[Polled], th: &Thresholds) -> bool {
+    polled.iter().any(|p| match &p.result {
+        Ok(s) => s.links.iter().any(|l| l.seconds_behind.unwrap_or(0) >= th.lag_warn_secs),
+        Err(_) => p.transient,
+    })
+}
+
+/// Builds the report from the config and the poll results (pure: unit-testable); `before` is an
+/// earlier poll of the same nodes, when one was needed to confirm what `polled` shows.
+fn report(
+    cfg: &Config,
+    source: &str,
+    polled: &[Polled],
+    before: Option<&[Polled]>,
+    th: &Thresholds,
+    elapsed: Duration,
+) -> Report {
     let inputs: Vec<NodeInput<'_>> = cfg
         .nodes
         .iter()
         .zip(polled)
-        .map(|(n, p)| match &p.result {
-            Ok(s) => NodeInput::up(n.name(), &n.host, n.port, s),
+        .enumerate()
+        .map(|(i, (n, p))| match &p.result {
+            Ok(s) => NodeInput {
+                prev: before.and_then(|b| b.get(i)).and_then(|b| b.result.as_ref().ok()),
+                ..NodeInput::up(n.name(), &n.host, n.port, s)
+            },
             Err(e) => NodeInput::down(n.name(), &n.host, n.port, e),
         })
         .collect();
@@ -328,14 +352,25 @@ fn gather(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Report, (Strin
         return Err((format!("{source}: the config names no [[node]] to check"), source));
     }
     let logins = Logins::resolve(&cfg).map_err(|e| (e, source.clone()))?;
-    let th = Thresholds { lag_warn_secs: args.lag_warn, lag_crit_secs: args.lag_crit.max(args.lag_warn) };
+    let th = Thresholds {
+        lag_warn_secs: args.lag_warn,
+        lag_crit_secs: args.lag_crit.max(args.lag_warn),
+        ..Thresholds::default()
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| (format!("cannot start the async runtime: {e}"), source.clone()))?;
     let started = Instant::now();
-    let polled = rt.block_on(poll_all(&cfg, &logins, cfg.timeout.0));
-    Ok(report(&cfg, &source, &polled, &th, started.elapsed()))
+    let first = rt.block_on(poll_all(&cfg, &logins, cfg.timeout.0));
+    if !needs_second_poll(&first, &th) {
+        return Ok(report(&cfg, &source, &first, None, &th, started.elapsed()));
+    }
+    let second = rt.block_on(async {
+        tokio::time::sleep(cfg.poll_interval.0).await;
+        poll_all(&cfg, &logins, cfg.timeout.0).await
+    });
+    Ok(report(&cfg, &source, &second, Some(&first), &th, started.elapsed()))
 }
 
 /// Runs the check and prints it; returns the exit code.
@@ -572,9 +607,13 @@ mod tests {
     fn nothing_reachable_is_unknown() {
         let cfg = two_nodes();
         let polled: Vec<Polled> = (0..2)
-            .map(|_| Polled { result: Err("connection refused".into()), took: Duration::from_millis(1) })
+            .map(|_| Polled {
+                result: Err("connection refused".into()),
+                transient: false,
+                took: Duration::from_millis(1),
+            })
             .collect();
-        let r = report(&cfg, "t.toml", &polled, &Thresholds::default(), Duration::ZERO);
+        let r = report(&cfg, "t.toml", &polled, None, &Thresholds::default(), Duration::ZERO);
         assert_eq!((r.state, r.exit_code), (Severity::Unknown, 3));
         assert!(nagios(&r).starts_with("UNKNOWN - no node answered (a (127.0.0.1:1) is down"));
         let t = text(&r);

@@ -137,6 +137,10 @@ fn apache(busy: u32, acc: u64, up: u64) -> String {
     )
 }
 
+fn probe(took: Duration, retried: Option<String>) -> Payload {
+    Payload::Probe(ringdeck::collect::ProbeSample { took, retried })
+}
+
 fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
     let cfg = Config::parse(CFG, Path::new("lab.toml")).unwrap();
     let mut app = App::new(&cfg, "lab.toml");
@@ -146,7 +150,7 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
     };
     for i in 0..3u32 {
         let r = if i == 2 && node3_down {
-            Err("2003 Can't connect to server on '127.0.0.1' (111)".to_string())
+            Err("2003 Can't connect to server on '127.0.0.1' (111)".into())
         } else {
             Ok(Payload::Node(Box::new(node(i + 1, broken_node2 && i == 1))))
         };
@@ -159,11 +163,13 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
         send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 120, 102)).unwrap())));
     }
     for ms in [3u64, 4, 3, 5, 40, 3] {
-        send(&mut app, TargetId::Probe(0), Ok(Payload::Probe(Duration::from_millis(ms))));
+        // The slow one had its kept-alive connection closed by HAProxy and was sent again.
+        let retried = (ms == 40).then(|| "kept-alive connection closed before an answer".to_string());
+        send(&mut app, TargetId::Probe(0), Ok(probe(Duration::from_millis(ms), retried)));
     }
     send(&mut app, TargetId::Probe(0), Err("connection refused".into()));
     for ms in [1u64, 1, 2] {
-        send(&mut app, TargetId::Probe(1), Ok(Payload::Probe(Duration::from_micros(ms * 700))));
+        send(&mut app, TargetId::Probe(1), Ok(probe(Duration::from_micros(ms * 700), None)));
     }
     (app, now)
 }

@@ -7,7 +7,7 @@ use super::action::{Action, Pane, StepKey};
 use super::dialog::{self, Command, CommandLine, Confirm, Dialog, DialogOutcome, Running};
 use super::hapview::{self, HaproxyView};
 use super::queryview::QueriesView;
-use crate::collect::{Payload, TargetId, Update};
+use crate::collect::{Payload, PollError, ProbeSample, TargetId, Update};
 use crate::config::Config;
 use crate::model::apache::{ApacheStatus, Counters, RateStep, Rates, rate_step};
 use crate::model::haproxy::HaproxyStats;
@@ -22,9 +22,11 @@ pub enum Health {
     /// Not polled yet.
     Unknown,
     Up,
-    /// No answer for longer than two intervals: the data shown is old.
+    /// No answer for longer than two intervals, or the last poll failed in a way the next poll may
+    /// not (a timeout, a reset): the data shown is old.
     Stale,
-    /// The last poll failed.
+    /// The last poll failed with a hard fact (refused, login denied, unreadable answer), or two
+    /// polls in a row failed.
     Down,
 }
 
@@ -35,34 +37,65 @@ pub struct Target<T> {
     /// Where it is (host:port or URL), for the screen.
     pub address: String,
     pub last: Option<T>,
+    /// The good sample before `last`, when both came from consecutive polls (for findings that
+    /// need two samples to agree, such as lag).
+    pub prev: Option<T>,
     pub last_ok: Option<Instant>,
     pub error: Option<String>,
+    /// Polls in a row that failed (0 while it answers).
+    pub failures: u32,
+    /// Whether the last failure may pass by the next poll (a timeout, a reset).
+    pub transient: bool,
     pub updated: Option<Instant>,
 }
 
 impl<T> Target<T> {
     pub fn new(name: impl Into<String>, address: impl Into<String>) -> Self {
-        Self { name: name.into(), address: address.into(), last: None, last_ok: None, error: None, updated: None }
-    }
-
-    pub fn health(&self, now: Instant, stale_after: Duration) -> Health {
-        match (&self.error, self.updated) {
-            (_, None) => Health::Unknown,
-            (Some(_), _) => Health::Down,
-            (None, Some(t)) if now.saturating_duration_since(t) > stale_after => Health::Stale,
-            (None, Some(_)) => Health::Up,
+        Self {
+            name: name.into(),
+            address: address.into(),
+            last: None,
+            prev: None,
+            last_ok: None,
+            error: None,
+            failures: 0,
+            transient: false,
+            updated: None,
         }
     }
 
-    fn record(&mut self, at: Instant, value: Result<T, String>) {
+    pub fn health(&self, now: Instant, stale_after: Duration) -> Health {
+        let Some(updated) = self.updated else { return Health::Unknown };
+        if self.error.is_some() {
+            // One transient failure of a target that had answered: stale (old data, retrying);
+            // a hard fact, or the second failure in a row: down.
+            return match (self.transient && self.failures < 2, self.last_ok) {
+                (true, Some(_)) => Health::Stale,
+                (true, None) => Health::Unknown,
+                (false, _) => Health::Down,
+            };
+        }
+        if now.saturating_duration_since(updated) > stale_after { Health::Stale } else { Health::Up }
+    }
+
+    fn record(&mut self, at: Instant, value: Result<T, PollError>) {
         self.updated = Some(at);
         match value {
             Ok(v) => {
-                self.last = Some(v);
+                let consecutive = self.failures == 0;
+                let before = self.last.replace(v);
+                self.prev = if consecutive { before } else { None };
                 self.last_ok = Some(at);
                 self.error = None;
+                self.failures = 0;
+                self.transient = false;
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => {
+                self.prev = None;
+                self.error = Some(e.message);
+                self.failures = self.failures.saturating_add(1);
+                self.transient = e.transient;
+            }
         }
     }
 
@@ -86,8 +119,12 @@ pub struct ApacheTarget {
 /// A probe with its series of round trips in milliseconds (gaps for failures).
 #[derive(Clone, Debug)]
 pub struct ProbeTarget {
-    pub target: Target<Duration>,
+    pub target: Target<ProbeSample>,
     pub series: Series,
+    /// Per sample of `series`, whether its first try was sent again on a new connection.
+    pub retried: std::collections::VecDeque<bool>,
+    /// When the latest retry happened and why.
+    pub last_retry: Option<(Instant, String)>,
     pub warn_ms: f64,
     pub crit_ms: f64,
 }
@@ -191,6 +228,8 @@ impl App {
                         p.http.clone().or(p.tcp.clone()).or(p.sql.clone()).unwrap_or_default(),
                     ),
                     series: Series::new(SERIES_LEN),
+                    retried: std::collections::VecDeque::with_capacity(SERIES_LEN),
+                    last_retry: None,
                     warn_ms: p.warn.map_or(200.0, |d| d.0.as_secs_f64() * 1000.0),
                     crit_ms: p.crit.map_or(1000.0, |d| d.0.as_secs_f64() * 1000.0),
                 })
@@ -229,7 +268,7 @@ impl App {
                 };
                 let r = r.and_then(|p| match p {
                     Payload::Node(s) => Ok(*s),
-                    _ => Err("wrong payload".to_string()),
+                    _ => Err("wrong payload".into()),
                 });
                 let lag = r
                     .as_ref()
@@ -248,7 +287,7 @@ impl App {
                     u.at,
                     r.and_then(|p| match p {
                         Payload::Haproxy(stats) => Ok(stats),
-                        _ => Err("wrong payload".to_string()),
+                        _ => Err("wrong payload".into()),
                     }),
                 );
             }
@@ -258,7 +297,7 @@ impl App {
                 };
                 let r = r.and_then(|p| match p {
                     Payload::Apache(s) => Ok(s),
-                    _ => Err("wrong payload".to_string()),
+                    _ => Err("wrong payload".into()),
                 });
                 match &r {
                     Ok(new) => {
@@ -296,9 +335,17 @@ impl App {
                 };
                 let r = r.and_then(|p| match p {
                     Payload::Probe(d) => Ok(d),
-                    _ => Err("wrong payload".to_string()),
+                    _ => Err("wrong payload".into()),
                 });
-                p.series.push(r.as_ref().ok().map(|d| d.as_secs_f64() * 1000.0));
+                p.series.push(r.as_ref().ok().map(|s| s.took.as_secs_f64() * 1000.0));
+                if p.retried.len() == SERIES_LEN {
+                    p.retried.pop_front();
+                }
+                let why = r.as_ref().ok().and_then(|s| s.retried.clone());
+                p.retried.push_back(why.is_some());
+                if let Some(why) = why {
+                    p.last_retry = Some((u.at, why));
+                }
                 p.target.record(u.at, r);
             }
         }
@@ -335,6 +382,7 @@ impl App {
                         Health::Unknown => NodeState::Unknown,
                     },
                     status: t.last.as_ref(),
+                    prev: t.prev.as_ref(),
                     error: t.error.as_deref(),
                     age: t.age(now),
                 }
@@ -344,7 +392,10 @@ impl App {
 
     /// The ring model of the current samples.
     pub fn topology(&self, now: Instant) -> Topology {
-        Topology::build(&self.node_inputs(now), &Thresholds::default())
+        Topology::build(
+            &self.node_inputs(now),
+            &Thresholds { stale_after: self.stale_after(), ..Thresholds::default() },
+        )
     }
 
     /// Rows the focused pane can select, for moving the selection.
@@ -759,5 +810,29 @@ mod tests {
         t.record(t0 + Duration::from_secs(4), Err("refused".into()));
         assert_eq!(t.health(t0 + Duration::from_secs(4), stale), Health::Down);
         assert_eq!(t.last, Some(1), "the last good sample is kept while down");
+    }
+
+    #[test]
+    fn one_transient_failure_is_stale_two_are_down() {
+        let t0 = Instant::now();
+        let s = |secs: u64| t0 + Duration::from_secs(secs);
+        let stale = Duration::from_secs(2);
+        let mut t: Target<u32> = Target::new("a", "h:1");
+        t.record(s(0), Err(PollError::transient("no answer within 3s")));
+        assert_eq!(t.health(s(0), stale), Health::Unknown, "never answered: nothing to call stale");
+        t.record(s(1), Ok(1));
+        t.record(s(2), Ok(2));
+        assert_eq!((t.last, t.prev), (Some(2), Some(1)), "two samples in a row");
+        t.record(s(3), Err(PollError::transient("connection reset")));
+        assert_eq!(t.health(s(3), stale), Health::Stale);
+        assert_eq!(t.prev, None, "no longer two samples in a row");
+        t.record(s(4), Ok(3));
+        assert_eq!((t.health(s(4), stale), t.prev), (Health::Up, None), "answers the next: up, one sample");
+        t.record(s(5), Err(PollError::transient("connection reset")));
+        t.record(s(6), Err(PollError::transient("no answer within 3s")));
+        assert_eq!(t.health(s(6), stale), Health::Down, "the second failure in a row");
+        t.record(s(7), Ok(4));
+        t.record(s(8), Err("connection refused".into()));
+        assert_eq!(t.health(s(8), stale), Health::Down, "a hard fact at once");
     }
 }

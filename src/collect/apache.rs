@@ -1,7 +1,8 @@
 //! The Apache collector: `/server-status?auto`, then the HTML page for the in-flight requests
 //! (ExtendedStatus On). A page without a worker table is asked for again only every 30 polls.
 
-use super::{Collector, Payload};
+use super::http::{Http, Reuse};
+use super::{Collector, Payload, PollError};
 use crate::config::ApacheConfig;
 use crate::config::login::Login;
 use crate::model::apache::parse_auto;
@@ -14,20 +15,22 @@ pub struct ApacheCollector {
     url: String,
     html_url: String,
     login: Login,
-    client: reqwest::Client,
+    client: Http,
+    reuse: Reuse,
     /// Polls left before the HTML page is read again, after it had no worker table.
     skip_html: u32,
     last_note: Option<String>,
 }
 
 impl ApacheCollector {
-    pub fn new(cfg: &ApacheConfig, login: &Login, client: reqwest::Client) -> Self {
+    pub fn new(cfg: &ApacheConfig, login: &Login, client: Http) -> Self {
         let base = cfg.status_url.split('?').next().unwrap_or(&cfg.status_url);
         Self {
             url: format!("{base}?auto"),
             html_url: base.to_string(),
             login: login.clone(),
             client,
+            reuse: Reuse::default(),
             skip_html: 0,
             last_note: None,
         }
@@ -35,15 +38,15 @@ impl ApacheCollector {
 }
 
 impl Collector for ApacheCollector {
-    async fn poll(&mut self) -> Result<Payload, String> {
-        let text = super::http::get_text(&self.client, &self.url, &self.login).await?;
+    async fn poll(&mut self) -> Result<Payload, PollError> {
+        let text = self.client.get_text(&self.url, &self.login, &mut self.reuse).await?;
         let mut status = parse_auto(&text)?;
         if self.skip_html > 0 {
             self.skip_html -= 1;
             status.in_flight_note = self.last_note.clone();
         } else {
-            match super::http::get_text(&self.client, &self.html_url, &self.login).await.and_then(|h| parse_workers(&h))
-            {
+            let page = self.client.get_text(&self.html_url, &self.login, &mut self.reuse).await;
+            match page.map_err(|e| e.message).and_then(|h| parse_workers(&h)) {
                 Ok(rows) => {
                     status.in_flight = Some(in_flight(&rows));
                     self.last_note = None;

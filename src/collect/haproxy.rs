@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Collector, Payload};
+use super::http::{Http, Reuse};
+use super::{Collector, Payload, PollError};
 use crate::config::HaproxyConfig;
 use crate::config::login::Login;
 use crate::model::haproxy::{HaproxyStats, parse_csv, parse_info};
@@ -16,16 +17,18 @@ pub struct HaproxyCollector {
     url: Option<String>,
     socket: Option<PathBuf>,
     login: Login,
-    client: reqwest::Client,
+    client: Http,
+    reuse: Reuse,
 }
 
 impl HaproxyCollector {
-    pub fn new(cfg: &HaproxyConfig, login: &Login, client: reqwest::Client) -> Self {
+    pub fn new(cfg: &HaproxyConfig, login: &Login, client: Http) -> Self {
         Self {
             url: cfg.stats_url.as_ref().map(|u| format!("{};csv", u.trim_end_matches(";csv"))),
             socket: cfg.socket.clone(),
             login: login.clone(),
             client,
+            reuse: Reuse::default(),
         }
     }
 }
@@ -48,9 +51,9 @@ pub async fn socket_command_within(path: &Path, command: &str, timeout: Duration
 }
 
 impl Collector for HaproxyCollector {
-    async fn poll(&mut self) -> Result<Payload, String> {
+    async fn poll(&mut self) -> Result<Payload, PollError> {
         let text = match (&self.url, &self.socket) {
-            (Some(url), _) => super::http::get_text(&self.client, url, &self.login).await?,
+            (Some(url), _) => self.client.get_text(url, &self.login, &mut self.reuse).await?,
             (None, Some(sock)) => socket_command(sock, "show stat").await?,
             (None, None) => return Err("no stats_url or socket configured".into()),
         };

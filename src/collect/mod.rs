@@ -35,8 +35,48 @@ pub enum Payload {
     Node(Box<NodeStatus>),
     Haproxy(HaproxyStats),
     Apache(ApacheStatus),
-    /// A probe's round trip.
-    Probe(Duration),
+    Probe(ProbeSample),
+}
+
+/// A probe's round trip (both tries when the first was sent again), and why it was sent again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeSample {
+    pub took: Duration,
+    pub retried: Option<String>,
+}
+
+/// Why a poll failed, and whether the next poll may well answer: a timeout or a connection the
+/// peer reset or closed mid-way is `transient` (one such failure makes a target stale, two in a
+/// row make it down); a refused connect, a refused login or an answer that cannot be read is a
+/// hard fact (down at once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollError {
+    pub message: String,
+    pub transient: bool,
+}
+
+impl PollError {
+    pub fn transient(message: impl Into<String>) -> PollError {
+        PollError { message: message.into(), transient: true }
+    }
+}
+
+impl From<String> for PollError {
+    fn from(message: String) -> Self {
+        PollError { message, transient: false }
+    }
+}
+
+impl From<&str> for PollError {
+    fn from(message: &str) -> Self {
+        PollError { message: message.to_string(), transient: false }
+    }
+}
+
+impl std::fmt::Display for PollError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// One poll's outcome.
@@ -45,12 +85,12 @@ pub struct Update {
     pub target: TargetId,
     /// When the poll finished.
     pub at: Instant,
-    pub result: Result<Payload, String>,
+    pub result: Result<Payload, PollError>,
 }
 
 /// A target that can be polled. `poll` is called once per interval and is cut off at the timeout.
 pub trait Collector: Send + 'static {
-    fn poll(&mut self) -> impl Future<Output = Result<Payload, String>> + Send;
+    fn poll(&mut self) -> impl Future<Output = Result<Payload, PollError>> + Send;
     /// Called when a poll timed out, so the next one starts afresh (e.g. reconnects).
     fn reset(&mut self) {}
 }
@@ -80,7 +120,7 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
             Ok(r) => r,
             Err(_) => {
                 c.reset();
-                Err(format!("no answer within {}", crate::ui::fmt::duration(timeout)))
+                Err(PollError::transient(format!("no answer within {}", crate::ui::fmt::duration(timeout))))
             }
         };
         // Log transitions only: one line when a target stops answering, one when it answers again.
@@ -102,7 +142,7 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
 pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
     let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
-    let client = http::client(timeout)?;
+    let client = http::Http::new(timeout)?;
     let mut node_now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
         let c = mysql::NodeCollector::new(

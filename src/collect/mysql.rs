@@ -6,7 +6,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts, Value};
 
-use super::{Collector, Payload};
+use super::{Collector, Payload, PollError};
 use crate::config::NodeConfig;
 use crate::config::login::Login;
 use crate::model::digest::{self, Digest, Digests};
@@ -33,11 +33,32 @@ pub fn opts(node: &NodeConfig, login: &Login) -> Result<Opts, String> {
 
 /// Connects with a timeout (mysql_async has none of its own).
 pub async fn connect(opts: &Opts, timeout: Duration) -> Result<Conn, String> {
+    connect_polled(opts, timeout).await.map_err(|e| e.message)
+}
+
+/// [`connect`], saying whether the failure may pass by the next poll (a timeout, a reset).
+async fn connect_polled(opts: &Opts, timeout: Duration) -> Result<Conn, PollError> {
     match tokio::time::timeout(timeout, Conn::new(opts.clone())).await {
         Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(describe(&e)),
-        Err(_) => Err(format!("connect timed out after {}", crate::ui::fmt::duration(timeout))),
+        Ok(Err(e)) => Err(poll_error(&e)),
+        Err(_) => Err(PollError::transient(format!("connect timed out after {}", crate::ui::fmt::duration(timeout)))),
     }
+}
+
+/// A driver error as a poll failure: a connection lost mid-way (reset, closed, timed out) may
+/// pass by the next poll; a refused connect or a server error (access denied, too many
+/// connections, ...) is a hard fact.
+pub fn poll_error(e: &mysql_async::Error) -> PollError {
+    let transient = match e {
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => !matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+        ),
+        mysql_async::Error::Io(_) | mysql_async::Error::Server(_) | mysql_async::Error::Url(_) => false,
+        mysql_async::Error::Driver(d) => matches!(d, mysql_async::DriverError::ConnectionClosed),
+        mysql_async::Error::Other(_) => false,
+    };
+    PollError { message: describe(e), transient }
 }
 
 /// A short description of a driver error; never contains the password.
@@ -80,7 +101,12 @@ pub fn to_row(r: &mysql_async::Row) -> Row {
 
 /// Runs a query and returns rows by column name.
 pub async fn query_rows(conn: &mut Conn, sql: &str) -> Result<Vec<Row>, String> {
-    let rows: Vec<mysql_async::Row> = conn.query(sql).await.map_err(|e| describe(&e))?;
+    polled_rows(conn, sql).await.map_err(|e| e.message)
+}
+
+/// [`query_rows`] for a poll: a failure says whether it may pass by the next poll.
+async fn polled_rows(conn: &mut Conn, sql: &str) -> Result<Vec<Row>, PollError> {
+    let rows: Vec<mysql_async::Row> = conn.query(sql).await.map_err(|e| poll_error(&e))?;
     Ok(rows.iter().map(to_row).collect())
 }
 
@@ -118,9 +144,9 @@ impl NodeCollector {
         Self { opts, timeout, conn: None, version: None, polls: 0, digests: None }
     }
 
-    async fn read(conn: &mut Conn, version: &mut Option<(String, Dialect)>) -> Result<NodeStatus, String> {
+    async fn read(conn: &mut Conn, version: &mut Option<(String, Dialect)>) -> Result<NodeStatus, PollError> {
         if version.is_none() {
-            let rows = query_rows(conn, "SELECT @@version AS v, @@version_comment AS c").await?;
+            let rows = polled_rows(conn, "SELECT @@version AS v, @@version_comment AS c").await?;
             let get = |k: &str| {
                 rows.first()
                     .and_then(|r| r.iter().find(|(n, _)| n == k))
@@ -132,17 +158,17 @@ impl NodeCollector {
         }
         let (ver, dialect) = version.clone().ok_or("no version")?;
         let vars_row: Option<mysql_async::Row> =
-            conn.query_first(dialect.variables_sql()).await.map_err(|e| describe(&e))?;
+            conn.query_first(dialect.variables_sql()).await.map_err(|e| poll_error(&e))?;
         let vals: Vec<Option<String>> =
             vars_row.map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(value_text)).collect()).unwrap_or_default();
         let vars = NodeVars::from_values(&vals)?;
-        let links = query_rows(conn, dialect.replica_status_sql())
+        let links = polled_rows(conn, dialect.replica_status_sql())
             .await?
             .iter()
             .map(ReplicaLink::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let binlog = query_rows(conn, dialect.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
-        let status = query_rows(
+        let binlog = polled_rows(conn, dialect.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
+        let status = polled_rows(
             conn,
             "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')",
         )
@@ -152,7 +178,7 @@ impl NodeCollector {
             let value = r.get(1)?.1.as_deref()?;
             Some((name, value))
         }));
-        let processes = query_rows(conn, "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
+        let processes = polled_rows(conn, "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
             .await?
             .iter()
             .map(Process::from_row)
@@ -162,9 +188,9 @@ impl NodeCollector {
 }
 
 impl Collector for NodeCollector {
-    async fn poll(&mut self) -> Result<Payload, String> {
+    async fn poll(&mut self) -> Result<Payload, PollError> {
         if self.conn.is_none() {
-            self.conn = Some(connect(&self.opts, self.timeout).await?);
+            self.conn = Some(connect_polled(&self.opts, self.timeout).await?);
             self.version = None;
         }
         let conn = self.conn.as_mut().ok_or("not connected")?;

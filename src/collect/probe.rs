@@ -5,19 +5,20 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts};
 
-use super::{Collector, Payload};
-use crate::config::login::Logins;
+use super::http::{Http, Reuse};
+use super::{Collector, Payload, PollError, ProbeSample};
+use crate::config::login::{Login, Logins};
 use crate::config::{Config, ProbeConfig};
 
 enum Kind {
-    Http(String),
+    Http { url: String, reuse: Reuse },
     Tcp(String),
     Sql { opts: Box<Opts>, conn: Option<Conn> },
 }
 
 pub struct Probe {
     kind: Kind,
-    client: reqwest::Client,
+    client: Http,
     timeout: Duration,
 }
 
@@ -26,11 +27,11 @@ impl Probe {
         p: &ProbeConfig,
         cfg: &Config,
         logins: &Logins,
-        client: reqwest::Client,
+        client: Http,
         timeout: Duration,
     ) -> Result<Self, String> {
         let kind = if let Some(url) = &p.http {
-            Kind::Http(url.clone())
+            Kind::Http { url: url.clone(), reuse: Reuse::default() }
         } else if let Some(addr) = &p.tcp {
             Kind::Tcp(addr.clone())
         } else if let Some(node) = &p.sql {
@@ -44,16 +45,15 @@ impl Probe {
 }
 
 impl Collector for Probe {
-    async fn poll(&mut self) -> Result<Payload, String> {
+    async fn poll(&mut self) -> Result<Payload, PollError> {
         let start = Instant::now();
         match &mut self.kind {
-            Kind::Http(url) => {
-                let resp = self.client.get(url.as_str()).send().await.map_err(|e| super::http::describe(&e))?;
-                let status = resp.status();
-                resp.bytes().await.map_err(|e| super::http::describe(&e))?;
-                if !(status.is_success() || status.is_redirection()) {
-                    return Err(format!("HTTP {status}"));
+            Kind::Http { url, reuse } => {
+                let a = self.client.get(url, &Login::default(), reuse).await?;
+                if !(a.status.is_success() || a.status.is_redirection()) {
+                    return Err(format!("HTTP {}", a.status).into());
                 }
+                return Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: a.retried }));
             }
             Kind::Tcp(addr) => {
                 tokio::net::TcpStream::connect(addr.as_str()).await.map_err(|e| e.to_string())?;
@@ -67,12 +67,12 @@ impl Collector for Probe {
                 let r: Result<Option<u8>, _> = c.query_first("SELECT 1").await;
                 if let Err(e) = r {
                     *conn = None;
-                    return Err(super::mysql::describe(&e));
+                    return Err(super::mysql::poll_error(&e));
                 }
-                return Ok(Payload::Probe(start.elapsed()));
+                return Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: None }));
             }
         }
-        Ok(Payload::Probe(start.elapsed()))
+        Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: None }))
     }
 
     fn reset(&mut self) {

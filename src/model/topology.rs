@@ -30,6 +30,9 @@ pub struct NodeInput<'a> {
     pub state: NodeState,
     /// The last good sample (may be old when stale or down).
     pub status: Option<&'a NodeStatus>,
+    /// The good sample before `status` when both came from consecutive polls: a lag counts only
+    /// when two samples in a row show it (one sample can lie).
+    pub prev: Option<&'a NodeStatus>,
     /// Why the last poll failed.
     pub error: Option<&'a str>,
     /// Age of the last good sample.
@@ -163,11 +166,14 @@ pub enum Shape {
 pub struct Thresholds {
     pub lag_warn_secs: u64,
     pub lag_crit_secs: u64,
+    /// A stale node is a finding only once its last sample is older than this (two poll
+    /// intervals and a half): one failed poll of a node that answers the next is not.
+    pub stale_after: Duration,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { lag_warn_secs: 10, lag_crit_secs: 300 }
+        Self { lag_warn_secs: 10, lag_crit_secs: 300, stale_after: Duration::from_millis(2500) }
     }
 }
 
@@ -190,6 +196,7 @@ impl<'a> NodeInput<'a> {
             port,
             state: NodeState::Up,
             status: Some(status),
+            prev: None,
             error: None,
             age: Some(Duration::ZERO),
         }
@@ -197,7 +204,7 @@ impl<'a> NodeInput<'a> {
 
     /// A node that did not answer (`error` says why) and has no usable sample.
     pub fn down(name: &'a str, host: &'a str, port: u16, error: &'a str) -> Self {
-        NodeInput { name, host, port, state: NodeState::Down, status: None, error: Some(error), age: None }
+        NodeInput { name, host, port, state: NodeState::Down, status: None, prev: None, error: Some(error), age: None }
     }
 }
 
@@ -286,6 +293,18 @@ fn link_problem(l: &ReplicaLink) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// Seconds behind that the last two samples of the link (by connection name) agree on, the
+/// smaller of the two: a spike seen once is not lag. 0 without a previous sample.
+fn confirmed_lag(n: &NodeInput<'_>, connection: &str) -> u64 {
+    let behind = |s: Option<&NodeStatus>| {
+        s.and_then(|s| s.links.iter().find(|x| x.connection == connection)).and_then(|x| x.seconds_behind)
+    };
+    match (behind(n.status), behind(n.prev)) {
+        (Some(a), Some(b)) => a.min(b),
+        _ => 0,
+    }
+}
+
 fn gcd(a: u32, b: u32) -> u32 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -309,7 +328,7 @@ impl Topology {
         let links = Self::links_of(nodes, th);
         let shape = shape_of(nodes, &links);
         let mut findings = Vec::new();
-        node_findings(nodes, &mut findings);
+        node_findings(nodes, th, &mut findings);
         link_findings(nodes, &links, th, &mut findings);
         config_findings(nodes, &mut findings);
         shape_findings(nodes, &links, &shape, &mut findings);
@@ -344,12 +363,11 @@ impl Topology {
                     None => (None, false),
                 };
                 let problem = link_problem(l);
-                let lag = l.seconds_behind.unwrap_or(0);
                 let state = if n.state != NodeState::Up {
                     LinkState::Unknown
                 } else if problem.is_some() {
                     LinkState::Broken
-                } else if lag >= th.lag_warn_secs {
+                } else if confirmed_lag(n, &l.connection) >= th.lag_warn_secs {
                     LinkState::Lagging
                 } else {
                     LinkState::Running
@@ -417,7 +435,7 @@ fn link_label(nodes: &[NodeInput<'_>], l: &Link) -> String {
     format!("{} -> {}{conn}", upstream_name(nodes, &l.upstream), nodes[l.downstream].name)
 }
 
-fn node_findings(nodes: &[NodeInput<'_>], out: &mut Vec<Finding>) {
+fn node_findings(nodes: &[NodeInput<'_>], th: &Thresholds, out: &mut Vec<Finding>) {
     for n in nodes {
         let who = vec![n.name.to_string()];
         match n.state {
@@ -427,6 +445,8 @@ fn node_findings(nodes: &[NodeInput<'_>], out: &mut Vec<Finding>) {
                 who,
                 format!("{} ({}:{}) is down: {}", n.name, n.host, n.port, n.error.unwrap_or("no answer")),
             )),
+            // Stale after one failed poll only (its sample is still recent): no finding yet.
+            NodeState::Stale if n.age.is_some_and(|a| a <= th.stale_after) => {}
             NodeState::Stale => out.push(finding(
                 Severity::Warning,
                 FindingKind::NodeStale,
@@ -481,7 +501,7 @@ fn link_findings(nodes: &[NodeInput<'_>], links: &[Link], th: &Thresholds, out: 
             out.push(f);
         } else if l.state == LinkState::Lagging {
             let secs = l.seconds_behind.unwrap_or(0);
-            let (severity, limit) = if secs >= th.lag_crit_secs {
+            let (severity, limit) = if confirmed_lag(&nodes[l.downstream], &l.connection) >= th.lag_crit_secs {
                 (Severity::Critical, th.lag_crit_secs)
             } else {
                 (Severity::Warning, th.lag_warn_secs)

@@ -212,7 +212,7 @@ pub async fn poll_once(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<
         match tokio::time::timeout(timeout, c.poll()).await {
             Ok(Ok(Payload::Node(s))) => Ok(*s),
             Ok(Ok(_)) => Err("unexpected answer from the collector".to_string()),
-            Ok(Err(e)) => Err(e),
+            Ok(Err(e)) => Err(e.message),
             Err(_) => Err(format!("no answer within {timeout:?}")),
         }
     });

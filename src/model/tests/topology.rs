@@ -4,6 +4,7 @@
 use super::replication::{MYSQL84_REPLICA_STATUS, row_from_vertical, rows_from_vertical};
 use crate::model::replication::*;
 use crate::model::topology::*;
+use std::time::Duration;
 
 const HEALTHY: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-healthy.txt");
 const BROKEN: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-broken.txt");
@@ -278,7 +279,15 @@ fn lag_warn_and_crit_with_bytes_behind() {
     let mut st = ring(3);
     st[0].binlog.as_mut().unwrap().position = 5000;
     st[1].links[0].seconds_behind = Some(42);
-    let t = build(&inputs(&st));
+    // Two samples in a row, the node's previous one alike.
+    let with_prev = |now: &[NodeStatus], before: &[NodeStatus]| {
+        let mut inp = inputs(now);
+        for (i, n) in inp.iter_mut().enumerate() {
+            n.prev = Some(&before[i]);
+        }
+        build(&inp)
+    };
+    let t = with_prev(&st, &st);
     let f = &t.findings[0];
     assert_eq!((f.kind, f.severity), (FindingKind::Lag, Severity::Warning));
     assert!(
@@ -287,12 +296,13 @@ fn lag_warn_and_crit_with_bytes_behind() {
         f.message
     );
     assert_eq!(t.links[1].state, LinkState::Lagging);
-    st[1].links[0].seconds_behind = Some(900);
-    let t = build(&inputs(&st));
-    assert_eq!(t.findings[0].severity, Severity::Critical);
+    let mut spike = st.clone();
+    spike[1].links[0].seconds_behind = Some(900);
+    assert_eq!(with_prev(&spike, &spike).findings[0].severity, Severity::Critical);
+    assert_eq!(with_prev(&spike, &st).findings[0].severity, Severity::Warning, "900 s once after 42 s: still warning");
     // Executing an older file: bytes unknown, "behind by file".
     st[0].binlog = Some(BinlogPos { file: "binlog-n1.000002".into(), position: 400 });
-    let t = build(&inputs(&st));
+    let t = with_prev(&st, &st);
     assert_eq!(t.links[1].bytes_behind, None);
     assert!(t.links[1].behind_by_file);
     assert!(
@@ -301,6 +311,38 @@ fn lag_warn_and_crit_with_bytes_behind() {
         t.findings[0].message
     );
     assert_eq!(t.most_complete, None, "lag is not a break");
+}
+
+#[test]
+fn a_lag_seen_in_one_sample_only_is_no_finding() {
+    let mut st = ring(3);
+    st[1].links[0].seconds_behind = Some(42);
+    let t = build(&inputs(&st));
+    assert!(t.findings.is_empty(), "no earlier sample to confirm it: {:?}", t.findings);
+    assert_eq!(t.links[1].state, LinkState::Running);
+    assert_eq!(t.links[1].seconds_behind, Some(42), "the value itself is still shown");
+    // The sample before had caught up: a spike.
+    let before = ring(3);
+    let mut inp = inputs(&st);
+    inp[1].prev = Some(&before[1]);
+    assert!(build(&inp).findings.is_empty());
+}
+
+#[test]
+fn one_failed_poll_of_a_node_is_no_finding_until_its_sample_is_old() {
+    let st = ring(3);
+    let mut inp = inputs(&st);
+    inp[2].state = NodeState::Stale;
+    inp[2].error = Some("connection reset");
+    inp[2].age = Some(Duration::from_millis(1100));
+    assert!(build(&inp).findings.is_empty(), "stale after one transient failure, sample 1.1 s old");
+    inp[2].age = Some(Duration::from_millis(2600));
+    let t = build(&inp);
+    assert_eq!((t.findings[0].kind, t.findings[0].severity), (FindingKind::NodeStale, Severity::Warning));
+    // A hard fact is immediate.
+    let mut inp = inputs(&st);
+    inp[2] = NodeInput::down("node3", "127.0.0.1", 41003, "connection refused");
+    assert_eq!(build(&inp).findings[0].severity, Severity::Critical);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The response-time pane: per probe a sparkline that fits the width (failures as marks, never
 //! zeros) with last, min, avg, p95, max (as the width allows) and failures in the window;
-//! thresholds (`warn`, `crit`) colour the values. Probes come from `Config::effective_probes`
-//! (the configured ones, else defaults derived from the config).
+//! thresholds (`warn`, `crit`) colour the values. A request sent again on a new connection after
+//! its kept-alive one was closed before the answer is no failure: it counts as `↻N` (muted), and
+//! zoomed, the latest such retry's reason shows under the probe. Probes come from
+//! `Config::effective_probes` (the configured ones, else defaults derived from the config).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -28,12 +30,19 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     } else {
         12
     };
-    let spark_w = (area.width as usize).saturating_sub(name_w + stats_w + 2).max(4);
+    let retries_in =
+        |p: &crate::app::state::ProbeTarget, w: usize| p.retried.iter().rev().take(w).filter(|r| **r).count();
+    let room = (area.width as usize).saturating_sub(name_w + stats_w + 2);
+    // Room for ` ↻N` when some probe had a retry in its window.
+    let retry_w =
+        app.probes.iter().map(|p| retries_in(p, room)).filter(|n| *n > 0).map(|n| 2 + n.to_string().len()).max();
+    let spark_w = room.saturating_sub(retry_w.unwrap_or(0)).max(4);
+    let zoomed = app.zoom && ctx.focused;
     let lines: Vec<Line> = app
         .probes
         .iter()
         .enumerate()
-        .map(|(i, p)| {
+        .flat_map(|(i, p)| {
             let st = p.series.stats(spark_w);
             let style_for = |ms: Option<f64>| match ms {
                 Some(v) if v >= p.crit_ms => t.crit,
@@ -72,7 +81,22 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
             if st.gaps > 0 {
                 spans.push(Span::styled(format!(" ✗{}", st.gaps), t.crit));
             }
-            Line::from(spans)
+            let retries = retries_in(p, spark_w);
+            if retries > 0 {
+                spans.push(Span::styled(format!(" ↻{retries}"), t.muted));
+            }
+            let mut out = vec![Line::from(spans)];
+            if let (true, Some((at, why))) = (zoomed, &p.last_retry) {
+                out.push(Line::from(Span::styled(
+                    format!(
+                        "{:name_w$}  ↻ {} ago: {why}; sent again on a new connection, not a failure",
+                        "",
+                        fmt::duration(ctx.now.saturating_duration_since(*at))
+                    ),
+                    t.muted,
+                )));
+            }
+            out
         })
         .collect();
     f.render_widget(Paragraph::new(lines), area);
