@@ -138,8 +138,6 @@ pub struct MostCompleteReport {
 /// One node's poll outcome.
 struct Polled {
     result: Result<NodeStatus, String>,
-    /// The failure may pass by the next poll (a timeout, a reset).
-    transient: bool,
     took: Duration,
 }
 
@@ -158,8 +156,7 @@ async fn poll_all(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<Polle
             }
         }
         .await;
-        let transient = result.as_ref().is_err_and(|e| e.transient);
-        Polled { result: result.map_err(|e| e.message), transient, took: started.elapsed() }
+        Polled { result: result.map_err(|e| e.message), took: started.elapsed() }
     });
     futures_util::future::join_all(polls).await
 }
@@ -205,13 +202,15 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether one poll can lie about what it shows: a node failed in a way that may pass, or a link
-/// lags (a spike seen once is not lag). Then the check polls once more and needs both to agree.
+/// Whether one poll can lie about what it shows: a link lags (a spike seen once is not lag). Then
+/// the check polls once more, one poll interval later, and needs both to agree. A node that did
+/// not answer within the timeout is down at once: its deadline has passed, and a check must
+/// return within about one timeout.
 fn needs_second_poll(polled: &[Polled], th: &Thresholds) -> bool {
-    polled.iter().any(|p| match &p.result {
-        Ok(s) => s.links.iter().any(|l| l.seconds_behind.unwrap_or(0) >= th.lag_warn_secs),
-        Err(_) => p.transient,
-    })
+    polled
+        .iter()
+        .filter_map(|p| p.result.as_ref().ok())
+        .any(|s| s.links.iter().any(|l| l.seconds_behind.unwrap_or(0) >= th.lag_warn_secs))
 }
 
 /// Builds the report from the config and the poll results (pure: unit-testable); `before` is an
@@ -607,11 +606,7 @@ mod tests {
     fn nothing_reachable_is_unknown() {
         let cfg = two_nodes();
         let polled: Vec<Polled> = (0..2)
-            .map(|_| Polled {
-                result: Err("connection refused".into()),
-                transient: false,
-                took: Duration::from_millis(1),
-            })
+            .map(|_| Polled { result: Err("connection refused".into()), took: Duration::from_millis(1) })
             .collect();
         let r = report(&cfg, "t.toml", &polled, None, &Thresholds::default(), Duration::ZERO);
         assert_eq!((r.state, r.exit_code), (Severity::Unknown, 3));
