@@ -220,6 +220,7 @@ fn report(
     source: &str,
     polled: &[Polled],
     before: Option<&[Polled]>,
+    forks: &Result<Vec<crate::fork::Fork>, String>,
     th: &Thresholds,
     elapsed: Duration,
 ) -> Report {
@@ -236,7 +237,8 @@ fn report(
             Err(e) => NodeInput::down(n.name(), &n.host, n.port, e),
         })
         .collect();
-    let topo = Topology::build(&inputs, th);
+    let mut topo = Topology::build(&inputs, th);
+    topo.add_findings(crate::fork::findings(forks));
     let name = |i: usize| inputs[i].name.to_string();
     let up_count = polled.iter().filter(|p| p.result.is_ok()).count();
     let mut state = topo.severity();
@@ -361,15 +363,16 @@ fn gather(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Report, (Strin
         .build()
         .map_err(|e| (format!("cannot start the async runtime: {e}"), source.clone()))?;
     let started = Instant::now();
+    let forks = crate::fork::load_for(&cfg);
     let first = rt.block_on(poll_all(&cfg, &logins, cfg.timeout.0));
     if !needs_second_poll(&first, &th) {
-        return Ok(report(&cfg, &source, &first, None, &th, started.elapsed()));
+        return Ok(report(&cfg, &source, &first, None, &forks, &th, started.elapsed()));
     }
     let second = rt.block_on(async {
         tokio::time::sleep(cfg.poll_interval.0).await;
         poll_all(&cfg, &logins, cfg.timeout.0).await
     });
-    Ok(report(&cfg, &source, &second, Some(&first), &th, started.elapsed()))
+    Ok(report(&cfg, &source, &second, Some(&first), &forks, &th, started.elapsed()))
 }
 
 /// Runs the check and prints it; returns the exit code.
@@ -608,7 +611,7 @@ mod tests {
         let polled: Vec<Polled> = (0..2)
             .map(|_| Polled { result: Err("connection refused".into()), took: Duration::from_millis(1) })
             .collect();
-        let r = report(&cfg, "t.toml", &polled, None, &Thresholds::default(), Duration::ZERO);
+        let r = report(&cfg, "t.toml", &polled, None, &Ok(Vec::new()), &Thresholds::default(), Duration::ZERO);
         assert_eq!((r.state, r.exit_code), (Severity::Unknown, 3));
         assert!(nagios(&r).starts_with("UNKNOWN - no node answered (a (127.0.0.1:1) is down"));
         let t = text(&r);

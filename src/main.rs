@@ -140,7 +140,9 @@ fn main() -> Result<()> {
         }
         Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
         Some(Command::SshCheck(a)) => std::process::exit(ringdeck::ssh::cli::run(cli.config.as_deref(), a)),
-        Some(Command::Verify(a)) => std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), a)),
+        Some(Command::Verify(a)) => {
+            std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), cli.read_only, a))
+        }
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

@@ -81,7 +81,7 @@ fn verify_on_a_live_lab() {
     let (code, out, _) = verify(&lab, &["--format", "json", "--table", "app.posts", "--chunk-size", "500"]);
     assert_eq!(code, 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["equal"], false);
     assert_eq!(v["exit_code"], 1);
     assert_eq!(v["chunk_size"], 500);
@@ -96,7 +96,7 @@ fn verify_on_a_live_lab() {
     let chunk = &t["chunks"][0];
     assert_eq!((chunk["lo"].as_u64(), chunk["hi"].as_u64()), (Some(900003), Some(900003)), "{t}");
     let row = &chunk["rows"][0];
-    assert_eq!(row["key"], 900003);
+    assert_eq!(row["key"], serde_json::json!([900003]));
     let states: Vec<&str> = row["nodes"].as_array().unwrap().iter().map(|n| n["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["missing", "missing", "has"]);
 

@@ -62,7 +62,9 @@ impl Runner {
     }
 
     /// Opens the saved wizard at start, if there is one: a crash or a quit resumes at its step.
+    /// Also reads the forked-data records.
     pub fn resume_wizard(&self, app: &mut App) {
+        app.forks = crate::fork::load_for(&self.cfg);
         let Some(path) = self.state_path() else { return };
         match recover::state::load(&path) {
             Ok(Some(st)) => {
@@ -195,6 +197,7 @@ impl Runner {
                         let _ = tx.send(RunbookEvent::Explain(Box::new(e))).await;
                     });
                 }
+                Request::ReloadForks => app.forks = crate::fork::load_for(&self.cfg),
                 Request::Verify { id, opts } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {
@@ -208,6 +211,12 @@ impl Runner {
                         // before the result is sent.
                         let (result, ()) =
                             tokio::join!(crate::verify::verify(&cfg, &logins, &opts, Some(ptx)), forward);
+                        if let Ok(r) = &result {
+                            let (eq, all) = r.equal_tables();
+                            let c = cfg.clone();
+                            let _ = tokio::task::spawn_blocking(move || crate::fork::settle_after_verify(&c, &eq, all))
+                                .await;
+                        }
                         let _ = tx.send(RunbookEvent::VerifyDone(id, Box::new(result))).await;
                     });
                 }

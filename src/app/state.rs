@@ -170,6 +170,9 @@ pub struct App {
     pub verify: super::verify::VerifyRun,
     /// The terminal's `(width, height)` as last seen by the loop (`(0, 0)` before), for scrolling.
     pub screen: (u16, u16),
+    /// The forked-data records of this ring (a skip that left the data unequal), or why they
+    /// cannot be read: either way the ring is not called healthy.
+    pub forks: Result<Vec<crate::fork::Fork>, String>,
     next_id: u64,
 }
 
@@ -192,6 +195,8 @@ pub enum Request {
     Verify { id: u64, opts: crate::verify::VerifyOpts },
     /// EXPLAIN a running SELECT (thread `id` on `node`, default database `db`) for the drill-in.
     Explain { node: String, id: u64, db: String, sql: String },
+    /// Read the forked-data records again (after a skip, a verify or a repair).
+    ReloadForks,
 }
 
 impl App {
@@ -250,6 +255,7 @@ impl App {
             requests: Vec::new(),
             verify: Default::default(),
             screen: (0, 0),
+            forks: Ok(Vec::new()),
             next_id: 1,
         }
     }
@@ -585,6 +591,7 @@ impl App {
     pub fn progress(&mut self, id: u64, p: Progress) -> bool {
         if let Progress::Finished(_) = &p {
             self.requests.push(Request::RefreshNodes);
+            self.requests.push(Request::ReloadForks);
         }
         if let Some(Dialog::Running(r)) = &mut self.dialog
             && r.id == id
@@ -766,6 +773,8 @@ pub fn action_name(a: &StepAction) -> &'static str {
         StepAction::HaproxyServer { op, .. } => op.name(),
         StepAction::Kill { connection: false, .. } => "kill query",
         StepAction::Kill { connection: true, .. } => "kill connection",
+        StepAction::Repair { .. } => "repair",
+        StepAction::ForgetFork { .. } => "forget a fork",
     }
 }
 

@@ -113,6 +113,7 @@ impl App {
             return false;
         }
         self.verify.running = None;
+        self.requests.push(Request::ReloadForks);
         let view = VerifyView::new(&result);
         if self.dialog.is_none() {
             self.dialog = Some(Dialog::Verify(view));
@@ -213,7 +214,7 @@ mod tests {
         a.dialog = None;
         a.act(Action::Verify);
         assert!(matches!(&a.dialog, Some(Dialog::Verify(v)) if v.equal), "V shows the waiting result");
-        assert!(a.requests.is_empty(), "without starting another");
+        assert_eq!(a.requests, vec![Request::ReloadForks], "without starting another (the records are read again)");
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl Config {
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let span = e.span();
             ConfigError {
                 path: path.to_path_buf(),
@@ -85,6 +85,7 @@ impl Config {
             }
         })?;
         cfg.validate(text, path)?;
+        cfg.source = path.to_path_buf();
         Ok(cfg)
     }
 

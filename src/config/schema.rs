@@ -51,6 +51,10 @@ pub struct Config {
     pub apaches: Vec<ApacheConfig>,
     #[serde(default, rename = "probe", skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeConfig>,
+    /// The file this config was read from (not a key of the file): state kept per config, such
+    /// as the forked-data records, is named after it.
+    #[serde(skip)]
+    pub source: PathBuf,
 }
 
 /// Password fields shared by every section that logs in somewhere.

@@ -87,6 +87,7 @@ pub fn build(spec: &Spec) -> Config {
         haproxies,
         apaches,
         probes,
+        source: spec.config_path(),
     }
 }
 

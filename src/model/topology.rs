@@ -125,6 +125,8 @@ pub enum FindingKind {
     NotARing,
     NoReplication,
     ReadOnlyMismatch,
+    /// A skipped event left the nodes' data unequal (a forked-data record stands).
+    DataForked,
 }
 
 /// One finding, about one or more nodes.
@@ -235,6 +237,46 @@ pub fn gtid_dominates(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> b
     b.iter().all(|(k, v)| a.get(k).is_some_and(|x| x >= v))
 }
 
+/// What a replication SQL error text names, as far as it does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorFacts {
+    /// `app.posts` (from "Could not execute Write_rows_v1 event on table app.posts").
+    pub table: Option<String>,
+    /// `binlog-n1.000001 end_log_pos 3261`.
+    pub at: Option<String>,
+    /// The message itself: `Duplicate entry '1009' for key 'PRIMARY'`.
+    pub main: Option<String>,
+    /// The duplicate entry's value as printed (`1009`; composite keys print `5-abc`).
+    pub entry: Option<String>,
+    /// The index it collided on (`PRIMARY`; MySQL 8 prints `posts.PRIMARY`).
+    pub index: Option<String>,
+}
+
+/// Reads an SQL thread's error text (MariaDB and MySQL wording).
+pub fn error_facts(text: &str) -> ErrorFacts {
+    let mut f = ErrorFacts::default();
+    for p in text.split("; ").map(str::trim) {
+        if let Some(rest) = p.strip_prefix("Could not execute ") {
+            f.table = rest.split(" on table ").nth(1).map(|t| t.trim().trim_end_matches('.').to_string());
+        } else if let Some(rest) =
+            p.strip_prefix("the event's master log ").or_else(|| p.strip_prefix("the event's source log "))
+        {
+            f.at = Some(rest.replace(',', ""));
+        } else if p.starts_with("handler error") {
+        } else if f.main.is_none() && !p.is_empty() {
+            f.main = Some(p.split(", Error_code:").next().unwrap_or(p).trim().to_string());
+        }
+    }
+    if let Some(m) = &f.main
+        && let Some(rest) = m.strip_prefix("Duplicate entry '")
+        && let Some((entry, tail)) = rest.rsplit_once("' for key '")
+    {
+        f.entry = Some(entry.to_string());
+        f.index = Some(tail.trim_end_matches('\'').to_string());
+    }
+    f
+}
+
 /// The gist of a replication error for one line: `Duplicate entry '1009' for key 'PRIMARY'
 /// (table app.posts, event at binlog-n1.000001 end_log_pos 3261)`. Unknown shapes pass through.
 pub fn error_gist(text: &str) -> String {
@@ -243,26 +285,12 @@ pub fn error_gist(text: &str) -> String {
     if let (Some((head, _)), Some((_, msg))) = (text.split_once(" - retry-time:"), text.split_once("message: ")) {
         return format!("{}: {}", head.trim(), msg.trim());
     }
-    let mut table = None;
-    let mut at = None;
-    let mut main: Option<&str> = None;
-    for p in text.split("; ").map(str::trim) {
-        if let Some(rest) = p.strip_prefix("Could not execute ") {
-            table = rest.split(" on table ").nth(1).map(|t| t.trim().to_string());
-        } else if let Some(rest) =
-            p.strip_prefix("the event's master log ").or_else(|| p.strip_prefix("the event's source log "))
-        {
-            at = Some(rest.replace(',', ""));
-        } else if p.starts_with("handler error") {
-        } else if main.is_none() && !p.is_empty() {
-            main = Some(p.split(", Error_code:").next().unwrap_or(p).trim());
-        }
-    }
-    let Some(main) = main else {
+    let f = error_facts(text);
+    let Some(main) = f.main.as_deref() else {
         return text.trim().to_string();
     };
     let extra: Vec<String> =
-        [table.map(|t| format!("table {t}")), at.map(|a| format!("event at {a}"))].into_iter().flatten().collect();
+        [f.table.map(|t| format!("table {t}")), f.at.map(|a| format!("event at {a}"))].into_iter().flatten().collect();
     if extra.is_empty() { main.to_string() } else { format!("{main} ({})", extra.join(", ")) }
 }
 
@@ -390,6 +418,13 @@ impl Topology {
             }
         }
         links
+    }
+
+    /// Adds findings made outside the replication model (the forked-data records), keeping the
+    /// worst first.
+    pub fn add_findings(&mut self, more: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(more);
+        self.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     }
 
     /// The worst severity found (OK when there is nothing).

@@ -4,8 +4,6 @@
 //! change, so quitting, a lost connection or a crash resumes at the same step.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -215,14 +213,7 @@ impl RecoveryState {
 /// Where the wizard's state for a config file lives: `$XDG_STATE_HOME/ringdeck/recovery/`, one
 /// file per config (named by a hash of its absolute path).
 pub fn state_path(config: &Path) -> Option<PathBuf> {
-    let abs = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
-    // FNV-1a: stable across runs and builds (std's hasher is not).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in abs.as_os_str().as_encoded_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    crate::config::paths::state_dir().map(|d| d.join("recovery").join(format!("{h:016x}.json")))
+    crate::statefile::for_config("recovery", config)
 }
 
 /// Reads a saved state; `Ok(None)` when there is none.
@@ -238,38 +229,13 @@ pub fn load(path: &Path) -> Result<Option<RecoveryState>, String> {
 
 /// Writes the state atomically and durably (mode 600, directory 700).
 pub fn save(path: &Path, st: &RecoveryState) -> Result<(), String> {
-    let dir = path.parent().ok_or_else(|| format!("{} has no parent directory", path.display()))?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let text = serde_json::to_string_pretty(st).map_err(|e| format!("cannot encode the recovery state: {e}"))?;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {} into place: {e}", tmp.display()))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::statefile::write_atomic(path, text.as_bytes())
 }
 
 /// Removes the saved state (after the procedure finished or was abandoned).
 pub fn clear(path: &Path) -> Result<(), String> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
-    }
+    crate::statefile::remove(path)
 }
 
 #[cfg(test)]

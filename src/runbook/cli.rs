@@ -115,6 +115,13 @@ pub enum RunAction {
         #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
         weight: u32,
     },
+    /// Forget a forked-data record by hand (after checking the data yourself): --yes
+    /// --confirm-node NODE, the node the event was skipped on. The data stays as it is.
+    Forget {
+        /// The record's id (shown by `check` and the ring pane: `fork f3a9c2d1`).
+        #[arg(long, value_name = "ID")]
+        fork: String,
+    },
 }
 
 impl RunAction {
@@ -150,6 +157,7 @@ impl RunAction {
             RunAction::KillConnection { id } => {
                 StepAction::Kill { id: *id, connection: true, statement: String::new() }
             }
+            RunAction::Forget { fork } => StepAction::ForgetFork { id: fork.clone() },
             // The target comes from --haproxy/--server (see `haproxy_cli`).
             RunAction::Drain | RunAction::Maint | RunAction::Ready | RunAction::Weight { .. } => {
                 StepAction::HaproxyServer {
@@ -189,6 +197,7 @@ impl RunAction {
             RunAction::Weight { .. } => "weight",
             RunAction::KillQuery { .. } => "kill-query",
             RunAction::KillConnection { .. } => "kill-connection",
+            RunAction::Forget { .. } => "forget",
         }
     }
 }
@@ -277,6 +286,9 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
     }
     let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
     let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+    if let RunAction::Forget { fork } = &args.action {
+        return forget(&cfg, read_only_flag, fork, args);
+    }
     let node = args.node.clone().ok_or((2, "--node NAME is required".to_string()))?;
     let ncfg = cfg.node(&node).ok_or_else(|| (2, format!("no [[node]] is named {node:?} in {}", path.display())))?;
     let address = ncfg.address();
@@ -336,6 +348,63 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
         ));
     }
     execute_printing(&rt, step, &ctx)
+}
+
+/// `ringdeck run forget --fork ID`: shows the record; with `--yes --confirm-node NODE` removes
+/// it and audits that.
+fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Result<i32, (i32, String)> {
+    if read_only_flag || cfg.read_only {
+        return Err((3, format!("refused: ringdeck is read-only; fork {id} was not forgotten")));
+    }
+    let forks = crate::fork::load_for(cfg).map_err(|e| (1, e))?;
+    let Some(f) = forks.iter().find(|f| f.id == id).cloned() else {
+        let ids: Vec<&str> = forks.iter().map(|f| f.id.as_str()).collect();
+        let known =
+            if ids.is_empty() { "none is recorded".to_string() } else { format!("recorded: {}", ids.join(", ")) };
+        return Err((1, format!("no forked-data record {id} ({known})")));
+    };
+    println!("fork {}: {} skipped on {} at {}", f.id, f.what(), f.node, f.time);
+    println!("  event {} from {}: {} {}", f.event, f.upstream, f.errno, f.error);
+    println!("  has the event's version: {}; never gets it: {}", f.has.join(", "), f.never.join(", "));
+    if !args.yes {
+        println!(
+            "dry run: nothing was changed; add --yes --confirm-node {} to forget it (the data stays as it is; \
+             `ringdeck verify --repair` makes it equal)",
+            f.node
+        );
+        return Ok(0);
+    }
+    if args.confirm_node.as_deref() != Some(f.node.as_str()) {
+        return Err((
+            2,
+            format!("forgetting a fork hides unequal data: pass --yes --confirm-node {} to do it", f.node),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let path = crate::fork::path_for(&cfg.source).ok_or((2, "no state dir: set HOME or XDG_STATE_HOME".to_string()))?;
+    crate::fork::settle(&path, |x| x.id == f.id).map_err(|e| (1, e))?;
+    let rec = super::audit::AuditRecord {
+        time: super::audit::rfc3339(std::time::SystemTime::now()),
+        operator: super::audit::operator(),
+        host: super::audit::host_name(),
+        node: f.node.clone(),
+        address: cfg.node(&f.node).map(|n| n.address()).unwrap_or_default(),
+        action: StepAction::ForgetFork { id: f.id.clone() },
+        title: format!("forget fork {}: {} skipped on {}", f.id, f.what(), f.node),
+        statements: Vec::new(),
+        statements_run: 0,
+        preconditions: Vec::new(),
+        postconditions: Vec::new(),
+        notes: vec![format!("never got it: {}", f.never.join(", "))],
+        ok: true,
+        result: "record removed; the data was not changed".into(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    AuditLog::from_config(cfg)
+        .and_then(|l| l.append(&rec))
+        .map_err(|e| (1, format!("record removed, but the audit log was NOT written: {e}")))?;
+    println!("OK: fork {} forgotten (audited); the data was not changed", f.id);
+    Ok(0)
 }
 
 /// Runs `ringdeck audit`; returns the exit code. Without a config, reads the default log.

@@ -387,7 +387,9 @@ async fn skip_until_healthy(
         );
         run.notes.push(note.clone());
         send(tx, Progress::Note(note)).await;
+        let fork = super::forkrec::describe(ctx, &step.node, &link, 1).await;
         run_statements(&statements, ctx, target, run, tx).await?;
+        note_fork(ctx, run, tx, fork).await;
         skipped += 1;
         let before = (link.last_sql_errno, link.last_sql_error.clone());
         let deadline = Instant::now() + ctx.settle;
@@ -399,6 +401,16 @@ async fn skip_until_healthy(
             return Err(format!("the SQL thread did not settle within {:?} after skip {skipped}", ctx.settle));
         }
     }
+}
+
+/// Records what a skip that ran dropped, and notes it.
+async fn note_fork(ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progress>, fork: crate::fork::Fork) {
+    let c = ctx.clone();
+    let note = tokio::task::spawn_blocking(move || super::forkrec::record(&c, fork))
+        .await
+        .unwrap_or_else(|e| format!("forked-data record NOT written: {e}"));
+    run.notes.push(note.clone());
+    send(tx, Progress::Note(note)).await;
 }
 
 fn plural(n: u32) -> String {
@@ -420,6 +432,17 @@ async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progr
         match &step.action {
             StepAction::SkipUntilHealthy { .. } => {
                 summary = skip_until_healthy(step, ctx, &mut target, run, tx, status).await?;
+            }
+            StepAction::Skip { count } => {
+                let link = sole_link(&status).filter(|l| l.last_sql_errno != 0).cloned();
+                let fork = match &link {
+                    Some(l) => Some(super::forkrec::describe(ctx, &step.node, l, *count).await),
+                    None => None,
+                };
+                run_statements(&step.statements, ctx, &mut target, run, tx).await?;
+                if let Some(f) = fork {
+                    note_fork(ctx, run, tx, f).await;
+                }
             }
             _ => run_statements(&step.statements, ctx, &mut target, run, tx).await?,
         }

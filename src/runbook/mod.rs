@@ -9,6 +9,7 @@ pub mod bypass;
 pub mod cli;
 pub mod engine;
 pub mod explain;
+mod forkrec;
 pub mod haproxy;
 pub mod haproxy_cli;
 pub mod kill;

@@ -494,7 +494,9 @@ pub fn checks(step: &Step, cfg: &Config) -> (Vec<Check>, Vec<Check>) {
                 Check::BothRunning,
             ],
         ),
-        StepAction::Recover { .. } => (Vec::new(), Vec::new()),
+        StepAction::Recover { .. } | StepAction::Repair { .. } | StepAction::ForgetFork { .. } => {
+            (Vec::new(), Vec::new())
+        }
         // Checked on the admin socket by `runbook::haproxy`.
         StepAction::HaproxyServer { .. } => (Vec::new(), Vec::new()),
         // Checked on the process list by `runbook::kill`.
@@ -522,6 +524,9 @@ pub fn plan(
         StepAction::Bypass { .. } => return super::bypass::plan(node, cfg, statuses),
         StepAction::Kill { .. } => return super::kill::plan(action, node, cfg, statuses),
         StepAction::Recover { .. } => return Err("recovery steps are planned by the recovery wizard".into()),
+        StepAction::Repair { .. } | StepAction::ForgetFork { .. } => {
+            return Err("a repair is planned by ringdeck verify --repair (repair::prepare)".into());
+        }
         _ if action.haproxy_target().is_some() => {
             return Err("a HAProxy server step is planned by runbook::haproxy::plan".into());
         }
@@ -781,7 +786,11 @@ pub fn plan(
                 step.danger = Danger::Medium;
             }
         }
-        StepAction::Bypass { .. } | StepAction::Recover { .. } | StepAction::Kill { .. } => {
+        StepAction::Bypass { .. }
+        | StepAction::Recover { .. }
+        | StepAction::Kill { .. }
+        | StepAction::Repair { .. }
+        | StepAction::ForgetFork { .. } => {
             return Err("this step is planned by its own module".into());
         }
         StepAction::HaproxyServer { .. } => {}

@@ -73,6 +73,15 @@ pub enum StepAction {
         #[serde(default)]
         statement: String,
     },
+    /// A row repair on the node (`sql_log_bin = 0`): every key it changed and how
+    /// (`app.posts id 100001 update`).
+    Repair {
+        keys: Vec<String>,
+    },
+    /// A forked-data record removed by hand (`ringdeck run forget --fork ID`).
+    ForgetFork {
+        id: String,
+    },
 }
 
 /// What a HAProxy server step sets.

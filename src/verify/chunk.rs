@@ -12,8 +12,6 @@ pub struct Column {
     pub column_type: String,
 }
 
-const INTEGER_TYPES: &[&str] = &["tinyint", "smallint", "mediumint", "int", "integer", "bigint"];
-
 /// The column to chunk on, or why chunks cannot be computed.
 pub fn chunk_key(primary_key: &[String], columns: &[Column]) -> Result<String, String> {
     match primary_key {
@@ -21,7 +19,7 @@ pub fn chunk_key(primary_key: &[String], columns: &[Column]) -> Result<String, S
         [one] => {
             let col = columns.iter().find(|c| &c.name == one);
             match col {
-                Some(c) if INTEGER_TYPES.contains(&c.data_type.to_ascii_lowercase().as_str()) => Ok(one.clone()),
+                Some(c) if super::key::is_integer(&c.data_type) => Ok(one.clone()),
                 Some(c) => {
                     Err(format!("primary key `{one}` is {}, not an integer: compared per table only", c.column_type))
                 }

@@ -38,6 +38,20 @@ pub struct VerifyArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// After the compare, plan the repair of every differing key (prints the plan; with --yes
+    /// runs it, each node's statements with sql_log_bin = 0, and compares the keys again).
+    #[arg(long)]
+    pub repair: bool,
+    /// Whose version each key keeps: a node's name, or `majority` (default: the most complete
+    /// node when the ring is broken; a recorded fork's event; else the majority).
+    #[arg(long, value_name = "NODE|majority", requires = "repair")]
+    pub prefer: Option<String>,
+    /// Refuse a repair that changes more rows than this.
+    #[arg(long, value_name = "N", default_value_t = crate::repair::DEFAULT_MAX_ROWS, requires = "repair")]
+    pub max_rows: usize,
+    /// Run the repair (without it: print the plan and change nothing).
+    #[arg(long, requires = "repair")]
+    pub yes: bool,
 }
 
 impl VerifyArgs {
@@ -54,7 +68,21 @@ impl VerifyArgs {
 fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, String> {
     let path = config::resolve_path(config_flag)?;
     let cfg = Config::load(&path).map_err(|e| e.to_string())?;
-    let logins = Logins::resolve(&cfg)?;
+    let report = verify_with_progress(&cfg, args)?;
+    let (eq, all) = report.equal_tables();
+    match crate::fork::settle_after_verify(&cfg, &eq, all) {
+        Ok(gone) => {
+            for f in gone {
+                eprintln!("verify: fork {} cleared: {} is equal on every node", f.id, f.what());
+            }
+        }
+        Err(e) => eprintln!("verify: forked-data records not updated: {e}"),
+    }
+    Ok(report)
+}
+
+fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, String> {
+    let logins = Logins::resolve(cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -70,13 +98,27 @@ fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, Strin
                 }
             }
         };
-        let (report, ()) = tokio::join!(super::verify(&cfg, &logins, &opts, Some(tx)), print);
+        let (report, ()) = tokio::join!(super::verify(cfg, &logins, &opts, Some(tx)), print);
         report
     })
 }
 
-/// Runs `ringdeck verify` and prints the report; returns the exit code.
-pub fn run(config_flag: Option<&Path>, args: &VerifyArgs) -> i32 {
+/// Runs `ringdeck verify` (or, with `--repair`, the repair) and prints the report; returns the
+/// exit code. A table found equal on every node clears its forked-data records.
+pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &VerifyArgs) -> i32 {
+    if args.repair {
+        if args.format == Format::Json {
+            eprintln!("ringdeck verify --repair: the repair prints text only (leave out --format json)");
+            return 2;
+        }
+        let r = crate::repair::cli::RepairArgs {
+            prefer: args.prefer.as_deref().map(crate::repair::Prefer::parse).unwrap_or_default(),
+            max_rows: args.max_rows,
+            yes: args.yes,
+            quiet: args.quiet,
+        };
+        return crate::repair::cli::run(config_flag, read_only_flag, &args.opts(), &r);
+    }
     let report = gather(config_flag, args).unwrap_or_else(|e| Report::failed(e, args.chunk_size));
     let out = match args.format {
         Format::Text => text(&report),

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::key::Key;
 use super::report::{ChunkNode, MissingSchema, NodeTable, RowNode, RowReport, RowState, TableStatus};
 use crate::model::replication::{IoState, ReplicaLink};
 
@@ -94,16 +95,14 @@ pub fn chunk_differs(nodes: &[ChunkNode]) -> bool {
 /// value; the value most nodes hold is "has it" (on a tie, the first node's in config order).
 pub fn row_diffs(
     names: &[String],
-    per_node: &[Option<Vec<(i128, u64)>>],
+    per_node: &[Option<BTreeMap<Key, u64>>],
     table: &str,
     key_name: &str,
 ) -> Vec<RowReport> {
-    let maps: Vec<Option<BTreeMap<i128, u64>>> =
-        per_node.iter().map(|r| r.as_ref().map(|rows| rows.iter().copied().collect())).collect();
-    let keys: BTreeSet<i128> = maps.iter().flatten().flat_map(|m| m.keys().copied()).collect();
+    let keys: BTreeSet<&Key> = per_node.iter().flatten().flat_map(|m| m.keys()).collect();
     let mut out = Vec::new();
     for k in keys {
-        let vals: Vec<Option<Option<u64>>> = maps.iter().map(|m| m.as_ref().map(|m| m.get(&k).copied())).collect();
+        let vals: Vec<Option<Option<u64>>> = per_node.iter().map(|m| m.as_ref().map(|m| m.get(k).copied())).collect();
         let present: Vec<u64> = vals.iter().flatten().flatten().copied().collect();
         let answered = vals.iter().filter(|v| v.is_some()).count();
         if present.len() == answered && present.iter().all(|c| *c == present[0]) {
@@ -132,7 +131,8 @@ pub fn row_diffs(
             })
             .collect();
         let text = format!(
-            "{table} {key_name} {k}: {}",
+            "{table} {key_name} {}: {}",
+            k.text(),
             nodes
                 .iter()
                 .map(|n| format!(
@@ -148,7 +148,7 @@ pub fn row_diffs(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        out.push(RowReport { key: k, nodes, text });
+        out.push(RowReport { key: k.clone(), nodes, text });
     }
     out
 }
@@ -186,6 +186,7 @@ fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::key::Part;
 
     fn names() -> Vec<String> {
         vec!["node1".into(), "node2".into(), "node3".into()]
@@ -261,13 +262,18 @@ mod tests {
         assert!(!chunk_differs(&[]));
     }
 
+    /// Rows as the comparison takes them: key -> crc per node (`None`: the node did not answer).
+    fn rows(per_node: &[Option<&[(i128, u64)]>]) -> Vec<Option<BTreeMap<Key, u64>>> {
+        per_node.iter().map(|r| r.map(|rows| rows.iter().map(|(k, c)| (Key::int(*k), *c)).collect())).collect()
+    }
+
     #[test]
     fn rows_missing_and_differing() {
-        let per_node = vec![
-            Some(vec![(1, 11), (2, 22), (200_001, 7)]),
-            Some(vec![(1, 11), (2, 22), (200_001, 8)]),
-            Some(vec![(1, 11), (2, 22), (300_003, 9)]),
-        ];
+        let per_node = rows(&[
+            Some(&[(1, 11), (2, 22), (200_001, 7)]),
+            Some(&[(1, 11), (2, 22), (200_001, 8)]),
+            Some(&[(1, 11), (2, 22), (300_003, 9)]),
+        ]);
         let d = row_diffs(&names(), &per_node, "app.posts", "id");
         let texts: Vec<&str> = d.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(
@@ -282,16 +288,20 @@ mod tests {
 
     #[test]
     fn majority_value_has_it_and_silent_nodes_are_unknown() {
-        let per_node = vec![Some(vec![(5, 1)]), Some(vec![(5, 2)]), Some(vec![(5, 2)])];
+        let per_node = rows(&[Some(&[(5, 1)]), Some(&[(5, 2)]), Some(&[(5, 2)])]);
         let d = row_diffs(&names(), &per_node, "t", "id");
         assert_eq!(d[0].text, "t id 5: node1 differs, node2 has it, node3 has it");
-        let per_node = vec![Some(vec![(5, 1)]), None, Some(vec![(5, 1)])];
+        let per_node = rows(&[Some(&[(5, 1)]), None, Some(&[(5, 1)])]);
         assert!(row_diffs(&names(), &per_node, "t", "id").is_empty(), "equal where known");
-        let per_node = vec![Some(vec![(5, 1)]), None, Some(vec![])];
+        let per_node = rows(&[Some(&[(5, 1)]), None, Some(&[])]);
         assert_eq!(
             row_diffs(&names(), &per_node, "t", "id")[0].text,
             "t id 5: node1 has it, node2 did not answer, node3 missing"
         );
+        let composite =
+            vec![Some(BTreeMap::from([(Key(vec![Part::Int(1), Part::Text("a".into())]), 3)])), Some(BTreeMap::new())];
+        let d = row_diffs(&names()[..2], &composite, "t", "(n, k)");
+        assert_eq!(d[0].text, "t (n, k) (1, 'a'): node1 has it, node2 missing");
     }
 
     fn link(io: IoState, sql: bool, behind: Option<u64>) -> ReplicaLink {

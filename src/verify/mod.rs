@@ -10,6 +10,8 @@
 pub mod chunk;
 pub mod cli;
 pub mod compare;
+pub mod conn;
+pub mod key;
 pub mod render;
 pub mod report;
 pub mod run;
@@ -17,6 +19,7 @@ pub mod sql;
 
 use std::time::Duration;
 
+pub use key::Key;
 pub use render::{Tone, json, lines, text};
 pub use report::{
     ChunkNode, ChunkReport, MissingSchema, NodeReport, NodeTable, Report, RowNode, RowReport, RowState, TableReport,

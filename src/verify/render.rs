@@ -101,6 +101,24 @@ fn table_lines(t: &TableReport, out: &mut Vec<(Tone, String)>) {
             format!("    … {} more differing chunks (see --format json)", t.chunks.len() - CHUNKS_SHOWN),
         ));
     }
+    if !t.rows.is_empty() {
+        out.push((
+            Tone::Crit,
+            format!("    {} differing row(s), compared by key tuples {}", t.rows.len(), t.key.as_deref().unwrap_or("")),
+        ));
+        for r in t.rows.iter().take(ROWS_SHOWN) {
+            out.push((Tone::Plain, format!("      {}", r.text)));
+        }
+        if t.rows.len() > ROWS_SHOWN {
+            out.push((
+                Tone::Muted,
+                format!("      … {} more differing rows (see --format json)", t.rows.len() - ROWS_SHOWN),
+            ));
+        }
+    }
+    if let Some(n) = &t.rows_note {
+        out.push((Tone::Muted, format!("    {n}")));
+    }
 }
 
 /// The report as lines with tones, most important first.
@@ -205,6 +223,6 @@ pub fn text(r: &Report) -> String {
 pub fn json(r: &Report) -> String {
     match serde_json::to_string_pretty(r) {
         Ok(s) => format!("{s}\n"),
-        Err(e) => format!("{{\"schema_version\":1,\"equal\":false,\"exit_code\":1,\"error\":{:?}}}\n", e.to_string()),
+        Err(e) => format!("{{\"schema_version\":2,\"equal\":false,\"exit_code\":1,\"error\":{:?}}}\n", e.to_string()),
     }
 }

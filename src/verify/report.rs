@@ -1,8 +1,13 @@
 //! What a verify found, as data: per node (reachable, replication caught up, writes seen during
 //! the run), per table (status, per-node checksums, differing chunks and rows). Serialized as the
-//! JSON of `ringdeck verify --format json` (schema version 1, documented in the README).
+//! JSON of `ringdeck verify --format json` (schema version 2, documented in the README).
 
 use serde::{Deserialize, Serialize};
+
+pub use super::key::Key;
+
+/// The JSON document's schema version (2: keys are arrays, one value per key column).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The warning every report carries: checksums taken at slightly different moments on each node
 /// only agree when nothing is being written.
@@ -91,7 +96,8 @@ pub struct TableReport {
     pub status: TableStatus,
     /// Per reachable node, in config order.
     pub nodes: Vec<NodeTable>,
-    /// The key chunks were computed on, when they were.
+    /// The key the rows were compared on, when they were: the chunk column (`id`), or every
+    /// primary key column (`(a, k)`) for a table compared by key tuples.
     pub key: Option<String>,
     /// Key ranges compared in pass 2 (0 when it did not run).
     pub chunks_compared: u64,
@@ -99,11 +105,31 @@ pub struct TableReport {
     pub note: Option<String>,
     /// The differing key ranges.
     pub chunks: Vec<ChunkReport>,
+    /// Differing rows of a table compared by key tuples (a composite or non-integer primary key):
+    /// it has no chunks.
+    #[serde(default)]
+    pub rows: Vec<RowReport>,
+    /// Why those rows are not (all) listed.
+    #[serde(default)]
+    pub rows_note: Option<String>,
 }
 
 impl TableReport {
     pub fn name(&self) -> String {
         format!("{}.{}", self.schema, self.table)
+    }
+
+    /// Every differing row found, from chunks and from the comparison by key tuples.
+    pub fn differing_rows(&self) -> impl Iterator<Item = &RowReport> {
+        self.chunks.iter().flat_map(|c| c.rows.iter()).chain(self.rows.iter())
+    }
+
+    /// Whether every differing row was found (no chunk or table note says some are not listed,
+    /// and the rows were compared at all).
+    pub fn rows_complete(&self) -> bool {
+        (self.chunks_compared > 0 || self.key.is_some())
+            && self.rows_note.is_none()
+            && self.chunks.iter().all(|c| c.rows_note.is_none())
     }
 }
 
@@ -158,7 +184,7 @@ pub enum RowState {
 /// One differing row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowReport {
-    pub key: i128,
+    pub key: Key,
     pub nodes: Vec<RowNode>,
     /// `app.posts id 200001: node1 has it, node2 differs, node3 missing`.
     pub text: String,
@@ -180,6 +206,16 @@ impl Report {
             && self.tables.iter().all(|t| t.status == TableStatus::Equal)
     }
 
+    /// Tables equal on every node (`db.table`), and whether everything was; nothing when a node
+    /// could not be reached (what it holds is unknown).
+    pub fn equal_tables(&self) -> (Vec<String>, bool) {
+        if self.error.is_some() || !self.nodes.iter().all(|n| n.reachable) {
+            return (Vec::new(), false);
+        }
+        let eq = self.tables.iter().filter(|t| t.status == TableStatus::Equal).map(TableReport::name).collect();
+        (eq, self.equal)
+    }
+
     /// The tables that are not equal.
     pub fn differing(&self) -> impl Iterator<Item = &TableReport> {
         self.tables.iter().filter(|t| t.status != TableStatus::Equal)
@@ -188,7 +224,7 @@ impl Report {
     /// A report for a verify that could not run.
     pub fn failed(error: String, chunk_size: u64) -> Report {
         Report {
-            schema_version: 1,
+            schema_version: SCHEMA_VERSION,
             equal: false,
             exit_code: 1,
             summary: error.clone(),

@@ -3,24 +3,22 @@
 //! state and binlog positions, lists schemas and tables, runs pass 1 (`CHECKSUM TABLE`) and, for
 //! differing tables with a single-column integer primary key, pass 2 (chunks, then rows).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use mysql_async::Conn;
-use mysql_async::prelude::Queryable;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::VerifyOpts;
 use super::chunk::{self, ChunkPlan, Column};
 use super::compare;
+use super::conn::{Node, Session, cell, int, on_all, on_connected, open, uint};
+use super::key::{Key, key_name};
 use super::report::{ChunkNode, ChunkReport, MEANINGFUL_WHEN, NodeReport, NodeTable, Report, TableReport, TableStatus};
 use super::sql;
-use crate::collect::mysql::{self as collect_mysql, describe, to_row};
 use crate::config::Config;
 use crate::config::login::Logins;
-use crate::model::replication::{BinlogPos, Dialect, ReplicaLink, Row};
-use crate::ui::fmt::duration;
+use crate::model::replication::{BinlogPos, ReplicaLink, Row};
 
 /// A differing range with at most this many rows on every node has its rows listed.
 pub const ROW_DETAIL_MAX: u64 = 50;
@@ -28,124 +26,6 @@ pub const ROW_DETAIL_MAX: u64 = 50;
 const DRILL_BUDGET: usize = 200;
 /// Differing rows kept per table.
 const ROWS_KEPT: usize = 500;
-
-/// One node's dedicated connection.
-struct Node {
-    name: String,
-    address: String,
-    conn: Option<Conn>,
-    /// Why it is not (or no longer) connected.
-    error: Option<String>,
-    version: Option<String>,
-    dialect: Dialect,
-    t: Duration,
-}
-
-impl Node {
-    fn lost(&mut self, why: String) {
-        self.conn = None;
-        if self.error.is_none() {
-            self.error = Some(why);
-        }
-    }
-
-    /// Runs `sql` under the query timeout. A server error leaves the connection usable; a timeout
-    /// or a connection error drops it and the node counts as unreachable from then on.
-    async fn query(&mut self, sql: &str) -> Result<Vec<Row>, String> {
-        let t = self.t;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(self.error.clone().unwrap_or_else(|| "not connected".into()));
-        };
-        match tokio::time::timeout(t, conn.query::<mysql_async::Row, _>(sql)).await {
-            Ok(Ok(rows)) => Ok(rows.iter().map(to_row).collect()),
-            Ok(Err(mysql_async::Error::Server(e))) => Err(format!("{} {}", e.code, e.message)),
-            Ok(Err(e)) => {
-                let m = describe(&e);
-                self.lost(m.clone());
-                Err(m)
-            }
-            Err(_) => {
-                let m = format!("no answer within {} to {}", duration(t), short(sql));
-                self.lost(m.clone());
-                Err(m)
-            }
-        }
-    }
-}
-
-fn short(sql: &str) -> String {
-    if sql.chars().count() > 80 { format!("{}…", sql.chars().take(79).collect::<String>()) } else { sql.to_string() }
-}
-
-fn cell<'a>(row: &'a Row, name: &str) -> Option<&'a str> {
-    row.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
-}
-
-fn int(row: &Row, name: &str) -> Option<i128> {
-    cell(row, name).and_then(|v| v.trim().parse().ok())
-}
-
-fn uint(row: &Row, name: &str) -> Option<u64> {
-    cell(row, name).and_then(|v| v.trim().parse().ok())
-}
-
-/// Runs `sqls[i]` on node `i`, all at once; `None` where there is no statement for the node.
-async fn on_all(nodes: &mut [Node], sqls: &[Option<String>]) -> Vec<Option<Result<Vec<Row>, String>>> {
-    join_all(nodes.iter_mut().zip(sqls).map(|(n, q)| async move {
-        match q {
-            Some(q) => Some(n.query(q).await),
-            None => None,
-        }
-    }))
-    .await
-}
-
-/// The same statement on every node still connected.
-async fn on_connected(nodes: &mut [Node], sql: &str) -> Vec<Option<Result<Vec<Row>, String>>> {
-    let sqls: Vec<Option<String>> = nodes.iter().map(|n| n.conn.as_ref().map(|_| sql.to_string())).collect();
-    on_all(nodes, &sqls).await
-}
-
-async fn open(cfg: &Config, logins: &Logins, i: usize, query_t: Duration) -> Node {
-    let nc = &cfg.nodes[i];
-    let mut node = Node {
-        name: nc.name().to_string(),
-        address: nc.address(),
-        conn: None,
-        error: None,
-        version: None,
-        dialect: Dialect::MariaDb,
-        t: cfg.timeout.0,
-    };
-    let login = logins.nodes.get(i).cloned().unwrap_or_default();
-    let conn = match collect_mysql::opts(nc, &login) {
-        Ok(o) => collect_mysql::connect(&o, cfg.timeout.0).await,
-        Err(e) => Err(e),
-    };
-    match conn {
-        Ok(c) => node.conn = Some(c),
-        Err(e) => {
-            node.error = Some(e);
-            return node;
-        }
-    }
-    if let Ok(rows) = node.query("SELECT @@version AS v, @@version_comment AS c").await {
-        let r = rows.first();
-        let v = r.and_then(|r| cell(r, "v")).unwrap_or_default().to_string();
-        let c = r.and_then(|r| cell(r, "c")).unwrap_or_default().to_string();
-        node.dialect = Dialect::detect(&v, &c);
-        node.version = Some(v);
-    }
-    // Only reads from here on; the server also cuts off a statement that outlives our timeout.
-    let _ = node.query("SET SESSION TRANSACTION READ ONLY").await;
-    let limit = match node.dialect {
-        Dialect::MariaDb => format!("SET SESSION max_statement_time = {}", query_t.as_secs().max(1)),
-        _ => format!("SET SESSION max_execution_time = {}", query_t.as_millis().max(1000)),
-    };
-    let _ = node.query(&limit).await;
-    node.t = query_t;
-    node
-}
 
 fn send(progress: &Option<UnboundedSender<String>>, msg: String) {
     if let Some(p) = progress {
@@ -197,7 +77,8 @@ pub async fn verify(
     let query_t = opts.query_timeout.unwrap_or_else(|| (cfg.timeout.0 * 20).max(Duration::from_secs(60)));
 
     send(&progress, format!("connecting to {} node(s)", cfg.nodes.len()));
-    let mut nodes: Vec<Node> = join_all((0..cfg.nodes.len()).map(|i| open(cfg, logins, i, query_t))).await;
+    let mut nodes: Vec<Node> =
+        join_all((0..cfg.nodes.len()).map(|i| open(cfg, logins, i, query_t, Session::ReadOnly))).await;
     let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
 
     send(&progress, "reading replication state".into());
@@ -282,12 +163,10 @@ pub async fn verify(
         });
     }
     for n in &mut nodes {
-        if let Some(c) = n.conn.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(1), c.disconnect()).await;
-        }
+        n.close().await;
     }
     let mut report = Report {
-        schema_version: 1,
+        schema_version: super::report::SCHEMA_VERSION,
         equal: false,
         exit_code: 1,
         summary: String::new(),
@@ -345,6 +224,8 @@ async fn pass1(
         chunks_compared: 0,
         note: None,
         chunks: Vec::new(),
+        rows: Vec::new(),
+        rows_note: None,
     }
 }
 
@@ -418,6 +299,7 @@ async fn pass2(nodes: &mut [Node], rep: &mut TableReport, chunk_size: u64, progr
         .unwrap_or_default();
     let key = match chunk::chunk_key(&pk, &columns) {
         Ok(k) => k,
+        Err(_) if !pk.is_empty() => return by_key_tuples(nodes, rep, &pk, &columns, progress).await,
         Err(why) => {
             rep.note = Some(format!("chunks not computed: {why}"));
             return;
@@ -537,11 +419,11 @@ async fn drill(
             *budget -= 1;
             let q = sql::rows(&rep.schema, &rep.table, key, cols, lo, hi);
             let res = ask(nodes, rep, &q).await;
-            let per_node: Vec<Option<Vec<(i128, u64)>>> = names
+            let per_node: Vec<Option<BTreeMap<Key, u64>>> = names
                 .iter()
                 .map(|n| {
                     res.iter().find(|(m, _)| m == n).and_then(|(_, r)| r.as_ref().ok()).map(|rows| {
-                        rows.iter().filter_map(|r| Some((int(r, "k")?, uint(r, "crc")?))).collect::<Vec<_>>()
+                        rows.iter().filter_map(|r| Some((Key::int(int(r, "k")?), uint(r, "crc")?))).collect()
                     })
                 })
                 .collect();
@@ -564,5 +446,113 @@ async fn drill(
     }
     if cr.rows.is_empty() && cr.rows_note.is_none() {
         cr.rows_note = Some("no single differing row found (rows changed while comparing?)".into());
+    }
+}
+
+/// Key tuples read per page from each node, and the most kept per node.
+const TUPLE_PAGE: usize = 5000;
+const TUPLES_MAX: usize = 500_000;
+
+/// Pages through one node's `(key, crc)` in key order: `None` with the reason when it failed.
+async fn tuples_of(
+    node: &mut Node,
+    rep: &TableReport,
+    pk: &[String],
+    pk_cols: &[&Column],
+    col_names: &[String],
+) -> Result<(BTreeMap<Key, u64>, bool), String> {
+    let mut map = BTreeMap::new();
+    let mut after: Option<Key> = None;
+    loop {
+        let q = sql::tuples_page(&rep.schema, &rep.table, pk, col_names, after.is_some(), TUPLE_PAGE);
+        let rows = node.exec(&q, after.as_ref().map(Key::params).unwrap_or_default()).await?;
+        let n = rows.len();
+        for r in rows {
+            let values: Vec<mysql_async::Value> =
+                (0..pk.len()).map(|i| r.as_ref(i).cloned().unwrap_or(mysql_async::Value::NULL)).collect();
+            let crc =
+                r.as_ref(pk.len()).and_then(crate::collect::mysql::value_text).and_then(|t| t.parse::<u64>().ok());
+            if let (Some(k), Some(c)) = (Key::from_values(&values, pk_cols), crc) {
+                after = Some(k.clone());
+                map.insert(k, c);
+            }
+        }
+        if n < TUPLE_PAGE {
+            return Ok((map, true));
+        }
+        if map.len() >= TUPLES_MAX {
+            return Ok((map, false));
+        }
+    }
+}
+
+/// Pass 2 of a table whose primary key is composite or not an integer: every node's key tuples
+/// and row CRCs in key order, compared key by key.
+async fn by_key_tuples(
+    nodes: &mut [Node],
+    rep: &mut TableReport,
+    pk: &[String],
+    columns: &[Column],
+    progress: &Option<UnboundedSender<String>>,
+) {
+    let name = rep.name();
+    let kname = key_name(pk);
+    rep.key = Some(kname.clone());
+    let pk_cols: Vec<&Column> = pk.iter().filter_map(|k| columns.iter().find(|c| &c.name == k)).collect();
+    if pk_cols.len() != pk.len() {
+        rep.note = Some("rows not compared: a primary key column is not among the columns".into());
+        return;
+    }
+    let col_names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    send(progress, format!("{name}: comparing by key tuples {kname}"));
+    let holding: Vec<bool> = nodes.iter().map(|n| rep.nodes.iter().any(|t| t.node == n.name && t.present)).collect();
+    let answers = join_all(nodes.iter_mut().zip(&holding).map(|(n, h)| {
+        let (rep, pk, pk_cols, col_names) = (&*rep, pk, &pk_cols, &col_names);
+        async move {
+            match h {
+                true => Some(tuples_of(n, rep, pk, pk_cols, col_names).await),
+                false => None,
+            }
+        }
+    }))
+    .await;
+    let mut names = Vec::new();
+    let mut per_node = Vec::new();
+    let mut notes = Vec::new();
+    for (n, a) in nodes.iter().zip(answers) {
+        let Some(a) = a else { continue };
+        names.push(n.name.clone());
+        match a {
+            Ok((map, complete)) => {
+                if !complete {
+                    notes.push(format!("{} has more than {TUPLES_MAX} rows: only the first were compared", n.name));
+                }
+                if let Some(nt) = rep.nodes.iter_mut().find(|t| t.node == n.name) {
+                    nt.rows = Some(map.len() as u64);
+                }
+                per_node.push(Some(map));
+            }
+            Err(e) => {
+                notes.push(format!("rows not listed: {} did not answer: {e}", n.name));
+                per_node.push(None);
+            }
+        }
+    }
+    let mut rows = compare::row_diffs(&names, &per_node, &name, &kname);
+    if rows.len() > ROWS_KEPT {
+        notes.push(format!("only the first {ROWS_KEPT} of {} differing rows are listed", rows.len()));
+        rows.truncate(ROWS_KEPT);
+    }
+    rep.chunks_compared = 0;
+    rep.rows = rows;
+    if !notes.is_empty() {
+        rep.rows_note = Some(notes.join("; "));
+    } else if rep.rows.is_empty() {
+        rep.status = TableStatus::Equal;
+        rep.note = Some(
+            "CHECKSUM TABLE differed, but every key tuple has the same row CRC on every node (a write between the \
+             passes, or a different row format or server version)"
+                .into(),
+        );
     }
 }

@@ -67,12 +67,34 @@ pub fn checksum_table(schema: &str, t: &str) -> String {
 /// The text whose CRC32 stands for a row: the key, then per other column `ISNULL(c), c`, so NULL
 /// and the empty string differ although `CONCAT_WS` skips NULLs.
 pub fn row_image(key: &str, columns: &[String]) -> String {
-    let mut parts = vec![ident(key)];
-    for c in columns.iter().filter(|c| c.as_str() != key) {
+    row_image_keys(&[key.to_string()], columns)
+}
+
+/// [`row_image`] for a key of one or more columns (key columns first, in key order).
+pub fn row_image_keys(keys: &[String], columns: &[String]) -> String {
+    let mut parts: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+    for c in columns.iter().filter(|c| !keys.contains(c)) {
         parts.push(format!("ISNULL({})", ident(c)));
         parts.push(ident(c));
     }
     format!("CONCAT_WS('#', {})", parts.join(", "))
+}
+
+/// `` `a`, `b` `` for a list of identifiers.
+pub fn idents(names: &[String]) -> String {
+    names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", ")
+}
+
+/// One page of key tuples and row CRCs in key order, for a prepared statement: after the key
+/// bound to the `?`s when `after` (one per key column).
+pub fn tuples_page(schema: &str, t: &str, keys: &[String], columns: &[String], after: bool, limit: usize) -> String {
+    let k = idents(keys);
+    let cond = if after { format!(" WHERE ({k}) > ({})", vec!["?"; keys.len()].join(", ")) } else { String::new() };
+    format!(
+        "SELECT {k}, CRC32({img}) AS rd_crc FROM {tb}{cond} ORDER BY {k} LIMIT {limit}",
+        img = row_image_keys(keys, columns),
+        tb = table(schema, t),
+    )
 }
 
 /// Smallest and largest key.
@@ -149,6 +171,12 @@ mod tests {
             "SELECT COUNT(*) AS n, COALESCE(BIT_XOR(CRC32(CONCAT_WS('#', `id`, ISNULL(`body`), `body`))), 0) AS crc, \
              (SELECT MIN(`id`) FROM `app`.`posts` WHERE `id` > 1000) AS next \
              FROM `app`.`posts` WHERE `id` BETWEEN 1 AND 1000"
+        );
+        let q = tuples_page("app", "t", &["a".into(), "k".into()], &["a".into(), "k".into(), "v".into()], true, 10);
+        assert_eq!(
+            q,
+            "SELECT `a`, `k`, CRC32(CONCAT_WS('#', `a`, `k`, ISNULL(`v`), `v`)) AS rd_crc FROM `app`.`t` \
+             WHERE (`a`, `k`) > (?, ?) ORDER BY `a`, `k` LIMIT 10"
         );
         let q = rows("app", "posts", "id", &cols, -5, 44);
         assert!(q.ends_with("WHERE `id` BETWEEN -5 AND 44 ORDER BY `id`"), "{q}");

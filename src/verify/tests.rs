@@ -32,6 +32,8 @@ fn table(t: &str, status: TableStatus, sums: &[u64]) -> TableReport {
             })
             .collect(),
         key: None,
+        rows: Vec::new(),
+        rows_note: None,
         chunks_compared: 0,
         note: None,
         chunks: Vec::new(),
@@ -66,7 +68,7 @@ fn differing_posts() -> TableReport {
         hi: 900003,
         nodes: vec![cn("node1", 0, 0), cn("node2", 0, 0), cn("node3", 1, 123456)],
         rows: vec![RowReport {
-            key: 900003,
+            key: crate::verify::Key::int(900003),
             nodes: vec![
                 RowNode { node: "node1".into(), state: RowState::Missing, crc: None },
                 RowNode { node: "node2".into(), state: RowState::Missing, crc: None },
@@ -160,12 +162,12 @@ fn json_has_the_difference_and_round_trips() {
     let r = report(vec![differing_posts()]);
     let s = json(&r);
     let v: serde_json::Value = serde_json::from_str(&s).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["equal"], false);
     assert_eq!(v["exit_code"], 1);
     assert_eq!(v["tables"][0]["status"], "differs");
     assert_eq!(v["tables"][0]["chunks"][0]["lo"], 900003);
-    assert_eq!(v["tables"][0]["chunks"][0]["rows"][0]["key"], 900003);
+    assert_eq!(v["tables"][0]["chunks"][0]["rows"][0]["key"], serde_json::json!([900003]));
     assert_eq!(v["tables"][0]["chunks"][0]["rows"][0]["nodes"][2]["state"], "has");
     assert_eq!(v["tables"][0]["chunks"][0]["rows"][0]["nodes"][0]["state"], "missing");
     let back: Report = serde_json::from_str(&s).unwrap();
