@@ -471,3 +471,129 @@ pub fn shown_value(v: &Value) -> String {
         other => other.as_sql(true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> TableMeta {
+        let col = |n: &str, t: &str| Column { name: n.into(), data_type: t.into(), column_type: t.into() };
+        TableMeta {
+            schema: "app".into(),
+            table: "posts".into(),
+            columns: vec![col("id", "int"), col("node", "varchar"), col("body", "blob")],
+            pk: vec!["id".into()],
+            triggers: Vec::new(),
+            foreign_keys: Vec::new(),
+        }
+    }
+
+    fn row(node: &str, body: &[u8], crc: u64) -> Seen {
+        Seen::Row { values: vec![Value::Int(7), Value::Bytes(node.into()), Value::Bytes(body.to_vec())], crc }
+    }
+
+    fn names() -> Vec<String> {
+        vec!["node1".into(), "node2".into(), "node3".into(), "node4".into()]
+    }
+
+    fn case(seen: Vec<Seen>) -> KeyCase {
+        KeyCase { table: 0, key: Key::int(7), seen, fork: None, keep: Err(String::new()), why: String::new() }
+    }
+
+    fn plan_of(c: KeyCase, ring: Result<(), String>) -> Plan {
+        let mut p = Plan::new(names(), DEFAULT_MAX_ROWS);
+        p.tables.push(meta());
+        p.cases.push(c);
+        p.ring = ring;
+        p.recompute();
+        p
+    }
+
+    #[test]
+    fn versions_decide_by_policy() {
+        let a = row("node1", b"from node1", 1);
+        let b = row("node2", b"local", 2);
+        let c = case(vec![a.clone(), b.clone(), Seen::Absent, Seen::Absent]);
+        let n = names();
+        assert_eq!(decide(&c, &n, &Prefer::Majority, None, None).0, Ok(2), "absent is the majority");
+        let tie = case(vec![a.clone(), a.clone(), b.clone(), b.clone()]);
+        let e = decide(&tie, &n, &Prefer::Majority, None, None).0.expect_err("a tie decides nothing");
+        assert!(e.contains("no majority") && e.contains("node1, node2 / node3, node4"), "{e}");
+        assert_eq!(decide(&tie, &n, &Prefer::Node("node3".into()), None, None).0, Ok(2));
+        assert!(decide(&tie, &n, &Prefer::Node("nodeX".into()), None, None).0.is_err());
+        let (k, why) = decide(&c, &n, &Prefer::Default, Some(0), Some(1));
+        assert_eq!((k, why.as_str()), (Ok(0), "node1 has the most complete data"));
+        let (k, why) = decide(&c, &n, &Prefer::Default, None, Some(0));
+        assert_eq!((k, why.as_str()), (Ok(0), "the skipped event's version, from node1"));
+        let unknown = case(vec![Seen::Unknown("down".into()), a, b, Seen::Absent]);
+        assert!(decide(&unknown, &n, &Prefer::Node("node1".into()), None, None).0.is_err(), "its version is unknown");
+    }
+
+    #[test]
+    fn statements_insert_update_delete_by_primary_key() {
+        let mut c = case(vec![row("node1", b"new", 1), row("node2", b"old", 2), Seen::Absent, row("node1", b"new", 1)]);
+        c.keep = Ok(0);
+        let p = plan_of(c, Ok(()));
+        assert_eq!(p.changes.len(), 2, "node4 already holds it");
+        let up = p.statement(&p.changes[0]);
+        assert_eq!(up.sql, "UPDATE `app`.`posts` SET `node` = ?, `body` = ? WHERE `id` = ?");
+        assert_eq!(up.params, vec![Value::Bytes(b"node1".to_vec()), Value::Bytes(b"new".to_vec()), Value::Int(7)]);
+        assert_eq!(up.shown, "UPDATE `app`.`posts` SET `node` = 'node1', `body` = 'new' WHERE `id` = 7");
+        let ins = p.statement(&p.changes[1]);
+        assert_eq!(ins.sql, "INSERT INTO `app`.`posts` (`id`, `node`, `body`) VALUES (?, ?, ?)");
+        assert_eq!(ins.params.len(), 3);
+        assert_eq!(
+            p.change_text(&p.changes[0], 40),
+            "UPDATE app.posts id 7: node 'node2' -> 'node1', body 'old' -> 'new'"
+        );
+        // Keep "absent": deletes, binary values shown as hex.
+        let mut c = case(vec![Seen::Absent, row("node2", &[0, 255], 2), Seen::Absent, Seen::Absent]);
+        c.keep = Ok(0);
+        let p = plan_of(c, Ok(()));
+        assert_eq!(p.statement(&p.changes[0]).sql, "DELETE FROM `app`.`posts` WHERE `id` = ?");
+        assert_eq!(p.change_text(&p.changes[0], 40), "DELETE app.posts id 7: was node 'node2', body X'00FF'");
+    }
+
+    #[test]
+    fn refusals() {
+        let mut c = case(vec![row("node1", b"a", 1), Seen::Absent, Seen::Absent, Seen::Absent]);
+        c.keep = Ok(0);
+        let p = plan_of(c.clone(), Err("link node1 -> node2 is broken".into()));
+        assert!(
+            p.refusals[0].starts_with("link node1 -> node2 is broken: differences may still be in flight"),
+            "{:?}",
+            p.refusals
+        );
+        let mut forked = c.clone();
+        forked.fork = Some("f1".into());
+        assert!(plan_of(forked, Err("broken".into())).refusals.is_empty(), "a recorded fork's key may be repaired");
+        let mut p = plan_of(c.clone(), Ok(()));
+        assert!(p.refusals.is_empty());
+        p.max_rows = 2;
+        p.recompute();
+        assert!(p.refusals[0].contains("3 row changes planned, more than --max-rows 2"), "{:?}", p.refusals);
+        let mut undecided = c;
+        undecided.keep = Err("no majority".into());
+        let p = plan_of(undecided, Ok(()));
+        assert!(
+            p.refusals[0].contains("1 key(s) without a version to keep: app.posts id 7: no majority"),
+            "{:?}",
+            p.refusals
+        );
+        let mut p = Plan::new(names(), 10);
+        p.tables.push(TableMeta { pk: Vec::new(), ..meta() });
+        p.recompute();
+        assert!(p.refusals[0].contains("app.posts has no primary key"), "{:?}", p.refusals);
+    }
+
+    #[test]
+    fn the_operator_chooses_a_version() {
+        let c = case(vec![row("node1", b"a", 1), row("node2", b"b", 2), Seen::Absent, Seen::Absent]);
+        let mut p = plan_of(c, Ok(()));
+        p.choose(0, 1);
+        assert_eq!(p.cases[0].keep, Ok(1));
+        assert_eq!(p.cases[0].why, "chosen: node2's version");
+        assert_eq!(p.changes.len(), 3, "node1 updated, node3 and node4 inserted");
+        assert!(p.refusals.is_empty());
+    }
+}

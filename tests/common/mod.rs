@@ -140,6 +140,10 @@ impl Lab {
     pub fn node_port(&self, node: u16) -> u16 {
         self.port_base + node
     }
+    /// The operator's password (for tests that hold their own connection).
+    pub fn password(&self) -> &str {
+        &self.password
+    }
 
     /// Runs the real binary with `args` plus `--dir D` (for `lab ...` commands).
     pub fn ringdeck<S: AsRef<str>>(&self, args: &[S]) -> Output {

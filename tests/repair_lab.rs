@@ -1,0 +1,303 @@
+//! Ring-aware row repair on real labs: after a skip (a recorded fork: `check` says data_forked)
+//! and three kinds of unlogged divergence, `verify --repair --yes` makes every node equal
+//! without restarting a server while a writer on another node keeps writing; values of every
+//! awkward type and composite keys are repaired exactly; and a repair refuses what it must
+//! (read-only, too many rows, a node down, no majority) while `run forget` clears a fork by hand.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Lab, audit_lines, healthy, rd, ring_green, wait_until};
+
+fn uptimes(lab: &Lab) -> Vec<u64> {
+    (1..=lab.nodes())
+        .map(|k| {
+            lab.query_one(
+                k,
+                "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+            )
+            .and_then(|v| v.parse().ok())
+            .expect("uptime")
+        })
+        .collect()
+}
+
+/// Every node replicating with nothing left to apply.
+fn caught_up(lab: &Lab) -> bool {
+    (1..=lab.nodes()).all(|k| {
+        let s = lab.replica_status(k);
+        let g = |c: &str| s.get(c).map(String::as_str).unwrap_or("");
+        healthy(lab, k)
+            && g("Seconds_Behind_Master") == "0"
+            && g("Relay_Master_Log_File") == g("Master_Log_File")
+            && g("Exec_Master_Log_Pos") == g("Read_Master_Log_Pos")
+    })
+}
+
+fn checksum(lab: &Lab, k: u16, table: &str) -> String {
+    lab.query(k, &format!("CHECKSUM TABLE {table}"))[0][1].clone().unwrap_or_default()
+}
+
+/// Inserts a row on `node` every 50 ms until stopped; counts the rows and the slowest insert.
+struct Writer {
+    stop: Arc<AtomicBool>,
+    rows: Arc<AtomicUsize>,
+    slowest_ms: Arc<AtomicUsize>,
+    handle: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Writer {
+    fn start(lab: &Lab, node: u16) -> Writer {
+        let (stop, rows, slowest_ms) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (s, r, m) = (stop.clone(), rows.clone(), slowest_ms.clone());
+        let port = lab.node_port(node);
+        let password = lab.password().to_string();
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                use mysql_async::prelude::Queryable;
+                let opts = mysql_async::OptsBuilder::default()
+                    .ip_or_hostname("127.0.0.1")
+                    .tcp_port(port)
+                    .prefer_socket(false)
+                    .user(Some("ringdeck"))
+                    .pass(Some(password));
+                let mut conn = mysql_async::Conn::new(opts).await.map_err(|e| e.to_string())?;
+                let mut i = 0;
+                while !s.load(Ordering::SeqCst) {
+                    i += 1;
+                    let t = Instant::now();
+                    let q = format!("INSERT INTO app.posts (node, body) VALUES ('node{node}', 'writer row {i}')");
+                    tokio::time::timeout(Duration::from_secs(10), conn.query_drop(q))
+                        .await
+                        .map_err(|_| format!("insert {i} blocked for 10 s"))?
+                        .map_err(|e| format!("insert {i}: {e}"))?;
+                    m.fetch_max(t.elapsed().as_millis() as usize, Ordering::SeqCst);
+                    r.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let _ = conn.disconnect().await;
+                Ok(())
+            })
+        });
+        Writer { stop, rows, slowest_ms, handle: Some(handle) }
+    }
+
+    fn rows(&self) -> usize {
+        self.rows.load(Ordering::SeqCst)
+    }
+
+    fn finish(mut self) -> (usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        let r = self.handle.take().expect("running").join().expect("the writer thread");
+        assert!(r.is_ok(), "the writer failed: {r:?}");
+        (self.rows(), self.slowest_ms.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_forked_ring_is_repaired_without_downtime_while_a_writer_writes() {
+    let lab = Lab::start(4);
+    let state = tempfile::tempdir().expect("state dir");
+    let st = state.path();
+    ring_green(&lab);
+    wait_until(Duration::from_secs(30), "the lab's rows everywhere", || caught_up(&lab));
+    let before = uptimes(&lab);
+    let ids: Vec<String> =
+        lab.query(1, "SELECT id FROM app.posts ORDER BY id LIMIT 2").into_iter().filter_map(|r| r[0].clone()).collect();
+    let (changed, deleted) = (&ids[0], &ids[1]);
+
+    // The classic incident: a duplicate key on node2, skipped. The ring runs, the data forks.
+    lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
+    wait_until(Duration::from_secs(10), "node2 stopped on 1062", || {
+        lab.replica_status(2).get("Last_SQL_Errno").map(String::as_str) == Some("1062")
+    });
+    let (code, out) = rd(&lab, st, &["run", "skip", "--node", "node2", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("forked data recorded (fork "), "{out}");
+    let (code, out) = rd(&lab, st, &["check", "--format", "json"]);
+    assert_eq!(code, 1, "a fork is a WARNING: {out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let forked: Vec<&serde_json::Value> =
+        v["findings"].as_array().expect("findings").iter().filter(|f| f["kind"] == "data_forked").collect();
+    assert_eq!(forked.len(), 1, "{v:#}");
+    let msg = forked[0]["message"].as_str().unwrap_or("");
+    assert!(msg.starts_with("FORKED app.posts id ") && msg.contains("(skipped on node2 "), "{msg}");
+    assert!(msg.contains("never on node3, node4"), "{msg}");
+    assert!(!v["summary"].as_str().unwrap_or("").contains("ring node1"), "never called healthy: {v:#}");
+
+    // Three kinds of divergence nothing logged: a row on node3 only, one changed on node4, one
+    // deleted on node1.
+    lab.query(3, "SET sql_log_bin=0; INSERT INTO app.posts (id, node, body) VALUES (900003, 'node3', 'node3 only')");
+    lab.query(4, &format!("SET sql_log_bin=0; UPDATE app.posts SET body = 'changed on node4' WHERE id = {changed}"));
+    lab.query(1, &format!("SET sql_log_bin=0; DELETE FROM app.posts WHERE id = {deleted}"));
+
+    let writer = Writer::start(&lab, 4);
+    wait_until(Duration::from_secs(10), "the writer writing", || writer.rows() >= 5);
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--quiet"]);
+    assert_eq!(code, 1, "a dry run changes nothing: {out}");
+    assert!(out.contains("dry run: nothing was changed; add --yes to run it"), "{out}");
+    let rows_before = writer.rows();
+    let started = Instant::now();
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--yes", "--quiet"]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("keep node1's version (the skipped event's version, from node1) [fork "), "{out}");
+    assert!(out.contains("fork ") && out.contains("cleared"), "{out}");
+    assert!(out.contains(&format!("app.posts id {changed}: equal on every node")), "{out}");
+    assert!(out.contains(&format!("app.posts id {deleted}: equal on every node")), "{out}");
+    assert!(out.contains("app.posts id 900003: equal on every node (absent)"), "majority: {out}");
+    assert!(writer.rows() > rows_before, "the writer kept writing during the {took:?} repair");
+    let (rows, slowest) = writer.finish();
+    assert!(slowest < 2000, "an insert waited {slowest} ms: the writer was blocked");
+    eprintln!("repair took {} ms; the writer wrote {rows} rows, slowest insert {slowest} ms", took.as_millis());
+
+    wait_until(Duration::from_secs(30), "the writer's rows everywhere", || caught_up(&lab));
+    let (code, out) = rd(&lab, st, &["verify"]);
+    assert_eq!(code, 0, "every node equal after the repair:\n{out}");
+    let (code, out) = rd(&lab, st, &["check"]);
+    assert_eq!(code, 0, "the fork is settled, the ring healthy:\n{out}");
+    let after = uptimes(&lab);
+    assert!(after.iter().zip(&before).all(|(a, b)| a >= b), "no server restarted: {before:?} -> {after:?}");
+    let repairs: Vec<serde_json::Value> =
+        audit_lines(st).into_iter().filter(|r| r["action"]["action"] == "repair").collect();
+    assert_eq!(repairs.len(), 4, "one audit record per node");
+    assert!(repairs.iter().all(|r| r["ok"] == true && !r["statements"].as_array().expect("statements").is_empty()));
+}
+
+const EXOTIC: &str = "CREATE TABLE app.exotic (a INT NOT NULL, k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, \
+    b BIT(10), d DECIMAL(30,10), dt DATETIME(6), j JSON, bl BLOB, tx TEXT CHARACTER SET utf8mb4, n VARCHAR(10) NULL, \
+    vb VARBINARY(16), f DOUBLE, PRIMARY KEY (a, k))";
+
+const EXOTIC_ROW: &str = "b'1011001101', 12345678901234567890.0123456789, '2026-11-29 12:34:56.654321', \
+    '{\"emoji\": \"\u{1F600}\", \"n\": [1, 2.5, null]}', X'00FF10807F', 'caf\u{e9} \u{1F680} line\nnext', NULL, \
+    X'DEADBEEF00', 0.1";
+
+fn exotic_image(lab: &Lab, k: u16, key: &str) -> Vec<Vec<Option<String>>> {
+    lab.query(
+        k,
+        &format!(
+            "SELECT a, k, HEX(b), d, dt, j, HEX(bl), HEX(tx), n IS NULL, HEX(vb), f FROM app.exotic WHERE {key} ORDER BY a, k"
+        ),
+    )
+}
+
+#[test]
+fn awkward_values_and_composite_keys_are_repaired_exactly() {
+    let lab = Lab::start(3);
+    let state = tempfile::tempdir().expect("state dir");
+    let st = state.path();
+    ring_green(&lab);
+    lab.query(1, EXOTIC);
+    lab.query(
+        1,
+        &format!(
+            "INSERT INTO app.exotic VALUES (2, 'y', {EXOTIC_ROW}), (3, 'z', b'1', 1.5, '2000-01-01 00:00:00.000001', \
+             '[]', '', '', 'x', '', 2.5)"
+        ),
+    );
+    lab.query(1, "CREATE TABLE app.parent (id INT PRIMARY KEY, v VARCHAR(10))");
+    lab.query(1, "CREATE TABLE app.child (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES app.parent (id) ON DELETE CASCADE)");
+    lab.query(1, "CREATE TRIGGER app.parent_au AFTER UPDATE ON app.parent FOR EACH ROW SET @touched = 1");
+    lab.query(1, "INSERT INTO app.parent VALUES (1, 'one')");
+    wait_until(Duration::from_secs(30), "the tables everywhere", || {
+        caught_up(&lab) && (1..=3).all(|k| lab.query_one(k, "SELECT COUNT(*) FROM app.exotic").as_deref() == Some("2"))
+    });
+
+    // (1,'x') only on node2, with every awkward value; (2,'y') deleted on node3; (3,'z') three
+    // versions (a tie: no majority); parent 1 changed on node2.
+    lab.query(2, &format!("SET sql_log_bin=0; INSERT INTO app.exotic VALUES (1, 'x', {EXOTIC_ROW})"));
+    lab.query(3, "SET sql_log_bin=0; DELETE FROM app.exotic WHERE a = 2");
+    lab.query(2, "SET sql_log_bin=0; UPDATE app.exotic SET tx = 'two' WHERE a = 3");
+    lab.query(3, "SET sql_log_bin=0; UPDATE app.exotic SET tx = 'three', d = NULL WHERE a = 3");
+    lab.query(2, "SET sql_log_bin=0; UPDATE app.parent SET v = 'uno' WHERE id = 1");
+
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--quiet"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("differing row(s), compared by key tuples (a, k)"), "{out}");
+    assert!(out.contains("app.exotic (a, k) (1, 'x'): node1 missing, node2 has it, node3 missing"), "{out}");
+    assert!(
+        out.contains("REFUSED: 1 key(s) without a version to keep: app.exotic (a, k) (3, 'z'): no majority"),
+        "{out}"
+    );
+    assert!(out.contains("WARNING: app.parent has triggers (parent_au AFTER UPDATE)"), "{out}");
+    assert!(
+        out.contains("WARNING: app.parent has foreign keys (app.child.p -> app.parent.id ON DELETE CASCADE"),
+        "{out}"
+    );
+    assert!(out.contains("dry run: nothing was changed; it would be refused"), "{out}");
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--yes", "--quiet"]);
+    assert_eq!(code, 1, "refused: {out}");
+    assert_eq!(
+        lab.query_one(1, "SELECT COUNT(*) FROM app.exotic WHERE a = 1").as_deref(),
+        Some("0"),
+        "nothing changed"
+    );
+
+    // node2's version of everything: (1,'x') everywhere, (2,'y') back on node3, (3,'z') as on node2.
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--yes", "--prefer", "node2", "--quiet"]);
+    assert_eq!(code, 0, "{out}");
+    let want = exotic_image(&lab, 2, "TRUE");
+    assert_eq!(want.len(), 3, "{want:?}");
+    for k in [1, 3] {
+        assert_eq!(exotic_image(&lab, k, "TRUE"), want, "node{k} holds node2's rows, byte for byte");
+        assert_eq!(checksum(&lab, k, "app.exotic"), checksum(&lab, 2, "app.exotic"));
+        assert_eq!(lab.query_one(k, "SELECT v FROM app.parent WHERE id = 1").as_deref(), Some("uno"));
+    }
+    let (code, out) = rd(&lab, st, &["verify"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_repair_refuses_what_it_must_and_a_fork_can_be_forgotten() {
+    let lab = Lab::start(3);
+    let state = tempfile::tempdir().expect("state dir");
+    let st = state.path();
+    ring_green(&lab);
+    lab.query(3, "SET sql_log_bin=0; INSERT INTO app.posts (id, node, body) VALUES (800003, 'node3', 'node3 only')");
+    let on_node3 = || lab.query_one(3, "SELECT COUNT(*) FROM app.posts WHERE id = 800003").as_deref() == Some("1");
+
+    let (code, out) = rd(&lab, st, &["--read-only", "verify", "--repair", "--yes", "--quiet"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("refused: ringdeck is read-only (--read-only)"), "{out}");
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--yes", "--max-rows", "0", "--quiet"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("row changes planned, more than --max-rows 0"), "{out}");
+    assert!(on_node3(), "nothing changed");
+
+    // A fork forgotten by hand: shown, refused without the node's name, then gone (audited).
+    lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
+    wait_until(Duration::from_secs(10), "node2 stopped on 1062", || {
+        lab.replica_status(2).get("Last_SQL_Errno").map(String::as_str) == Some("1062")
+    });
+    let (code, out) = rd(&lab, st, &["run", "skip", "--node", "node2", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    let id = out.split("(fork ").nth(1).and_then(|s| s.split(')').next()).expect("the fork's id").to_string();
+    let (code, out) = rd(&lab, st, &["run", "forget", "--fork", &id]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("dry run: nothing was changed; add --yes --confirm-node node2"), "{out}");
+    let (code, out) = rd(&lab, st, &["run", "forget", "--fork", &id, "--yes"]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(rd(&lab, st, &["check"]).0, 1, "still forked");
+    let (code, out) = rd(&lab, st, &["run", "forget", "--fork", &id, "--yes", "--confirm-node", "node2"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(rd(&lab, st, &["check"]).0, 0, "forgotten");
+    assert!(audit_lines(st).iter().any(|r| r["action"]["action"] == "forget-fork" && r["action"]["id"] == id.as_str()));
+
+    // A node down: the repair refuses, and says why.
+    lab.ringdeck_ok(&["lab", "break", "stop", "--node", "2"]);
+    let (code, out) = rd(&lab, st, &["verify", "--repair", "--yes", "--quiet"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("REFUSED: node2 cannot be read"), "{out}");
+    assert!(on_node3(), "nothing changed");
+}
