@@ -73,6 +73,13 @@ struct SnapshotArgs {
     /// Show the ring recovery wizard as `R` opens it (the saved one, or a rebuild planned now).
     #[arg(long)]
     recover: bool,
+    /// Run a verify (and plan the repair of what differs) and show its overlay as `V` does.
+    #[arg(long)]
+    verify: bool,
+    /// Keys to press before the frame is taken, one character each (`jp`: the next key, keep
+    /// another version).
+    #[arg(long, value_name = "KEYS", default_value = "")]
+    keys: String,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -126,6 +133,8 @@ fn main() -> Result<()> {
                 focus: a.focus.map(Pane::from),
                 zoom: a.zoom,
                 recover: a.recover,
+                verify: a.verify,
+                keys: &a.keys,
                 out: a.out.as_deref(),
             };
             ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)

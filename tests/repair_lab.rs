@@ -301,3 +301,60 @@ fn a_repair_refuses_what_it_must_and_a_fork_can_be_forgotten() {
     assert!(out.contains("REFUSED: node2 cannot be read"), "{out}");
     assert!(on_node3(), "nothing changed");
 }
+
+#[test]
+fn the_console_repairs_a_fork_with_the_version_the_operator_chose() {
+    let lab = Lab::start(3);
+    let state = tempfile::tempdir().expect("state dir");
+    let st = state.path();
+    ring_green(&lab);
+    lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
+    wait_until(Duration::from_secs(10), "node2 stopped on 1062", || {
+        lab.replica_status(2).get("Last_SQL_Errno").map(String::as_str) == Some("1062")
+    });
+    let (code, out) = rd(&lab, st, &["run", "skip", "--node", "node2", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    let key = out.split("app.posts id ").nth(1).and_then(|s| s.split(' ').next()).expect("the key").to_string();
+    let tmux = common::tmux::Tmux::new(
+        "repair",
+        160,
+        45,
+        &format!(
+            "XDG_STATE_HOME='{}' {} --config '{}'; sleep 60",
+            st.display(),
+            env!("CARGO_BIN_EXE_ringdeck"),
+            lab.config_path().display()
+        ),
+    );
+    tmux.wait_for(Duration::from_secs(15), "the fork on the ring pane", |s| {
+        s.contains(&format!("WARN FORKED app.posts id {key} (skipped on node2")) && !s.contains("ring healthy")
+    });
+    tmux.keys(&["V"]);
+    tmux.wait_for(Duration::from_secs(30), "the planned repair", |s| {
+        s.contains("REPAIR  1 key(s)") && s.contains("keep node1's version (default)")
+    });
+    tmux.keys(&["p"]);
+    tmux.wait_for(Duration::from_secs(2), "node2's version chosen", |s| {
+        s.contains("keep node2's version: chosen: node2's version") && s.contains("(default)")
+    });
+    tmux.keys(&["P"]);
+    tmux.wait_for(Duration::from_secs(2), "the confirm box, Cancel first", |s| {
+        s.contains("repair 2 row(s) on 2 node(s)?") && s.contains("[ Cancel ]")
+    });
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(Duration::from_secs(20), "the repaired key", |s| {
+        s.contains("repaired: every key equal") && s.contains(&format!("app.posts id {key}: equal on every node"))
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(Duration::from_secs(5), "the fork gone, the ring healthy", |s| s.contains("ring healthy"));
+    for k in 1..=3 {
+        assert_eq!(
+            lab.query_one(k, &format!("SELECT body FROM app.posts WHERE id = {key}")).as_deref(),
+            Some("local row written unlogged by lab break dup"),
+            "node{k} holds node2's version"
+        );
+    }
+    let (code, out) = rd(&lab, st, &["verify"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -5,6 +5,7 @@ pub mod action;
 pub mod dialog;
 pub mod hapview;
 pub mod queryview;
+pub mod repairview;
 pub mod runner;
 pub mod snapshot;
 pub mod state;

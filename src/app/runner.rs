@@ -29,6 +29,14 @@ pub enum RunbookEvent {
     VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
     /// An EXPLAIN for the queries drill-in.
     Explain(Box<super::queryview::Explain>),
+    /// A progress line of planning verify `id`'s repair.
+    RepairPlanning(u64, String),
+    /// The repair plan of verify `id`.
+    RepairPlanned(u64, Box<Result<crate::repair::Plan, String>>),
+    /// A progress line of running repair `id`.
+    RepairProgress(u64, String),
+    /// Repair `id` finished.
+    RepairDone(u64, Box<crate::repair::Outcome>),
 }
 
 /// Performs the state's requests.
@@ -133,6 +141,10 @@ impl Runner {
             RunbookEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
             RunbookEvent::VerifyDone(id, result) => app.verify_done(id, *result),
             RunbookEvent::Explain(e) => app.explained(*e),
+            RunbookEvent::RepairPlanning(id, line) => app.repair_planning(id, line),
+            RunbookEvent::RepairPlanned(id, plan) => app.repair_planned(id, *plan),
+            RunbookEvent::RepairProgress(id, line) => app.repair_event(id, Some(line), None),
+            RunbookEvent::RepairDone(id, o) => app.repair_event(id, None, Some(*o)),
         }
     }
 
@@ -198,6 +210,46 @@ impl Runner {
                     });
                 }
                 Request::ReloadForks => app.forks = crate::fork::load_for(&self.cfg),
+                Request::PlanRepair { id, report } => {
+                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let (ptx, mut prx) = mpsc::unbounded_channel();
+                        let forward = async {
+                            while let Some(line) = prx.recv().await {
+                                let _ = tx.send(RunbookEvent::RepairPlanning(id, line)).await;
+                            }
+                        };
+                        let plan = async {
+                            let forks = crate::fork::load_for(&cfg)?;
+                            let p = crate::repair::Prefer::Default;
+                            crate::repair::prepare(
+                                &cfg,
+                                &logins,
+                                &report,
+                                &p,
+                                crate::repair::DEFAULT_MAX_ROWS,
+                                &forks,
+                                Some(ptx),
+                            )
+                            .await
+                        };
+                        let (plan, ()) = tokio::join!(plan, forward);
+                        let _ = tx.send(RunbookEvent::RepairPlanned(id, Box::new(plan))).await;
+                    });
+                }
+                Request::RunRepair { id, plan } => {
+                    let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let (ptx, mut prx) = mpsc::unbounded_channel();
+                        let forward = async {
+                            while let Some(line) = prx.recv().await {
+                                let _ = tx.send(RunbookEvent::RepairProgress(id, line)).await;
+                            }
+                        };
+                        let (outcome, ()) = tokio::join!(crate::repair::apply(&plan, &ctx, Some(ptx)), forward);
+                        let _ = tx.send(RunbookEvent::RepairDone(id, Box::new(outcome))).await;
+                    });
+                }
                 Request::Verify { id, opts } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {

@@ -27,6 +27,10 @@ pub struct SnapshotOpts<'a> {
     pub zoom: bool,
     /// Show the recovery wizard over the panes.
     pub recover: bool,
+    /// Run a verify and plan its repair, and show the overlay.
+    pub verify: bool,
+    /// Keys pressed before the frame is taken (one character each).
+    pub keys: &'a str,
     pub out: Option<&'a Path>,
 }
 
@@ -60,6 +64,29 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         Ok::<App, color_eyre::Report>(app)
     })?;
     let mut app = app;
+    app.forks = crate::fork::load_for(&cfg_for_wizard);
+    if o.verify {
+        let report = rt.block_on(crate::verify::verify(&cfg_for_wizard, &logins, &Default::default(), None));
+        app.verify.running = Some((0, String::new()));
+        app.verify_done(0, report.clone());
+        if let (Ok(r), true) =
+            (&report, app.requests.iter().any(|q| matches!(q, super::state::Request::PlanRepair { .. })))
+        {
+            let forks = crate::fork::load_for(&cfg_for_wizard).unwrap_or_default();
+            let p = crate::repair::Prefer::Default;
+            let plan = rt.block_on(crate::repair::prepare(
+                &cfg_for_wizard,
+                &logins,
+                r,
+                &p,
+                crate::repair::DEFAULT_MAX_ROWS,
+                &forks,
+                None,
+            ));
+            app.repair_planned(0, plan);
+        }
+        app.requests.clear();
+    }
     if let Some(p) = o.focus {
         app.act(Action::Focus(p));
     }
@@ -67,6 +94,14 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     if o.recover {
         let w = super::wizard::open(&cfg_for_wizard, std::path::Path::new(source), &app.nodes).map_err(|e| eyre!(e))?;
         app.wizard = Some(w);
+    }
+    app.screen = (o.width, o.height);
+    for c in o.keys.chars() {
+        let ev =
+            crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(c), crossterm::event::KeyModifiers::NONE);
+        if app.dialog.is_some() {
+            app.dialog_key(&ev);
+        }
     }
     let mut term = Terminal::new(TestBackend::new(o.width, o.height))?;
     let now = Instant::now();

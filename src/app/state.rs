@@ -173,7 +173,7 @@ pub struct App {
     /// The forked-data records of this ring (a skip that left the data unequal), or why they
     /// cannot be read: either way the ring is not called healthy.
     pub forks: Result<Vec<crate::fork::Fork>, String>,
-    next_id: u64,
+    pub(crate) next_id: u64,
 }
 
 /// What the state asks the loop to do (the loop owns the network and the runtime).
@@ -197,6 +197,10 @@ pub enum Request {
     Explain { node: String, id: u64, db: String, sql: String },
     /// Read the forked-data records again (after a skip, a verify or a repair).
     ReloadForks,
+    /// Plan the repair of the keys verify `id` found differing (reads only).
+    PlanRepair { id: u64, report: Box<crate::verify::Report> },
+    /// Run a confirmed repair, reporting as repair `id`.
+    RunRepair { id: u64, plan: Box<crate::repair::Plan> },
 }
 
 impl App {
@@ -396,12 +400,12 @@ impl App {
             .collect()
     }
 
-    /// The ring model of the current samples.
+    /// The ring model of the current samples, with the forked-data findings.
     pub fn topology(&self, now: Instant) -> Topology {
-        Topology::build(
-            &self.node_inputs(now),
-            &Thresholds { stale_after: self.stale_after(), ..Thresholds::default() },
-        )
+        let th = Thresholds { stale_after: self.stale_after(), ..Thresholds::default() };
+        let mut t = Topology::build(&self.node_inputs(now), &th);
+        t.add_findings(crate::fork::findings(&self.forks));
+        t
     }
 
     /// Rows the focused pane can select, for moving the selection.

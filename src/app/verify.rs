@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::App;
 use super::dialog::Dialog;
+use super::repairview::{KeyOutcome, Mode, RepairPane};
 use super::state::Request;
 use crate::verify::{Report, Tone, VerifyOpts};
 
@@ -28,6 +29,8 @@ pub struct VerifyView {
     pub lines: Vec<(Tone, String)>,
     /// First wrapped row shown.
     pub scroll: usize,
+    /// The repair of the differing keys, when the verify listed any.
+    pub repair: Option<RepairPane>,
 }
 
 impl VerifyView {
@@ -38,14 +41,53 @@ impl VerifyView {
                 title: format!("verify: {}", if r.equal { "all equal" } else { "NOT equal" }),
                 lines: crate::verify::lines(r),
                 scroll: 0,
+                repair: None,
             },
             Err(e) => VerifyView {
                 equal: false,
                 title: "verify: could not run".into(),
                 lines: vec![(Tone::Crit, format!("verify could not run: {e}"))],
                 scroll: 0,
+                repair: None,
             },
         }
+    }
+
+    /// The report's lines, then the repair's; and the index of the selected key's line.
+    pub fn all_lines(&self) -> (Vec<(Tone, String)>, Option<usize>) {
+        let mut out = self.lines.clone();
+        let mut sel = None;
+        if let Some(r) = &self.repair {
+            let (more, s) = r.lines();
+            sel = s.map(|s| s + out.len());
+            out.extend(more);
+        }
+        (out, sel)
+    }
+
+    /// Scrolls so that the selected key's line is in view on a screen of this size.
+    fn follow_selection(&mut self, screen: (u16, u16)) {
+        let (lines, Some(sel)) = self.all_lines() else { return };
+        let (w, h) = overlay_size(self, screen);
+        let (inner_w, inner_h) = (w.saturating_sub(2) as usize, h.saturating_sub(2) as usize);
+        let row: usize = lines[..sel].iter().map(|(_, l)| wrap(l, inner_w).len()).sum();
+        // The selected key and the versions under it.
+        let tail = 4.min(inner_h.saturating_sub(1));
+        if row < self.scroll {
+            self.scroll = row;
+        } else if row + tail >= self.scroll + inner_h {
+            self.scroll = (row + tail + 1).saturating_sub(inner_h);
+        }
+    }
+
+    /// The repair pane of verify `id`, if this view has it.
+    pub fn repair_of(&mut self, id: u64) -> Option<&mut RepairPane> {
+        self.repair.as_mut().filter(|r| r.id == id)
+    }
+
+    /// The repair pane whose repair `run` is running.
+    pub fn running_repair(&mut self, run: u64) -> Option<&mut RepairPane> {
+        self.repair.as_mut().filter(|r| matches!(r.mode, Mode::Running { id, .. } if id == run))
     }
 }
 
@@ -70,7 +112,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Rows the view takes at inner width `width`.
 pub fn wrapped_rows(view: &VerifyView, width: usize) -> usize {
-    view.lines.iter().map(|(_, l)| wrap(l, width).len()).sum()
+    view.all_lines().0.iter().map(|(_, l)| wrap(l, width).len()).sum()
 }
 
 /// The largest useful scroll on a screen of this size.
@@ -114,7 +156,13 @@ impl App {
         }
         self.verify.running = None;
         self.requests.push(Request::ReloadForks);
-        let view = VerifyView::new(&result);
+        let mut view = VerifyView::new(&result);
+        if let Ok(r) = &result
+            && r.differing().any(|t| t.differing_rows().next().is_some())
+        {
+            view.repair = Some(RepairPane::planning(id));
+            self.requests.push(Request::PlanRepair { id, report: Box::new(r.clone()) });
+        }
         if self.dialog.is_none() {
             self.dialog = Some(Dialog::Verify(view));
         } else {
@@ -128,9 +176,89 @@ impl App {
         true
     }
 
-    /// A key for the result overlay: scroll, or close.
+    /// The overlay showing verify `id`'s result, open or waiting to be shown.
+    fn verify_view(&mut self, id: u64) -> Option<&mut RepairPane> {
+        let open = match &mut self.dialog {
+            Some(Dialog::Verify(v)) => Some(v),
+            _ => None,
+        };
+        open.into_iter().chain(self.verify.unseen.as_deref_mut()).find_map(|v| v.repair_of(id))
+    }
+
+    /// Progress of planning the repair of verify `id`.
+    pub fn repair_planning(&mut self, id: u64, line: String) -> bool {
+        match self.verify_view(id) {
+            Some(r) => {
+                r.stage = super::repairview::Stage::Planning(line);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The repair plan of verify `id` arrived.
+    pub fn repair_planned(&mut self, id: u64, result: Result<crate::repair::Plan, String>) -> bool {
+        match self.verify_view(id) {
+            Some(r) => {
+                r.planned(result);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The repair `run` running in an overlay: a progress line, or its outcome.
+    pub fn repair_event(&mut self, run: u64, line: Option<String>, done: Option<crate::repair::Outcome>) -> bool {
+        let open = match &mut self.dialog {
+            Some(Dialog::Verify(v)) => Some(v),
+            _ => None,
+        };
+        let Some(r) = open.into_iter().chain(self.verify.unseen.as_deref_mut()).find_map(|v| v.running_repair(run))
+        else {
+            return false;
+        };
+        if let Some(l) = line
+            && let Mode::Running { lines, .. } = &mut r.mode
+        {
+            lines.push(l);
+        }
+        if let Some(o) = done {
+            r.mode = Mode::Done(Box::new(o));
+            self.requests.push(Request::RefreshNodes);
+            self.requests.push(Request::ReloadForks);
+        }
+        true
+    }
+
+    /// A key for the result overlay: the repair's keys, scroll, or close.
     pub fn verify_key(&mut self, ev: &KeyEvent) -> bool {
         let screen = self.screen;
+        let read_only = self.read_only;
+        let mut next = self.next_id;
+        let Some(Dialog::Verify(v)) = &mut self.dialog else { return false };
+        if let Some(r) = &mut v.repair {
+            let out = r.key(ev, read_only, || {
+                next += 1;
+                next - 1
+            });
+            match out {
+                KeyOutcome::NotMine => {}
+                KeyOutcome::Stay => {
+                    v.follow_selection(screen);
+                    self.next_id = next;
+                    return true;
+                }
+                KeyOutcome::Run(plan) => {
+                    let id = match &r.mode {
+                        Mode::Running { id, .. } => *id,
+                        _ => 0,
+                    };
+                    self.next_id = next;
+                    self.requests.push(Request::RunRepair { id, plan });
+                    return true;
+                }
+            }
+        }
         let Some(Dialog::Verify(v)) = &mut self.dialog else { return false };
         let max = max_scroll(v, screen);
         let page = (overlay_size(v, screen).1.saturating_sub(3) as usize).max(1);
@@ -226,6 +354,7 @@ mod tests {
             title: "t".into(),
             lines: (0..50).map(|i| (Tone::Plain, format!("line {i}"))).collect(),
             scroll: 0,
+            repair: None,
         };
         // 22 rows of overlay, 20 inside: 30 rows of scroll.
         assert_eq!(max_scroll(&view, a.screen), 30);

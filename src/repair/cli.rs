@@ -45,8 +45,8 @@ pub fn print_plan(plan: &Plan) {
         for c in &plan.cases {
             let t = &plan.tables[c.table];
             let keep = match &c.keep {
-                Ok(k) => format!("keep {}'s version ({})", plan.nodes[*k], c.why),
-                Err(e) => format!("UNDECIDED: {e}"),
+                Ok(_) => format!("{} ({})", plan.keep_text(c), c.why),
+                Err(_) => plan.keep_text(c),
             };
             let fork = c.fork.as_deref().map(|f| format!(" [fork {f}]")).unwrap_or_default();
             println!("  {} {}: {keep}{fork}", t.name(), t.key_text(&c.key));

@@ -323,6 +323,26 @@ impl Plan {
         }
     }
 
+    /// `keep node1's version`, `keep it absent (as on node1, node2)`, or why nothing is kept.
+    pub fn keep_text(&self, case: &KeyCase) -> String {
+        match &case.keep {
+            Ok(k) => match case.seen.get(*k) {
+                Some(Seen::Absent) => {
+                    let on: Vec<&str> = case
+                        .seen
+                        .iter()
+                        .zip(&self.nodes)
+                        .filter(|(s, _)| matches!(s, Seen::Absent))
+                        .map(|(_, n)| n.as_str())
+                        .collect();
+                    format!("keep it absent (as on {})", on.join(", "))
+                }
+                _ => format!("keep {}'s version", self.nodes[*k]),
+            },
+            Err(e) => format!("UNDECIDED: {e}"),
+        }
+    }
+
     /// Nodes that get at least one statement.
     pub fn nodes_changed(&self) -> Vec<usize> {
         let mut v: Vec<usize> = self.changes.iter().map(|c| c.node).collect();

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::theme::Theme;
+use crate::app::repairview::{Mode, RepairPane};
 use crate::app::verify::{VerifyView, overlay_size, wrap};
 use crate::verify::Tone;
 
@@ -31,8 +32,8 @@ pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
     let [area] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(area);
     let inner_w = w.saturating_sub(2).max(1) as usize;
     let inner_h = h.saturating_sub(2) as usize;
-    let rows: Vec<Line> = v
-        .lines
+    let (lines, _) = v.all_lines();
+    let rows: Vec<Line> = lines
         .iter()
         .flat_map(|(tone, text)| {
             let st = style(*tone, t);
@@ -44,16 +45,48 @@ pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
     let border = if v.equal { t.ok } else { t.crit };
     let position =
         if rows.len() > inner_h { format!(" {}-{} of {} ", top + 1, end, rows.len()) } else { String::new() };
+    let keys = match v.repair.as_ref().and_then(|r| r.plan()).filter(|p| !p.cases.is_empty()) {
+        Some(_) => " j/k: key  p: version  P: repair  pgup/pgdn g/G: scroll  esc: close ",
+        None => " j/k pgup/pgdn g/G: scroll  esc: close ",
+    };
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(border)
         .title(Line::from(Span::styled(format!(" {} ", v.title), border)))
-        .title_bottom(Line::from(vec![
-            Span::styled(" j/k pgup/pgdn g/G: scroll  esc: close ", t.muted),
-            Span::styled(position, t.muted),
-        ]));
+        .title_bottom(Line::from(vec![Span::styled(keys, t.muted), Span::styled(position, t.muted)]));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(rows[top..end].to_vec()).block(block), area);
+    if let Some(r) = &v.repair
+        && let Some((title, lines)) = r.popup()
+    {
+        repair_box(f, r, &title, &lines, w, t);
+    }
+}
+
+/// The repair's confirm, progress or result box over the overlay.
+fn repair_box(f: &mut Frame, r: &RepairPane, title: &str, lines: &[(Tone, String)], width: u16, t: &Theme) {
+    let inner = width.saturating_sub(8).max(20) as usize;
+    let mut rows: Vec<Line> = lines
+        .iter()
+        .flat_map(|(tone, text)| {
+            let st = style(*tone, t);
+            wrap(text, inner).into_iter().map(move |l| Line::from(Span::styled(l, st)))
+        })
+        .collect();
+    if let Mode::Confirm { run_focused, .. } = &r.mode {
+        rows.push(Line::from(""));
+        rows.push(super::dialog::buttons(*run_focused, r.can_run(), t));
+    }
+    let max_h = f.area().height.saturating_sub(4) as usize;
+    if rows.len() > max_h {
+        // Keep the end (the buttons, the latest progress) in view.
+        rows.drain(..rows.len() - max_h);
+    }
+    let area = super::dialog::popup(f, &rows, width.saturating_sub(4));
+    let block =
+        Block::bordered().border_type(BorderType::Thick).border_style(t.border_focused).title(title.to_string());
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(rows).block(block), area);
 }
 
 #[cfg(test)]
@@ -80,7 +113,7 @@ mod tests {
             vec![(Tone::Crit, "ringdeck verify: DIFFERENCES - 1 of 1 table(s) not equal: app.posts".into())];
         lines.extend((0..n).map(|i| (Tone::Plain, format!("line {i}"))));
         lines.push((Tone::Plain, "      app.posts id 900003: node1 missing, node2 missing, node3 has it".into()));
-        VerifyView { equal: false, title: "verify: NOT equal".into(), lines, scroll: 0 }
+        VerifyView { equal: false, title: "verify: NOT equal".into(), lines, scroll: 0, repair: None }
     }
 
     #[test]
