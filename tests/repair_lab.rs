@@ -358,3 +358,44 @@ fn the_console_repairs_a_fork_with_the_version_the_operator_chose() {
     let (code, out) = rd(&lab, st, &["verify"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_node_lost_between_the_plan_and_the_run_is_reported_node_by_node() {
+    use ringdeck::config::Config;
+    use ringdeck::config::login::Logins;
+
+    let lab = Lab::start(3);
+    let state = tempfile::tempdir().expect("state dir");
+    ring_green(&lab);
+    let id = lab.query_one(1, "SELECT MIN(id) FROM app.posts").expect("a row");
+    lab.query(3, "SET sql_log_bin=0; INSERT INTO app.posts (id, node, body) VALUES (910003, 'node3', 'node3 only')");
+    lab.query(2, &format!("SET sql_log_bin=0; UPDATE app.posts SET body = 'node2 only' WHERE id = {id}"));
+    let cfg = Config::load(&lab.config_path()).expect("the lab config");
+    let logins = Logins::resolve(&cfg).expect("logins");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let report = rt.block_on(ringdeck::verify::verify(&cfg, &logins, &Default::default(), None)).expect("verify");
+    let plan = rt
+        .block_on(ringdeck::repair::prepare(&cfg, &logins, &report, &Default::default(), 1000, &[], None))
+        .expect("a plan");
+    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
+    assert_eq!(plan.changes.len(), 2, "delete on node3, update on node2");
+
+    lab.ringdeck_ok(&["lab", "break", "stop", "--node", "2"]);
+    let mut ctx = ringdeck::runbook::EngineCtx::new(Arc::new(cfg), Arc::new(logins)).expect("ctx");
+    ctx.audit = ringdeck::runbook::AuditLog::new(state.path().join("audit.log"));
+    let outcome = rt.block_on(ringdeck::repair::apply(&plan, &ctx, None));
+    assert!(!outcome.ok, "{outcome:?}");
+    let n2 = outcome.nodes.iter().find(|n| n.node == "node2").expect("node2's part");
+    assert_eq!(n2.applied, 0);
+    assert!(n2.error.as_deref().unwrap_or("").starts_with("cannot connect"), "{n2:?}");
+    let n3 = outcome.nodes.iter().find(|n| n.node == "node3").expect("node3's part");
+    assert_eq!((n3.applied, n3.error.as_deref()), (1, None));
+    assert!(outcome.summary.contains("FAILED: node2: cannot connect"), "{}", outcome.summary);
+    assert!(outcome.keys.iter().all(|k| !k.equal && k.text.contains("NOT compared on node2")), "{:?}", outcome.keys);
+    assert_eq!(lab.query_one(3, "SELECT COUNT(*) FROM app.posts WHERE id = 910003").as_deref(), Some("0"));
+    let audit = std::fs::read_to_string(state.path().join("audit.log")).expect("audit");
+    let recs: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(recs.len(), 2, "{audit}");
+    let r2 = recs.iter().find(|r| r["node"] == "node2").expect("node2's record");
+    assert_eq!((r2["ok"].as_bool(), r2["statements_run"].as_u64()), (Some(false), Some(0)));
+}
