@@ -50,6 +50,10 @@ screenshots: build
 	$$rd --config $$cfg snapshot --out screenshots/broken-link-160x45.svg; \
 	NO_COLOR=1 $$rd --config $$cfg snapshot --width 80 --height 24 --out screenshots/broken-link-80x24-no-color.svg; \
 	XDG_STATE_HOME=$$d/state $$rd --config $$cfg snapshot --recover --out screenshots/recovery-wizard-160x45.svg; \
+	XDG_STATE_HOME=$$d/state $$rd --config $$cfg run skip --node node2 --yes >/dev/null; \
+	$$rd lab break unlogged --node 3 --dir $$d >/dev/null; \
+	XDG_STATE_HOME=$$d/state $$rd --config $$cfg snapshot --verify --keys p --out screenshots/verify-repair-160x45.svg; \
+	$$rd lab break dup --node 2 --dir $$d >/dev/null; \
 	$$rd lab break stop --node 3 --dir $$d >/dev/null; \
 	$$rd lab break stop --web 2 --dir $$d >/dev/null; \
 	$$rd --config $$cfg snapshot --polls 3 --out screenshots/node-and-web-down-160x45.svg; \

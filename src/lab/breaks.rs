@@ -1,5 +1,5 @@
-//! `lab break`: a duplicate-key break of one node's SQL thread (error 1062), a crash of one
-//! node (SIGKILL), or one Apache stopped.
+//! `lab break`: a duplicate-key break of one node's SQL thread (error 1062), a row on one node
+//! only (unlogged), a crash of one node (SIGKILL), or one Apache stopped.
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,29 @@ pub fn dup(spec: &Spec, k: u16) -> Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    })
+}
+
+/// Writes a row on node k only, unlogged: no other node ever receives it (what a verify finds
+/// and a repair makes equal).
+pub fn unlogged(spec: &Spec, k: u16) -> Result<()> {
+    check_node(spec, k)?;
+    let rt = sql::runtime()?;
+    rt.block_on(async {
+        let mut c = sql::operator(spec, k).await?;
+        let max = sql::scalar(&mut c, "SELECT MAX(id) FROM app.posts").await?;
+        let x = max.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0) + 500_000;
+        sql::exec(&mut c, "SET sql_log_bin=0").await?;
+        sql::exec(
+            &mut c,
+            &format!(
+                "INSERT INTO app.posts (id, node, body) VALUES ({x}, 'node{k}', 'written on node{k} only, unlogged')"
+            ),
+        )
+        .await?;
+        let _ = c.disconnect().await;
+        println!("wrote id {x} on node{k} only, with sql_log_bin=0");
+        Ok(())
     })
 }
 

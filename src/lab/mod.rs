@@ -82,6 +82,13 @@ pub enum BreakCommand {
         #[command(flatten)]
         dir: DirArgs,
     },
+    /// Write a row on node K only (sql_log_bin = 0): data the other nodes never get.
+    Unlogged {
+        #[arg(long)]
+        node: u16,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
     /// Kill node K's server (SIGKILL, a crash), or stop Apache K.
     Stop {
         #[arg(long, conflicts_with = "web", required_unless_present = "web")]
@@ -117,6 +124,7 @@ pub fn run(cmd: &LabCommand) -> Result<()> {
             crate::app::run_console(cfg, &path.display().to_string())
         }
         LabCommand::Break(BreakCommand::Dup { node, dir }) => breaks::dup(&spec_of(dir)?, *node),
+        LabCommand::Break(BreakCommand::Unlogged { node, dir }) => breaks::unlogged(&spec_of(dir)?, *node),
         LabCommand::Break(BreakCommand::Stop { node, web, dir }) => {
             let spec = spec_of(dir)?;
             match (node, web) {
