@@ -18,7 +18,7 @@ use crate::runbook::StepAction;
 use crate::runbook::audit::{self, AuditRecord};
 use crate::runbook::engine::EngineCtx;
 use crate::verify::Key;
-use crate::verify::conn::{Node, Session, open};
+use crate::verify::conn::{Node, Session, open, send};
 
 /// Keys written per transaction.
 const CHUNK: usize = 100;
@@ -55,12 +55,6 @@ pub struct Outcome {
     pub keys: Vec<KeyResult>,
     /// Forked-data records cleared (their keys are equal now).
     pub cleared: Vec<String>,
-}
-
-fn send(progress: &Option<UnboundedSender<String>>, msg: String) {
-    if let Some(p) = progress {
-        let _ = p.send(msg);
-    }
 }
 
 /// Runs `changes` (all of node `i`) on a fresh connection; returns how many committed, and the

@@ -17,37 +17,21 @@ use super::sql;
 use crate::config::Config;
 use crate::config::login::Logins;
 use crate::fork::Fork;
-use crate::model::replication::{BinlogPos, NodeStatus};
-use crate::model::topology::{LinkState, NodeInput, Thresholds, Topology, Upstream};
+use crate::model::replication::BinlogPos;
+use crate::model::topology::{LinkState, Thresholds, Topology, Upstream};
+use crate::runbook::cli::node_inputs;
 use crate::verify::chunk::Column;
-use crate::verify::conn::{Node, Session, cell, open};
+use crate::verify::conn::{Node, Session, cell, open, send};
 use crate::verify::{Key, Report, RowState, TableReport, TableStatus};
 
 /// How long to wait for the ring to apply everything written before the plan.
 const CATCH_UP: Duration = Duration::from_secs(30);
 
-fn send(progress: &Option<UnboundedSender<String>>, msg: String) {
-    if let Some(p) = progress {
-        let _ = p.send(msg);
-    }
-}
-
-fn inputs<'a>(cfg: &'a Config, polled: &'a [Result<NodeStatus, String>]) -> Vec<NodeInput<'a>> {
-    cfg.nodes
-        .iter()
-        .zip(polled)
-        .map(|(n, p)| match p {
-            Ok(s) => NodeInput::up(n.name(), &n.host, n.port, s),
-            Err(e) => NodeInput::down(n.name(), &n.host, n.port, e),
-        })
-        .collect()
-}
-
 /// The ring right now: `Err` with the reason when a node does not answer or a link is broken;
 /// and the most complete node when the model names one.
 pub async fn ring_now(cfg: &Config, logins: &Logins) -> (Result<(), String>, Option<usize>) {
     let polled = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
-    let inp = inputs(cfg, &polled);
+    let inp = node_inputs(cfg, &polled);
     let topo = Topology::build(&inp, &Thresholds::default());
     let mut why = Vec::new();
     for (n, p) in cfg.nodes.iter().zip(&polled) {
@@ -77,7 +61,7 @@ pub async fn catch_up(cfg: &Config, logins: &Logins, deadline: Duration) -> Resu
         let at: Vec<Option<BinlogPos>> = start.iter().map(|s| s.as_ref().ok().and_then(|s| s.binlog.clone())).collect();
         loop {
             let now = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
-            let inp = inputs(cfg, &now);
+            let inp = node_inputs(cfg, &now);
             let topo = Topology::build(&inp, &Thresholds::default());
             let behind: Vec<String> = topo
                 .links
@@ -108,16 +92,8 @@ pub async fn catch_up(cfg: &Config, logins: &Logins, deadline: Duration) -> Resu
 /// A table's definition, triggers and foreign keys, read on `node`.
 async fn table_meta(node: &mut Node, t: &TableReport) -> Result<TableMeta, String> {
     let (s, tb) = (&t.schema, &t.table);
-    let columns: Vec<Column> = node
-        .query(&crate::verify::sql::columns(s, tb))
-        .await?
-        .iter()
-        .map(|r| Column {
-            name: cell(r, "c").unwrap_or_default().to_string(),
-            data_type: cell(r, "d").unwrap_or_default().to_string(),
-            column_type: cell(r, "ct").unwrap_or_default().to_string(),
-        })
-        .collect();
+    let columns: Vec<Column> =
+        node.query(&crate::verify::sql::columns(s, tb)).await?.iter().map(Column::from_row).collect();
     let pk: Vec<String> = node
         .query(&crate::verify::sql::primary_key(s, tb))
         .await?

@@ -228,6 +228,22 @@ pub async fn poll_once(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<
     futures_util::future::join_all(polls).await
 }
 
+/// The nodes as the ring model takes them, from one [`poll_once`].
+pub fn node_inputs<'a>(
+    cfg: &'a Config,
+    polled: &'a [Result<NodeStatus, String>],
+) -> Vec<crate::model::topology::NodeInput<'a>> {
+    use crate::model::topology::NodeInput;
+    cfg.nodes
+        .iter()
+        .zip(polled)
+        .map(|(n, p)| match p {
+            Ok(s) => NodeInput::up(n.name(), &n.host, n.port, s),
+            Err(e) => NodeInput::down(n.name(), &n.host, n.port, e),
+        })
+        .collect()
+}
+
 fn mark(ok: Option<bool>) -> &'static str {
     match ok {
         Some(true) => "ok  ",

@@ -9,7 +9,7 @@ use super::audit;
 use super::engine::{EngineCtx, Target};
 use crate::fork::{Fork, downstreams, new_id, spread};
 use crate::model::replication::{NodeStatus, ReplicaLink};
-use crate::model::topology::{NodeInput, Thresholds, Topology, Upstream, error_facts, error_gist};
+use crate::model::topology::{Thresholds, Topology, Upstream, error_facts, error_gist};
 use crate::runbook::quote::sql_string;
 
 /// The server_id of the first event at `file:pos` in `upstream`'s binlog.
@@ -38,16 +38,7 @@ async fn key_columns(ctx: &EngineCtx, node: &str, table: &str) -> Vec<String> {
 pub(crate) async fn describe(ctx: &EngineCtx, node: &str, link: &ReplicaLink, count: u32) -> Fork {
     let facts = error_facts(&link.last_sql_error);
     let polled = super::cli::poll_once(&ctx.cfg, &ctx.logins, ctx.timeout).await;
-    let inputs: Vec<NodeInput<'_>> = ctx
-        .cfg
-        .nodes
-        .iter()
-        .zip(&polled)
-        .map(|(n, p)| match p {
-            Ok(s) => NodeInput::up(n.name(), &n.host, n.port, s),
-            Err(e) => NodeInput::down(n.name(), &n.host, n.port, e),
-        })
-        .collect();
+    let inputs = super::cli::node_inputs(&ctx.cfg, &polled);
     let topo = Topology::build(&inputs, &Thresholds::default());
     let names: Vec<&str> = inputs.iter().map(|n| n.name).collect();
     let s = names.iter().position(|n| *n == node);

@@ -12,6 +12,14 @@ pub struct Column {
     pub column_type: String,
 }
 
+impl Column {
+    /// A row of [`super::sql::columns`] (`c`, `d`, `ct`).
+    pub fn from_row(r: &crate::model::replication::Row) -> Column {
+        let get = |k: &str| r.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.clone()).unwrap_or_default();
+        Column { name: get("c"), data_type: get("d"), column_type: get("ct") }
+    }
+}
+
 /// The column to chunk on, or why chunks cannot be computed.
 pub fn chunk_key(primary_key: &[String], columns: &[Column]) -> Result<String, String> {
     match primary_key {

@@ -46,11 +46,48 @@ impl Node {
     /// or a connection error drops it and the node counts as unreachable from then on.
     pub async fn query(&mut self, sql: &str) -> Result<Vec<Row>, String> {
         let t = self.t;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(self.error.clone().unwrap_or_else(|| "not connected".into()));
+        let conn = self.connected()?;
+        let r = tokio::time::timeout(t, conn.query::<mysql_async::Row, _>(sql)).await;
+        self.settle(sql, r).map(|rows| rows.iter().map(to_row).collect())
+    }
+
+    /// A prepared statement with bound values under the query timeout (the binary protocol: key
+    /// values of any type compare as the column's own), errors handled as in [`Node::query`].
+    pub async fn exec(&mut self, sql: &str, params: Vec<mysql_async::Value>) -> Result<Vec<mysql_async::Row>, String> {
+        let t = self.t;
+        let conn = self.connected()?;
+        let r = tokio::time::timeout(t, conn.exec::<mysql_async::Row, _, _>(sql, bound(params))).await;
+        self.settle(sql, r)
+    }
+
+    /// A prepared statement that changes rows: how many it changed. Errors as in [`Node::query`].
+    pub async fn change(&mut self, sql: &str, params: Vec<mysql_async::Value>) -> Result<u64, String> {
+        let t = self.t;
+        let conn = self.connected()?;
+        let run = async {
+            conn.exec_drop(sql, bound(params)).await?;
+            Ok(conn.affected_rows())
         };
-        match tokio::time::timeout(t, conn.query::<mysql_async::Row, _>(sql)).await {
-            Ok(Ok(rows)) => Ok(rows.iter().map(to_row).collect()),
+        let r = tokio::time::timeout(t, run).await;
+        self.settle(sql, r)
+    }
+
+    fn connected(&mut self) -> Result<&mut Conn, String> {
+        match self.conn.as_mut() {
+            Some(c) => Ok(c),
+            None => Err(self.error.clone().unwrap_or_else(|| "not connected".into())),
+        }
+    }
+
+    /// A statement's outcome: a server error leaves the connection usable; a connection error or
+    /// the timeout drops it.
+    fn settle<T>(
+        &mut self,
+        sql: &str,
+        r: Result<Result<T, mysql_async::Error>, tokio::time::error::Elapsed>,
+    ) -> Result<T, String> {
+        match r {
+            Ok(Ok(v)) => Ok(v),
             Ok(Err(mysql_async::Error::Server(e))) => Err(format!("{} {}", e.code, e.message)),
             Ok(Err(e)) => {
                 let m = describe(&e);
@@ -58,7 +95,7 @@ impl Node {
                 Err(m)
             }
             Err(_) => {
-                let m = format!("no answer within {} to {}", duration(t), short(sql));
+                let m = format!("no answer within {} to {}", duration(self.t), short(sql));
                 self.lost(m.clone());
                 Err(m)
             }
@@ -66,31 +103,15 @@ impl Node {
     }
 }
 
-impl Node {
-    /// A prepared statement with bound values under the query timeout (the binary protocol: key
-    /// values of any type compare as the column's own), errors handled as in [`Node::query`].
-    pub async fn exec(&mut self, sql: &str, params: Vec<mysql_async::Value>) -> Result<Vec<mysql_async::Row>, String> {
-        let t = self.t;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(self.error.clone().unwrap_or_else(|| "not connected".into()));
-        };
-        let params =
-            if params.is_empty() { mysql_async::Params::Empty } else { mysql_async::Params::Positional(params) };
-        match tokio::time::timeout(t, conn.exec::<mysql_async::Row, _, _>(sql, params)).await {
-            Ok(Ok(rows)) => Ok(rows),
-            Ok(Err(mysql_async::Error::Server(e))) => Err(format!("{} {}", e.code, e.message)),
-            Ok(Err(e)) => {
-                let m = describe(&e);
-                self.lost(m.clone());
-                Err(m)
-            }
-            Err(_) => {
-                let m = format!("no answer within {} to {}", duration(t), short(sql));
-                self.lost(m.clone());
-                Err(m)
-            }
-        }
+/// Sends a progress line, if anyone listens (a closed receiver is fine: the work goes on).
+pub fn send(progress: &Option<tokio::sync::mpsc::UnboundedSender<String>>, msg: String) {
+    if let Some(p) = progress {
+        let _ = p.send(msg);
     }
+}
+
+fn bound(params: Vec<mysql_async::Value>) -> mysql_async::Params {
+    if params.is_empty() { mysql_async::Params::Empty } else { mysql_async::Params::Positional(params) }
 }
 
 fn short(sql: &str) -> String {
@@ -175,34 +196,6 @@ pub async fn open(cfg: &Config, logins: &Logins, i: usize, query_t: Duration, se
 }
 
 impl Node {
-    /// A prepared statement that changes rows: how many it changed. Errors as in [`Node::exec`].
-    pub async fn change(&mut self, sql: &str, params: Vec<mysql_async::Value>) -> Result<u64, String> {
-        let t = self.t;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(self.error.clone().unwrap_or_else(|| "not connected".into()));
-        };
-        let params =
-            if params.is_empty() { mysql_async::Params::Empty } else { mysql_async::Params::Positional(params) };
-        let run = async {
-            conn.exec_drop(sql, params).await?;
-            Ok::<u64, mysql_async::Error>(conn.affected_rows())
-        };
-        match tokio::time::timeout(t, run).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(mysql_async::Error::Server(e))) => Err(format!("{} {}", e.code, e.message)),
-            Ok(Err(e)) => {
-                let m = describe(&e);
-                self.lost(m.clone());
-                Err(m)
-            }
-            Err(_) => {
-                let m = format!("no answer within {} to {}", duration(t), short(sql));
-                self.lost(m.clone());
-                Err(m)
-            }
-        }
-    }
-
     /// Closes the connection politely (bounded).
     pub async fn close(&mut self) {
         if let Some(c) = self.conn.take() {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::VerifyOpts;
 use super::chunk::{self, ChunkPlan, Column};
 use super::compare;
-use super::conn::{Node, Session, cell, int, on_all, on_connected, open, uint};
+use super::conn::{Node, Session, cell, int, on_all, on_connected, open, send, uint};
 use super::key::{Key, key_name};
 use super::report::{ChunkNode, ChunkReport, MEANINGFUL_WHEN, NodeReport, NodeTable, Report, TableReport, TableStatus};
 use super::sql;
@@ -26,12 +26,6 @@ pub const ROW_DETAIL_MAX: u64 = 50;
 const DRILL_BUDGET: usize = 200;
 /// Differing rows kept per table.
 const ROWS_KEPT: usize = 500;
-
-fn send(progress: &Option<UnboundedSender<String>>, msg: String) {
-    if let Some(p) = progress {
-        let _ = p.send(msg);
-    }
-}
 
 /// Reads every node's replica links (`None`: no answer) and binlog position.
 async fn replication(nodes: &mut [Node]) -> (Vec<Option<Vec<ReplicaLink>>>, Vec<Option<BinlogPos>>) {
@@ -263,14 +257,7 @@ async fn pass2(nodes: &mut [Node], rep: &mut TableReport, chunk_size: u64, progr
                 return;
             }
         };
-        let list: Vec<Column> = c
-            .iter()
-            .map(|r| Column {
-                name: cell(r, "c").unwrap_or_default().to_string(),
-                data_type: cell(r, "d").unwrap_or_default().to_string(),
-                column_type: cell(r, "ct").unwrap_or_default().to_string(),
-            })
-            .collect();
+        let list: Vec<Column> = c.iter().map(Column::from_row).collect();
         let pk: Vec<String> = p.iter().filter_map(|r| cell(r, "c").map(str::to_string)).collect();
         let shape = format!(
             "{}; primary key ({})",
