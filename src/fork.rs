@@ -69,18 +69,7 @@ impl Fork {
         if self.table.as_deref() != Some(table) {
             return false;
         }
-        let Some(k) = &self.key else { return false };
-        let raw: Vec<String> = key
-            .0
-            .iter()
-            .map(|p| match p {
-                Part::Int(i) => i.to_string(),
-                Part::Big(u) => u.to_string(),
-                Part::Text(s) => s.clone(),
-                Part::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-            })
-            .collect();
-        raw.join("-") == *k
+        self.key.as_deref().is_some_and(|k| entry_is(key, k))
     }
 
     /// The node whose version a repair keeps by default for this fork's key: the one the event
@@ -109,6 +98,22 @@ impl Fork {
             link: None,
         }
     }
+}
+
+/// Whether a duplicate-key error's entry (`100001`; a composite key prints its parts joined by
+/// `-`: `5-abc`) names `key`.
+pub fn entry_is(key: &Key, entry: &str) -> bool {
+    let raw: Vec<String> = key
+        .0
+        .iter()
+        .map(|p| match p {
+            Part::Int(i) => i.to_string(),
+            Part::Big(u) => u.to_string(),
+            Part::Text(s) => s.clone(),
+            Part::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        })
+        .collect();
+    raw.join("-") == entry
 }
 
 /// The findings of the records, or one UNKNOWN finding when they cannot be read (a fork must

@@ -6,6 +6,7 @@ pub mod check;
 pub mod collect;
 pub mod config;
 pub mod fork;
+pub mod inspect;
 pub mod lab;
 pub mod logging;
 pub mod model;

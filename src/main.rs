@@ -47,6 +47,9 @@ enum Command {
     SshCheck(ringdeck::ssh::cli::SshCheckArgs),
     /// Compare tables across the nodes (CHECKSUM TABLE, then chunks and rows): exit 0 all equal, 1 otherwise.
     Verify(ringdeck::verify::cli::VerifyArgs),
+    /// What a node's stopped SQL thread failed on: the event from its upstream's binlog beside
+    /// every node's row for that key (reads only).
+    Inspect(ringdeck::inspect::cli::InspectArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -152,6 +155,7 @@ fn main() -> Result<()> {
         Some(Command::Verify(a)) => {
             std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), cli.read_only, a))
         }
+        Some(Command::Inspect(a)) => std::process::exit(ringdeck::inspect::cli::run(cli.config.as_deref(), a)),
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

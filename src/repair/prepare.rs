@@ -90,8 +90,7 @@ pub async fn catch_up(cfg: &Config, logins: &Logins, deadline: Duration) -> Resu
 }
 
 /// A table's definition, triggers and foreign keys, read on `node`.
-async fn table_meta(node: &mut Node, t: &TableReport) -> Result<TableMeta, String> {
-    let (s, tb) = (&t.schema, &t.table);
+pub async fn table_meta(node: &mut Node, s: &str, tb: &str) -> Result<TableMeta, String> {
     let columns: Vec<Column> =
         node.query(&crate::verify::sql::columns(s, tb)).await?.iter().map(Column::from_row).collect();
     let pk: Vec<String> = node
@@ -127,7 +126,7 @@ async fn table_meta(node: &mut Node, t: &TableReport) -> Result<TableMeta, Strin
             )
         })
         .collect();
-    Ok(TableMeta { schema: s.clone(), table: tb.clone(), columns, pk, triggers, foreign_keys })
+    Ok(TableMeta { schema: s.to_string(), table: tb.to_string(), columns, pk, triggers, foreign_keys })
 }
 
 /// Every node's row for `key` (`FOR UPDATE` when `lock`, inside the caller's transaction).
@@ -213,7 +212,7 @@ pub async fn prepare(
             _ => {}
         }
         let Some(reader) = nodes.iter_mut().find(|n| n.reachable()) else { break };
-        let meta = match table_meta(reader, t).await {
+        let meta = match table_meta(reader, &t.schema, &t.table).await {
             Ok(m) => m,
             Err(e) => {
                 hard.push(format!("{}: cannot read its definition: {e}", t.name()));
