@@ -136,7 +136,10 @@ async fn conflict(
     let u = match link.map(|x| &x.upstream) {
         Some(Upstream::Node(u)) => *u,
         _ => {
-            return Err(format!("{}'s upstream {}:{} is not a configured node", names[d], l.master_host, l.master_port));
+            return Err(format!(
+                "{}'s upstream {}:{} is not a configured node",
+                names[d], l.master_host, l.master_port
+            ));
         }
     };
     let facts = error_facts(&l.last_sql_error);

@@ -82,6 +82,21 @@ pub enum BreakCommand {
         #[command(flatten)]
         dir: DirArgs,
     },
+    /// The same key written on two nodes at once, both logged: both links break with 1062.
+    Conflict {
+        /// Two nodes, `K,L`.
+        #[arg(long, value_delimiter = ',', required = true)]
+        nodes: Vec<u16>,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+    /// A row deleted on node K unlogged, then updated upstream: K stops with 1032 (row not found).
+    Missing {
+        #[arg(long)]
+        node: u16,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
     /// Write a row on node K only (sql_log_bin = 0): data the other nodes never get.
     Unlogged {
         #[arg(long)]
@@ -125,6 +140,11 @@ pub fn run(cmd: &LabCommand) -> Result<()> {
         }
         LabCommand::Break(BreakCommand::Dup { node, dir }) => breaks::dup(&spec_of(dir)?, *node),
         LabCommand::Break(BreakCommand::Unlogged { node, dir }) => breaks::unlogged(&spec_of(dir)?, *node),
+        LabCommand::Break(BreakCommand::Missing { node, dir }) => breaks::missing(&spec_of(dir)?, *node),
+        LabCommand::Break(BreakCommand::Conflict { nodes, dir }) => match nodes.as_slice() {
+            [k, l] => breaks::conflict(&spec_of(dir)?, *k, *l),
+            _ => Err(color_eyre::eyre::eyre!("--nodes K,L: two nodes")),
+        },
         LabCommand::Break(BreakCommand::Stop { node, web, dir }) => {
             let spec = spec_of(dir)?;
             match (node, web) {
