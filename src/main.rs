@@ -50,6 +50,9 @@ enum Command {
     /// What a node's stopped SQL thread failed on: the event from its upstream's binlog beside
     /// every node's row for that key (reads only).
     Inspect(ringdeck::inspect::cli::InspectArgs),
+    /// Resolve a node's conflict: keep the event's version, the local one, both, or delete the
+    /// row (without --yes print the plan and change nothing).
+    Resolve(ringdeck::inspect::cli::ResolveArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -156,6 +159,9 @@ fn main() -> Result<()> {
             std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), cli.read_only, a))
         }
         Some(Command::Inspect(a)) => std::process::exit(ringdeck::inspect::cli::run(cli.config.as_deref(), a)),
+        Some(Command::Resolve(a)) => {
+            std::process::exit(ringdeck::inspect::cli::resolve(cli.config.as_deref(), cli.read_only, a))
+        }
         Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
     }
 }

@@ -50,3 +50,84 @@ pub fn run(config_flag: Option<&Path>, args: &InspectArgs) -> i32 {
         }
     }
 }
+
+/// `ringdeck resolve` options.
+#[derive(clap::Args, Debug)]
+pub struct ResolveArgs {
+    /// The node whose SQL thread stopped on the conflict.
+    #[arg(long, value_name = "NAME")]
+    pub node: String,
+    /// Which version wins: event, local, both (1062: the local row moves to a new key), delete
+    /// (1032: skip the event, delete the row everywhere).
+    #[arg(long, value_enum)]
+    pub keep: super::resolve::Keep,
+    /// Run it (without it: print the plan and change nothing).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Runs `ringdeck resolve`: the inspection, the plan, and with `--yes` the resolution. Exit 0
+/// when it ran and the key is equal with every link running (or, without `--yes`, when it could
+/// run); 1 refused or failed; 2 usage or config errors; 3 read-only.
+pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveArgs) -> i32 {
+    let result = (|| {
+        let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
+        let mut cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+        cfg.read_only |= read_only_flag;
+        let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+        let ins =
+            rt.block_on(super::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))?;
+        print!("{}", super::render::text(&ins));
+        let res = rt.block_on(super::resolve::prepare(&cfg, &logins, &ins, args.keep)).map_err(|e| (1, e))?;
+        println!();
+        for l in res.lines() {
+            println!("{l}");
+        }
+        for w in &res.warnings {
+            println!("WARNING: {w}");
+        }
+        for r in &res.refusals {
+            println!("REFUSED: {r}");
+        }
+        if !args.yes {
+            let could = if res.refusals.is_empty() { "add --yes to run it" } else { "it would be refused" };
+            println!("dry run: nothing was changed; {could}");
+            return Ok(if res.refusals.is_empty() { 0 } else { 1 });
+        }
+        if cfg.read_only {
+            return Err((3, "refused: ringdeck is read-only; nothing was changed".to_string()));
+        }
+        if !res.refusals.is_empty() {
+            return Err((1, "refused: nothing was changed".to_string()));
+        }
+        let cfg = std::sync::Arc::new(cfg);
+        let ctx = crate::runbook::EngineCtx::new(cfg.clone(), std::sync::Arc::new(logins)).map_err(|e| (2, e))?;
+        let o = rt.block_on(async {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let print = async move {
+                while let Some(l) = rx.recv().await {
+                    println!("{l}");
+                }
+            };
+            let (o, ()) = tokio::join!(super::resolve::apply(&res, &ctx, Some(tx)), print);
+            o
+        });
+        if o.ok {
+            println!("OK: {}", o.summary);
+            Ok(0)
+        } else {
+            Err((1, o.summary))
+        }
+    })();
+    match result {
+        Ok(code) => code,
+        Err((code, e)) => {
+            eprintln!("ringdeck resolve: {e}");
+            code
+        }
+    }
+}

@@ -6,3 +6,4 @@ pub mod conflict;
 pub mod event;
 pub mod read;
 pub mod render;
+pub mod resolve;

@@ -1,0 +1,571 @@
+//! Resolving a conflict, planned in full before anything runs: per node the row statements (run
+//! with `sql_log_bin = 0`, so they do not travel), and per stopped link whether its event is
+//! skipped or applied. Then run: live checks (each link still stopped on the same error at the
+//! same coordinates, each row still what the inspector read), the node statements, the skips
+//! and starts through the runbook engine (audited), a wait until the ring has applied what it
+//! had, and the key compared on every node.
+//!
+//! The event that wins (when one does) is applied, not skipped, so the rest of its transaction
+//! is kept: the nodes it has not reached lose their row for the key first, then its link starts.
+//! - `event`: the event's version everywhere (1062: the event's row; 1032: its update or delete,
+//!   after putting its before-image where the row is missing).
+//! - `local`: the stopped node's own row everywhere (the other direction's event, in a double
+//!   break, carries it and wins; otherwise the row is written where it differs).
+//! - `both` (1062 on an integer key): the local row moves to the next free value of the stopped
+//!   node's auto-increment sequence on every node, then the event applies.
+//! - `delete` (1032): the event is skipped and the row deleted everywhere.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::future::join_all;
+use mysql_async::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::conflict::{Conflict, Inspection};
+use super::event::RowOp;
+use crate::config::Config;
+use crate::config::login::Logins;
+use crate::repair::plan::{Seen, TableMeta, shown_value};
+use crate::repair::prepare::read_key;
+use crate::runbook::audit::{self, AuditRecord};
+use crate::runbook::{EngineCtx, StepAction};
+use crate::verify::Key;
+use crate::verify::conn::{Node, Session, open, send};
+use crate::verify::sql::{ident, idents, table as table_ident};
+
+/// Which version wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Keep {
+    /// The failing event's version.
+    Event,
+    /// The stopped node's own row.
+    Local,
+    /// Both: the local row moves to a new key, the event applies (1062, integer key).
+    Both,
+    /// No row: the event is skipped and the row deleted everywhere (1032).
+    Delete,
+}
+
+impl Keep {
+    pub fn word(self) -> &'static str {
+        match self {
+            Keep::Event => "take the event's version",
+            Keep::Local => "keep the local version",
+            Keep::Both => "keep both",
+            Keep::Delete => "skip it and delete the row everywhere",
+        }
+    }
+}
+
+/// A row statement on one node, checked against what the node held when planned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Write {
+    pub node: usize,
+    pub sql: String,
+    pub params: Vec<Value>,
+    pub shown: String,
+    /// The row's CRC the node must still hold (`None`: no row).
+    pub expect: Option<u64>,
+}
+
+/// What happens to a stopped link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkAct {
+    /// Skip its event (the skip's forked-data record is settled by the final compare).
+    Skip { node: String, at: String, errno: u32 },
+    /// Start it: its event applies.
+    Start { node: String, at: String, errno: u32 },
+}
+
+/// A planned resolution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolution {
+    pub keep: Keep,
+    pub nodes: Vec<String>,
+    pub meta: TableMeta,
+    pub key: Key,
+    /// Where the local row moves (`both`).
+    pub new_key: Option<Key>,
+    pub writes: Vec<Write>,
+    pub links: Vec<LinkAct>,
+    pub refusals: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+fn stmt_delete(t: &TableMeta, key: &Key) -> (String, Vec<Value>, String) {
+    let (cond, shown) = where_key(t, key);
+    let tb = table_ident(&t.schema, &t.table);
+    (format!("DELETE FROM {tb} WHERE {cond}"), key.params(), format!("DELETE FROM {tb} WHERE {shown}"))
+}
+
+fn stmt_insert(t: &TableMeta, values: &[Value]) -> (String, Vec<Value>, String) {
+    let cols: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+    let tb = table_ident(&t.schema, &t.table);
+    (
+        format!("INSERT INTO {tb} ({}) VALUES ({})", idents(&cols), vec!["?"; cols.len()].join(", ")),
+        values.to_vec(),
+        format!(
+            "INSERT INTO {tb} ({}) VALUES ({})",
+            idents(&cols),
+            values.iter().map(shown_value).collect::<Vec<_>>().join(", ")
+        ),
+    )
+}
+
+fn stmt_set_all(t: &TableMeta, key: &Key, values: &[Value]) -> (String, Vec<Value>, String) {
+    let (cond, shown_cond) = where_key(t, key);
+    let tb = table_ident(&t.schema, &t.table);
+    let set: Vec<String> = t.columns.iter().map(|c| format!("{} = ?", ident(&c.name))).collect();
+    let shown: Vec<String> =
+        t.columns.iter().zip(values).map(|(c, v)| format!("{} = {}", ident(&c.name), shown_value(v))).collect();
+    let mut params = values.to_vec();
+    params.extend(key.params());
+    (
+        format!("UPDATE {tb} SET {} WHERE {cond}", set.join(", ")),
+        params,
+        format!("UPDATE {tb} SET {} WHERE {shown_cond}", shown.join(", ")),
+    )
+}
+
+fn where_key(t: &TableMeta, key: &Key) -> (String, String) {
+    let sql: Vec<String> = t.pk.iter().map(|c| format!("{} = ?", ident(c))).collect();
+    let shown: Vec<String> = t.pk.iter().zip(&key.0).map(|(c, p)| format!("{} = {}", ident(c), p.literal())).collect();
+    (sql.join(" AND "), shown.join(" AND "))
+}
+
+fn seen_of<'a>(c: &'a Conflict, i: usize) -> &'a Seen {
+    &c.rows[i].1
+}
+
+/// Plans `keep` for the inspection (pure; `new_key` is the free key for `both`, found by the
+/// caller).
+pub fn plan(ins: &Inspection, keep: Keep, new_key: Option<Key>) -> Result<Resolution, String> {
+    let c = ins.conflicts.first().ok_or("nothing to resolve: no stopped link")?;
+    let meta = c.meta.clone().ok_or("the conflicting table could not be read")?;
+    let key = c.key.clone().ok_or("no key of the event could be tied to the error")?;
+    let nodes: Vec<String> = c.rows.iter().map(|(n, _)| n.clone()).collect();
+    let idx = |name: &str| nodes.iter().position(|n| n == name);
+    let other = ins.conflicts.get(1);
+    let event = c.event_row.as_ref().ok_or("the failing event's row could not be read")?;
+    let mut r = Resolution {
+        keep,
+        nodes: nodes.clone(),
+        meta: meta.clone(),
+        key: key.clone(),
+        new_key: None,
+        writes: Vec::new(),
+        links: Vec::new(),
+        refusals: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let is_1032 = c.errno == 1032;
+    match (keep, c.errno) {
+        (Keep::Both, e) if e != 1062 => r.refusals.push("keep both is for a duplicate key (1062)".into()),
+        (Keep::Delete, e) if e != 1032 => r.refusals.push("delete everywhere is for a row not found (1032)".into()),
+        (Keep::Local, 1032) => {
+            r.refusals.push("a row not found has no local version: take the event or delete it".into())
+        }
+        _ => {}
+    }
+    let skip = |x: &Conflict| LinkAct::Skip { node: x.node.clone(), at: x.at.clone(), errno: x.errno };
+    let start = |x: &Conflict| LinkAct::Start { node: x.node.clone(), at: x.at.clone(), errno: x.errno };
+    let mut write = |r: &mut Resolution, node: usize, (sql, params, shown): (String, Vec<Value>, String)| {
+        let expect = seen_of(c, node).crc();
+        r.writes.push(Write { node, sql, params, shown: crate::model::sqltext::mask_secrets(&shown), expect });
+    };
+    // The winning event: its unreached nodes give up their row for the key, then it applies.
+    let apply_winner =
+        |r: &mut Resolution,
+         w: &Conflict,
+         write: &mut dyn FnMut(&mut Resolution, usize, (String, Vec<Value>, String))| {
+            let before = w.event_row.as_ref().and_then(|e| e.before.clone());
+            for name in &w.never {
+                let Some(i) = idx(name) else { continue };
+                match (seen_of(w, i), w.errno, &before) {
+                    (Seen::Row { .. }, 1062, _) => write(r, i, stmt_delete(&meta, &key)),
+                    (Seen::Absent, 1032, Some(b)) => write(r, i, stmt_insert(&meta, b)),
+                    _ => {}
+                }
+            }
+            r.links.push(start(w));
+        };
+    match keep {
+        Keep::Event => {
+            if let Some(o) = other {
+                r.links.push(skip(o));
+            }
+            apply_winner(&mut r, c, &mut write);
+        }
+        Keep::Local => match other {
+            Some(o) => {
+                r.links.push(skip(c));
+                apply_winner(&mut r, o, &mut write);
+            }
+            None => {
+                r.links.push(skip(c));
+                let d = idx(&c.node).ok_or("the stopped node is not among the rows")?;
+                if let Seen::Row { values, .. } = seen_of(c, d).clone() {
+                    for (i, _) in nodes.iter().enumerate().filter(|(i, _)| *i != d) {
+                        match seen_of(c, i) {
+                            Seen::Row { values: v, .. } if *v == values => {}
+                            Seen::Row { .. } => write(&mut r, i, stmt_set_all(&meta, &key, &values)),
+                            Seen::Absent => write(&mut r, i, stmt_insert(&meta, &values)),
+                            Seen::Unknown(e) => r.refusals.push(format!("{} could not be read: {e}", nodes[i])),
+                        }
+                    }
+                }
+            }
+        },
+        Keep::Both => {
+            let nk = new_key.clone().ok_or("no free key to move the local row to")?;
+            r.new_key = Some(nk.clone());
+            let d = idx(&c.node).ok_or("the stopped node is not among the rows")?;
+            let local = match seen_of(c, d) {
+                Seen::Row { values, .. } => values.clone(),
+                _ => return Err(format!("{} holds no local row for the key", c.node)),
+            };
+            let pk_i = meta.columns.iter().position(|col| meta.pk.first() == Some(&col.name)).unwrap_or(0);
+            let mut moved = local.clone();
+            moved[pk_i] = nk.params().into_iter().next().unwrap_or(Value::NULL);
+            for (i, _) in nodes.iter().enumerate() {
+                match seen_of(c, i) {
+                    Seen::Row { values, .. } if *values == local => write(&mut r, i, stmt_set_all(&meta, &key, &moved)),
+                    Seen::Row { .. } | Seen::Absent => write(&mut r, i, stmt_insert(&meta, &moved)),
+                    Seen::Unknown(e) => r.refusals.push(format!("{} could not be read: {e}", nodes[i])),
+                }
+            }
+            // The key is free where the local row was; the event inserts it there.
+            if let Some(o) = other {
+                r.links.push(skip(o));
+            }
+            r.links.push(start(c));
+            let referencing: Vec<&String> = meta
+                .foreign_keys
+                .iter()
+                .filter(|f| f.contains(&format!("-> {}.", meta.name())) && !f.contains("ON UPDATE CASCADE"))
+                .collect();
+            if !referencing.is_empty() {
+                r.refusals.push(format!(
+                    "rows of other tables point at {} and would not move with it: {}",
+                    meta.key_text(&key),
+                    referencing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")
+                ));
+            }
+        }
+        Keep::Delete => {
+            r.links.push(skip(c));
+            for (i, _) in nodes.iter().enumerate() {
+                if matches!(seen_of(c, i), Seen::Row { .. }) {
+                    write(&mut r, i, stmt_delete(&meta, &key));
+                }
+            }
+        }
+    }
+    for x in ins.conflicts.iter() {
+        let skipped = r.links.iter().any(|l| matches!(l, LinkAct::Skip { node, .. } if *node == x.node));
+        if skipped && x.tx.total_rows > x.touching {
+            r.warnings.push(format!(
+                "skipping on {} drops its whole transaction: {} other row(s) of it never reach {} (run a verify after)",
+                x.node,
+                x.tx.total_rows - x.touching,
+                x.never.join(", ")
+            ));
+        }
+    }
+    if !meta.triggers.is_empty() {
+        r.warnings.push(format!(
+            "{} has triggers ({}): they fire on each node's statements",
+            meta.name(),
+            meta.triggers.join(", ")
+        ));
+    }
+    if is_1032 && event.op == RowOp::Insert {
+        r.warnings.push("an insert stopped on a row not found: unusual; read the event first".into());
+    }
+    Ok(r)
+}
+
+impl Resolution {
+    /// The plan as lines: per node its statements, per link what happens.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} for {} {}{}",
+            self.keep.word(),
+            self.meta.name(),
+            self.meta.key_text(&self.key),
+            self.new_key
+                .as_ref()
+                .map(|k| format!(" (the local row moves to {})", self.meta.key_text(k)))
+                .unwrap_or_default()
+        )];
+        for (i, n) in self.nodes.iter().enumerate() {
+            let mine: Vec<&Write> = self.writes.iter().filter(|w| w.node == i).collect();
+            if !mine.is_empty() {
+                out.push(format!("{n} (sql_log_bin = 0):"));
+                out.extend(mine.iter().map(|w| format!("  {}", crate::ui::fmt::cut(&w.shown, 160))));
+            }
+        }
+        for l in &self.links {
+            out.push(match l {
+                LinkAct::Skip { node, at, errno } => format!("{node}: skip the event at {at} ({errno}), START SLAVE"),
+                LinkAct::Start { node, at, .. } => {
+                    format!("{node}: START SLAVE: the event at {at} applies and travels on")
+                }
+            });
+        }
+        out
+    }
+}
+
+/// The next value of node `inc`/`off`'s auto-increment sequence above `max`.
+pub fn next_own_key(max: i64, inc: u32, off: u32) -> i64 {
+    let (inc, off) = (i64::from(inc.max(1)), i64::from(off.max(1)));
+    let mut v = max + 1;
+    let r = (v - off).rem_euclid(inc);
+    if r != 0 {
+        v += inc - r;
+    }
+    v
+}
+
+/// What a resolution did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub summary: String,
+    pub lines: Vec<String>,
+}
+
+/// Plans `keep` against the servers: for `both`, the free key (the next value of the stopped
+/// node's auto-increment sequence above the largest key on any node).
+pub async fn prepare(cfg: &Config, logins: &Logins, ins: &Inspection, keep: Keep) -> Result<Resolution, String> {
+    let mut new_key = None;
+    if keep == Keep::Both
+        && let Some(c) = ins.conflicts.first()
+        && let Some(m) = &c.meta
+    {
+        let polled = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
+        let d = cfg.nodes.iter().position(|n| n.name() == c.node).ok_or("no such node")?;
+        let vars = &polled[d].as_ref().map_err(|e| format!("{}: {e}", c.node))?.vars;
+        let [pk] = m.pk.as_slice() else { return Err("keep both needs a single-column integer primary key".into()) };
+        if !m.columns.iter().any(|col| &col.name == pk && crate::verify::key::is_integer(&col.data_type)) {
+            return Err("keep both needs a single-column integer primary key".into());
+        }
+        let mut max = 0i64;
+        for i in 0..cfg.nodes.len() {
+            let mut n = open(cfg, logins, i, cfg.timeout.0 * 5, Session::ReadOnly).await;
+            let rows =
+                n.query(&format!("SELECT MAX({}) AS m FROM {}", ident(pk), table_ident(&m.schema, &m.table))).await?;
+            n.close().await;
+            let v = rows.first().and_then(|r| crate::verify::conn::cell(r, "m")).and_then(|s| s.parse::<i64>().ok());
+            max = max.max(v.unwrap_or(0));
+        }
+        new_key =
+            Some(Key::int(i128::from(next_own_key(max, vars.auto_increment_increment, vars.auto_increment_offset))));
+    }
+    plan(ins, keep, new_key)
+}
+
+/// Runs a planned resolution (never one with refusals, nor read-only).
+pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<UnboundedSender<String>>) -> Outcome {
+    let mut lines = Vec::new();
+    let say = |l: String, lines: &mut Vec<String>| {
+        send(&progress, l.clone());
+        lines.push(l);
+    };
+    if ctx.read_only {
+        return Outcome { summary: "refused: ringdeck is read-only; nothing was changed".into(), ..Outcome::default() };
+    }
+    if !res.refusals.is_empty() {
+        return Outcome { summary: format!("refused: {}", res.refusals.join("; ")), ..Outcome::default() };
+    }
+    let cfg = &ctx.cfg;
+    // Live: each link still stopped on the same error at the same coordinates.
+    let polled = crate::runbook::cli::poll_once(cfg, &ctx.logins, ctx.timeout).await;
+    for l in &res.links {
+        let (LinkAct::Skip { node, at, errno } | LinkAct::Start { node, at, errno }) = l;
+        let i = cfg.nodes.iter().position(|n| n.name() == node);
+        let still = i.and_then(|i| polled[i].as_ref().ok()).is_some_and(|s| {
+            s.links.iter().any(|x| {
+                x.last_sql_errno == *errno && format!("{}:{}", x.relay_master_log_file, x.exec_master_log_pos) == *at
+            })
+        });
+        if !still {
+            return Outcome {
+                summary: format!(
+                    "refused: {node} is no longer stopped on {errno} at {at}; inspect again. Nothing was changed"
+                ),
+                ..Outcome::default()
+            };
+        }
+    }
+    // The row statements, per node one transaction, each row re-read FOR UPDATE first.
+    let started = Instant::now();
+    let time = audit::rfc3339(SystemTime::now());
+    let targets: Vec<usize> = {
+        let mut v: Vec<usize> = res.writes.iter().map(|w| w.node).collect();
+        v.dedup();
+        v
+    };
+    let results = join_all(targets.iter().map(|&i| async move {
+        let mine: Vec<&Write> = res.writes.iter().filter(|w| w.node == i).collect();
+        let mut n = open(cfg, &ctx.logins, i, ctx.statement_timeout, Session::Writes).await;
+        let r = write_node(&mut n, res, &mine).await;
+        n.close().await;
+        (i, mine, r)
+    }))
+    .await;
+    let mut failed = false;
+    for (i, mine, r) in results {
+        let name = &res.nodes[i];
+        let rec = AuditRecord {
+            time: time.clone(),
+            operator: ctx.operator.clone(),
+            host: audit::host_name(),
+            node: name.clone(),
+            address: cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
+            action: StepAction::Repair {
+                keys: vec![format!("{} {} {}", res.meta.name(), res.meta.key_text(&res.key), res.keep.word())],
+            },
+            title: format!(
+                "resolve {} {}: {} (sql_log_bin = 0)",
+                res.meta.name(),
+                res.meta.key_text(&res.key),
+                res.keep.word()
+            ),
+            statements: mine.iter().map(|w| w.shown.clone()).collect(),
+            statements_run: if r.is_ok() { mine.len() } else { 0 },
+            preconditions: Vec::new(),
+            postconditions: Vec::new(),
+            notes: Vec::new(),
+            ok: r.is_ok(),
+            result: r.clone().map(|()| "committed".to_string()).unwrap_or_else(|e| e),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        let log = ctx.audit.clone();
+        let _ = tokio::task::spawn_blocking(move || log.append(&rec)).await;
+        match r {
+            Ok(()) => say(format!("{name}: {} statement(s) committed (sql_log_bin = 0)", mine.len()), &mut lines),
+            Err(e) => {
+                failed = true;
+                say(format!("{name}: FAILED, rolled back: {e}"), &mut lines);
+            }
+        }
+    }
+    if failed {
+        return Outcome {
+            summary: "stopped: a node's statements failed (rolled back); no link was touched".into(),
+            lines,
+            ..Outcome::default()
+        };
+    }
+    // Skips first (the losing events), then starts (the winning one applies and travels).
+    for l in &res.links {
+        let (action, node) = match l {
+            LinkAct::Skip { node, .. } => (StepAction::Skip { count: 1 }, node),
+            LinkAct::Start { node, .. } => (StepAction::StartSlave, node),
+        };
+        let polled = crate::runbook::cli::poll_once(cfg, &ctx.logins, ctx.timeout).await;
+        let statuses: Vec<(&str, Option<&crate::model::replication::NodeStatus>)> =
+            cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
+        let step = match crate::runbook::plan(&action, node, cfg, &statuses) {
+            Ok(s) => s,
+            Err(e) => {
+                say(format!("{node}: cannot plan it: {e}"), &mut lines);
+                return Outcome { summary: format!("stopped at {node}: {e}"), lines, ..Outcome::default() };
+            }
+        };
+        let (tx, _rx) = tokio::sync::mpsc::channel(64);
+        let o = crate::runbook::execute(step, ctx, tx).await;
+        say(o.summary.clone(), &mut lines);
+        if !o.ok {
+            return Outcome { summary: format!("stopped: {}", o.summary), lines, ..Outcome::default() };
+        }
+    }
+    // Everything applied around the ring, then the key (and the moved key) on every node.
+    if let Err(e) = crate::repair::prepare::catch_up(cfg, &ctx.logins, Duration::from_secs(30)).await {
+        say(format!("the ring did not catch up: {e}"), &mut lines);
+    }
+    let mut readers: Vec<Node> =
+        join_all((0..cfg.nodes.len()).map(|i| open(cfg, &ctx.logins, i, ctx.statement_timeout, Session::ReadOnly)))
+            .await;
+    let mut all_equal = true;
+    for k in std::iter::once(&res.key).chain(res.new_key.iter()) {
+        let seen: Vec<Seen> =
+            join_all(readers.iter_mut().map(|r| async { read_key(r, &res.meta, k, false).await })).await;
+        let crcs: Vec<Option<u64>> = seen.iter().map(Seen::crc).collect();
+        let equal = !seen.iter().any(|s| matches!(s, Seen::Unknown(_))) && crcs.windows(2).all(|w| w[0] == w[1]);
+        all_equal &= equal;
+        let what = format!("{} {}", res.meta.name(), res.meta.key_text(k));
+        say(if equal { format!("{what}: equal on every node") } else { format!("{what}: STILL DIFFERS") }, &mut lines);
+    }
+    for r in &mut readers {
+        r.close().await;
+    }
+    if all_equal && let Some(p) = crate::fork::path_for(&cfg.source) {
+        let table = res.meta.name();
+        if let Ok(gone) = crate::fork::settle(&p, |f| f.covers(&table, &res.key)) {
+            for f in gone {
+                say(format!("fork {} cleared", f.id), &mut lines);
+            }
+        }
+    }
+    let polled = crate::runbook::cli::poll_once(cfg, &ctx.logins, ctx.timeout).await;
+    let running =
+        polled.iter().all(|p| p.as_ref().is_ok_and(|s| s.links.iter().all(|l| l.sql_running && l.last_sql_errno == 0)));
+    let ok = all_equal && running;
+    let summary = format!(
+        "{}: {}; {}",
+        res.keep.word(),
+        if running { "every link running" } else { "NOT every link running" },
+        if all_equal { "the key is equal on every node" } else { "the key still differs" }
+    );
+    Outcome { ok, summary, lines }
+}
+
+/// One node's statements in one transaction; a row that changed since the plan rolls it back.
+async fn write_node(n: &mut Node, res: &Resolution, mine: &[&Write]) -> Result<(), String> {
+    if let Some(e) = &n.error {
+        return Err(format!("cannot connect: {e}"));
+    }
+    n.query("SET SESSION sql_log_bin = 0").await?;
+    let b = n.query("SELECT @@session.sql_log_bin AS b").await?;
+    if b.first().and_then(|r| crate::verify::conn::cell(r, "b")) != Some("0") {
+        return Err("sql_log_bin is still 1 on this session: nothing was written".into());
+    }
+    n.query("START TRANSACTION").await?;
+    let result = async {
+        let now = read_key(n, &res.meta, &res.key, true).await;
+        for w in mine {
+            if now.crc() != w.expect {
+                return Err(format!("{} changed since the inspection", res.meta.key_text(&res.key)));
+            }
+            let changed = n.change(&w.sql, w.params.clone()).await.map_err(|e| format!("`{}` failed: {e}", w.shown))?;
+            if changed != 1 {
+                return Err(format!("`{}` changed {changed} rows, not 1", w.shown));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => n.query("COMMIT").await.map(|_| ()),
+        Err(e) => {
+            let _ = n.query("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_key_of_a_nodes_own_sequence() {
+        assert_eq!(next_own_key(1009, 3, 2), 1010, "1010 = 2 + 3*336");
+        assert_eq!(next_own_key(1010, 3, 2), 1013);
+        assert_eq!(next_own_key(0, 3, 1), 1);
+        assert_eq!(next_own_key(7, 1, 1), 8);
+    }
+}
