@@ -92,13 +92,16 @@ pub struct Resolution {
     pub warnings: Vec<String>,
 }
 
-fn stmt_delete(t: &TableMeta, key: &Key) -> (String, Vec<Value>, String) {
+/// A statement: the SQL with `?`, its values, and how it is shown.
+type Stmt = (String, Vec<Value>, String);
+
+fn stmt_delete(t: &TableMeta, key: &Key) -> Stmt {
     let (cond, shown) = where_key(t, key);
     let tb = table_ident(&t.schema, &t.table);
     (format!("DELETE FROM {tb} WHERE {cond}"), key.params(), format!("DELETE FROM {tb} WHERE {shown}"))
 }
 
-fn stmt_insert(t: &TableMeta, values: &[Value]) -> (String, Vec<Value>, String) {
+fn stmt_insert(t: &TableMeta, values: &[Value]) -> Stmt {
     let cols: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
     let tb = table_ident(&t.schema, &t.table);
     (
@@ -112,7 +115,7 @@ fn stmt_insert(t: &TableMeta, values: &[Value]) -> (String, Vec<Value>, String) 
     )
 }
 
-fn stmt_set_all(t: &TableMeta, key: &Key, values: &[Value]) -> (String, Vec<Value>, String) {
+fn stmt_set_all(t: &TableMeta, key: &Key, values: &[Value]) -> Stmt {
     let (cond, shown_cond) = where_key(t, key);
     let tb = table_ident(&t.schema, &t.table);
     let set: Vec<String> = t.columns.iter().map(|c| format!("{} = ?", ident(&c.name))).collect();
@@ -133,7 +136,7 @@ fn where_key(t: &TableMeta, key: &Key) -> (String, String) {
     (sql.join(" AND "), shown.join(" AND "))
 }
 
-fn seen_of<'a>(c: &'a Conflict, i: usize) -> &'a Seen {
+fn seen_of(c: &Conflict, i: usize) -> &Seen {
     &c.rows[i].1
 }
 
@@ -169,7 +172,7 @@ pub fn plan(ins: &Inspection, keep: Keep, new_key: Option<Key>) -> Result<Resolu
     }
     let skip = |x: &Conflict| LinkAct::Skip { node: x.node.clone(), at: x.at.clone(), errno: x.errno };
     let start = |x: &Conflict| LinkAct::Start { node: x.node.clone(), at: x.at.clone(), errno: x.errno };
-    let mut write = |r: &mut Resolution, node: usize, (sql, params, shown): (String, Vec<Value>, String)| {
+    let mut write = |r: &mut Resolution, node: usize, (sql, params, shown): Stmt| {
         let expect = seen_of(c, node).crc();
         r.writes.push(Write { node, sql, params, shown: crate::model::sqltext::mask_secrets(&shown), expect });
     };
@@ -177,7 +180,7 @@ pub fn plan(ins: &Inspection, keep: Keep, new_key: Option<Key>) -> Result<Resolu
     let apply_winner =
         |r: &mut Resolution,
          w: &Conflict,
-         write: &mut dyn FnMut(&mut Resolution, usize, (String, Vec<Value>, String))| {
+         write: &mut dyn FnMut(&mut Resolution, usize, Stmt)| {
             let before = w.event_row.as_ref().and_then(|e| e.before.clone());
             for name in &w.never {
                 let Some(i) = idx(name) else { continue };
