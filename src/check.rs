@@ -125,6 +125,8 @@ pub struct FindingReport {
     pub kind: FindingKind,
     pub nodes: Vec<String>,
     pub message: String,
+    /// What to do about it (a broken link, by its error; a fork), or null.
+    pub advice: Option<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -297,7 +299,13 @@ fn report(
 }
 
 fn finding_report(f: &Finding) -> FindingReport {
-    FindingReport { severity: f.severity, kind: f.kind, nodes: f.nodes.clone(), message: f.message.clone() }
+    FindingReport {
+        severity: f.severity,
+        kind: f.kind,
+        nodes: f.nodes.clone(),
+        message: f.message.clone(),
+        advice: f.advice.clone(),
+    }
 }
 
 fn summary(topo: &Topology, inputs: &[NodeInput<'_>]) -> String {
@@ -431,6 +439,9 @@ fn nagios(r: &Report) -> String {
     out.push('\n');
     for f in &r.findings {
         out.push_str(&format!("{}: {}\n", state_word(f.severity), clean(&f.message)));
+        if let Some(a) = &f.advice {
+            out.push_str(&format!("  advice: {}\n", clean(a)));
+        }
     }
     if let Some(m) = &r.most_complete {
         out.push_str(&format!(
@@ -575,6 +586,9 @@ fn text(r: &Report) -> String {
     let rows: Vec<Vec<String>> =
         r.findings.iter().map(|f| vec![state_word(f.severity).to_string(), f.message.clone()]).collect();
     out.push_str(&table(&rows));
+    for f in r.findings.iter().filter(|f| f.advice.is_some()) {
+        out.push_str(&format!("  advice ({}): {}\n", f.nodes.join(", "), f.advice.as_deref().unwrap_or("")));
+    }
     if let Some(m) = &r.most_complete {
         out.push_str(&format!(
             "\nMOST COMPLETE DATA: {} ({})\n  {}\n  evidence:\n",

@@ -96,6 +96,10 @@ impl Fork {
                 self.id
             ),
             link: None,
+            advice: Some(format!(
+                "make the nodes equal: V then P (ringdeck verify --repair); forget it by hand: ringdeck run forget --fork {}",
+                self.id
+            )),
         }
     }
 }
@@ -127,6 +131,7 @@ pub fn findings(forks: &Result<Vec<Fork>, String>) -> Vec<Finding> {
             nodes: Vec::new(),
             message: format!("forked-data records unreadable: {e}"),
             link: None,
+            advice: None,
         }],
     }
 }

@@ -177,21 +177,18 @@ pub fn plan(ins: &Inspection, keep: Keep, new_key: Option<Key>) -> Result<Resolu
         r.writes.push(Write { node, sql, params, shown: crate::model::sqltext::mask_secrets(&shown), expect });
     };
     // The winning event: its unreached nodes give up their row for the key, then it applies.
-    let apply_winner =
-        |r: &mut Resolution,
-         w: &Conflict,
-         write: &mut dyn FnMut(&mut Resolution, usize, Stmt)| {
-            let before = w.event_row.as_ref().and_then(|e| e.before.clone());
-            for name in &w.never {
-                let Some(i) = idx(name) else { continue };
-                match (seen_of(w, i), w.errno, &before) {
-                    (Seen::Row { .. }, 1062, _) => write(r, i, stmt_delete(&meta, &key)),
-                    (Seen::Absent, 1032, Some(b)) => write(r, i, stmt_insert(&meta, b)),
-                    _ => {}
-                }
+    let apply_winner = |r: &mut Resolution, w: &Conflict, write: &mut dyn FnMut(&mut Resolution, usize, Stmt)| {
+        let before = w.event_row.as_ref().and_then(|e| e.before.clone());
+        for name in &w.never {
+            let Some(i) = idx(name) else { continue };
+            match (seen_of(w, i), w.errno, &before) {
+                (Seen::Row { .. }, 1062, _) => write(r, i, stmt_delete(&meta, &key)),
+                (Seen::Absent, 1032, Some(b)) => write(r, i, stmt_insert(&meta, b)),
+                _ => {}
             }
-            r.links.push(start(w));
-        };
+        }
+        r.links.push(start(w));
+    };
     match keep {
         Keep::Event => {
             if let Some(o) = other {

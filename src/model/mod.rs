@@ -1,5 +1,6 @@
 //! Pure state and findings built from samples; no I/O.
 
+pub mod advice;
 pub mod apache;
 pub mod apache_workers;
 pub mod digest;

@@ -138,6 +138,9 @@ pub struct Finding {
     pub message: String,
     /// The link it is about (index into [`Topology::links`]), for broken links and lag.
     pub link: Option<usize>,
+    /// What to do about it, when there is advice (a broken link, by its error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
 }
 
 /// The node to rebuild from when the ring is broken (seed 001, step 3), and why.
@@ -346,7 +349,7 @@ fn arrow_path(nodes: &[NodeInput<'_>], ix: &[usize]) -> String {
 }
 
 fn finding(severity: Severity, kind: FindingKind, nodes: Vec<String>, message: String) -> Finding {
-    Finding { severity, kind, nodes, message, link: None }
+    Finding { severity, kind, nodes, message, link: None, advice: None }
 }
 
 impl Topology {
@@ -533,6 +536,8 @@ fn link_findings(nodes: &[NodeInput<'_>], links: &[Link], th: &Thresholds, out: 
                 format!("{}  {}{cause}", link_label(nodes, l), l.problem.clone().unwrap_or_default()),
             );
             f.link = Some(i);
+            let raw = nodes[l.downstream].status.and_then(|s| s.links.iter().find(|x| x.connection == l.connection));
+            f.advice = raw.and_then(|r| super::advice::for_link(&down, &upstream_name(nodes, &l.upstream), r));
             out.push(f);
         } else if l.state == LinkState::Lagging {
             let secs = l.seconds_behind.unwrap_or(0);

@@ -333,7 +333,12 @@ async fn run_statements(
                     Some(p) => redact(&e, p.expose()),
                     None => e,
                 };
-                return Err(format!("`{s}` failed: {e}"));
+                let advice = if e.starts_with("1966 ") {
+                    format!(" ({})", crate::model::advice::SKIP_REFUSED_1966)
+                } else {
+                    String::new()
+                };
+                return Err(format!("`{s}` failed: {e}{advice}"));
             }
         }
     }

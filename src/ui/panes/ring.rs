@@ -230,14 +230,21 @@ fn finding_lines(ctx: &Ctx, topo: &Topology) -> Vec<Line<'static>> {
     let mut out: Vec<Line> = topo
         .findings
         .iter()
-        .map(|f| {
+        .flat_map(|f| {
             let st = match f.severity {
                 Severity::Critical => t.crit,
                 Severity::Warning => t.warn,
                 Severity::Unknown => t.stale,
                 Severity::Ok => t.ok,
             };
-            Line::from(vec![Span::styled(format!("{:<4} ", short(f.severity)), st), Span::raw(f.message.clone())])
+            let mut v = vec![Line::from(vec![
+                Span::styled(format!("{:<4} ", short(f.severity)), st),
+                Span::raw(f.message.clone()),
+            ])];
+            if let Some(a) = &f.advice {
+                v.push(Line::from(Span::styled(format!("     → {a}"), t.muted)));
+            }
+            v
         })
         .collect();
     if let Some(mc) = &topo.most_complete {
