@@ -22,6 +22,8 @@ pub enum Action {
     Recover,
     /// Compare the tables on every node (read-only; allowed in read-only mode).
     Verify,
+    /// Inspect the selected node's stopped SQL thread: the event beside every node's row.
+    Inspect,
     /// A HAProxy server step on the server selected in the HAProxy pane.
     Server(ServerKey),
     /// Open the `/` filter of the HAProxy pane.
@@ -120,6 +122,7 @@ impl FromStr for Action {
             "zoom" => Action::Zoom,
             "command_line" => Action::CommandLine,
             "verify" => Action::Verify,
+            "inspect" => Action::Inspect,
             "stop_slave" => Action::Step(StepKey::StopSlave),
             "start_slave" => Action::Step(StepKey::StartSlave),
             "skip" => Action::Step(StepKey::Skip),

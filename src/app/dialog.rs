@@ -53,6 +53,8 @@ pub enum Dialog {
     Command(CommandLine),
     /// A verify's result (scrolling keys are handled by `App::verify_key`).
     Verify(super::verify::VerifyView),
+    /// The conflict inspector (keys handled by `App::inspect_key`).
+    Inspect(super::inspectview::InspectView),
     /// The HAProxy pane's `/` filter: enter keeps it, esc clears it.
     Filter(CommandLine),
 }
@@ -101,7 +103,7 @@ pub fn key(d: &mut Dialog, ev: &KeyEvent) -> DialogOutcome {
             KeyCode::Esc | KeyCode::Char('q') => DialogOutcome::Hide,
             _ => DialogOutcome::Stay,
         },
-        Dialog::Verify(_) => match ev.code {
+        Dialog::Verify(_) | Dialog::Inspect(_) => match ev.code {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => DialogOutcome::Close,
             _ if ctrl_c => DialogOutcome::Close,
             _ => DialogOutcome::Stay,

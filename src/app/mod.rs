@@ -4,6 +4,7 @@
 pub mod action;
 pub mod dialog;
 pub mod hapview;
+pub mod inspectview;
 pub mod queryview;
 pub mod repairview;
 pub mod runner;

@@ -29,6 +29,14 @@ pub enum RunbookEvent {
     VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
     /// An EXPLAIN for the queries drill-in.
     Explain(Box<super::queryview::Explain>),
+    /// The inspection for inspector `id`.
+    Inspected(u64, Box<Result<crate::inspect::conflict::Inspection, String>>),
+    /// A resolution planned for inspector `id`.
+    ResolutionPlanned(u64, Box<Result<crate::inspect::resolve::Resolution, String>>),
+    /// A progress line of running resolution `id`.
+    ResolutionProgress(u64, String),
+    /// Resolution `id` finished.
+    ResolutionDone(u64, Box<crate::inspect::resolve::Outcome>),
     /// A progress line of planning verify `id`'s repair.
     RepairPlanning(u64, String),
     /// The repair plan of verify `id`.
@@ -141,6 +149,10 @@ impl Runner {
             RunbookEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
             RunbookEvent::VerifyDone(id, result) => app.verify_done(id, *result),
             RunbookEvent::Explain(e) => app.explained(*e),
+            RunbookEvent::Inspected(id, r) => app.inspected(id, *r),
+            RunbookEvent::ResolutionPlanned(id, r) => app.resolution_planned(id, *r),
+            RunbookEvent::ResolutionProgress(id, line) => app.resolution_event(id, Some(line), None),
+            RunbookEvent::ResolutionDone(id, o) => app.resolution_event(id, None, Some(*o)),
             RunbookEvent::RepairPlanning(id, line) => app.repair_planning(id, line),
             RunbookEvent::RepairPlanned(id, plan) => app.repair_planned(id, *plan),
             RunbookEvent::RepairProgress(id, line) => app.repair_event(id, Some(line), None),
@@ -210,6 +222,33 @@ impl Runner {
                     });
                 }
                 Request::ReloadForks => app.forks = crate::fork::load_for(&self.cfg),
+                Request::Inspect { id, node } => {
+                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let r = crate::inspect::conflict::inspect(&cfg, &logins, &node, cfg.timeout.0).await;
+                        let _ = tx.send(RunbookEvent::Inspected(id, Box::new(r))).await;
+                    });
+                }
+                Request::PlanResolution { id, keep, ins } => {
+                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let r = crate::inspect::resolve::prepare(&cfg, &logins, &ins, keep).await;
+                        let _ = tx.send(RunbookEvent::ResolutionPlanned(id, Box::new(r))).await;
+                    });
+                }
+                Request::RunResolution { id, res } => {
+                    let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let (ptx, mut prx) = mpsc::unbounded_channel();
+                        let forward = async {
+                            while let Some(line) = prx.recv().await {
+                                let _ = tx.send(RunbookEvent::ResolutionProgress(id, line)).await;
+                            }
+                        };
+                        let (o, ()) = tokio::join!(crate::inspect::resolve::apply(&res, &ctx, Some(ptx)), forward);
+                        let _ = tx.send(RunbookEvent::ResolutionDone(id, Box::new(o))).await;
+                    });
+                }
                 Request::PlanRepair { id, report } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {

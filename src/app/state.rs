@@ -197,6 +197,12 @@ pub enum Request {
     Explain { node: String, id: u64, db: String, sql: String },
     /// Read the forked-data records again (after a skip, a verify or a repair).
     ReloadForks,
+    /// Inspect `node`'s stopped SQL thread for the inspector `id` (reads only).
+    Inspect { id: u64, node: String },
+    /// Plan a resolution of inspection `id`.
+    PlanResolution { id: u64, keep: crate::inspect::resolve::Keep, ins: Box<crate::inspect::conflict::Inspection> },
+    /// Run a resolution, reporting as `id`.
+    RunResolution { id: u64, res: Box<crate::inspect::resolve::Resolution> },
     /// Plan the repair of the keys verify `id` found differing (reads only).
     PlanRepair { id: u64, report: Box<crate::verify::Report> },
     /// Run a confirmed repair, reporting as repair `id`.
@@ -456,6 +462,9 @@ impl App {
                 None => self.requests.push(Request::OpenWizard),
             },
             Action::Verify => self.start_verify(crate::verify::VerifyOpts::default(), true),
+            Action::Inspect => {
+                self.open_inspector();
+            }
             Action::Step(k) => {
                 let Some(node) = self.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
                 let node = node.name.clone();
@@ -682,6 +691,9 @@ impl App {
     pub fn dialog_key(&mut self, ev: &crossterm::event::KeyEvent) -> bool {
         if let Some(Dialog::Verify(_)) = &self.dialog {
             return self.verify_key(ev);
+        }
+        if let Some(Dialog::Inspect(_)) = &self.dialog {
+            return self.inspect_key(ev);
         }
         let Some(d) = &mut self.dialog else { return false };
         let outcome = dialog::key(d, ev);

@@ -94,11 +94,38 @@ impl VerifyView {
 /// The overlay's outer size on a `(width, height)` screen: nearly all of it (at most 140 wide),
 /// or less high when the text is short.
 pub fn overlay_size(view: &VerifyView, screen: (u16, u16)) -> (u16, u16) {
+    overlay_size_of(&view.all_lines().0, screen)
+}
+
+/// [`overlay_size`] for any overlay's lines (the inspector's too).
+pub fn overlay_size_of(lines: &[(Tone, String)], screen: (u16, u16)) -> (u16, u16) {
     let (w, h) = if screen.0 == 0 || screen.1 == 0 { (80, 24) } else { screen };
     let w = w.saturating_sub(4).clamp(20, 140);
-    let rows = wrapped_rows(view, w.saturating_sub(2) as usize);
+    let inner = w.saturating_sub(2) as usize;
+    let rows: usize = lines.iter().map(|(_, l)| wrap(l, inner).len()).sum();
     let h = h.saturating_sub(2).min(u16::try_from(rows + 2).unwrap_or(u16::MAX)).max(5);
     (w, h)
+}
+
+/// The largest useful scroll of these lines in an overlay on a screen of this size.
+pub fn max_scroll_of(lines: &[(Tone, String)], screen: (u16, u16)) -> usize {
+    let (w, h) = overlay_size_of(lines, screen);
+    let (inner_w, inner_h) = (w.saturating_sub(2) as usize, h.saturating_sub(2) as usize);
+    let rows: usize = lines.iter().map(|(_, l)| wrap(l, inner_w).len()).sum();
+    rows.saturating_sub(inner_h)
+}
+
+/// A scrolling key for an overlay: the new scroll, or `None` when it is not one.
+pub fn scroll_key(ev: &KeyEvent, scroll: usize, max: usize, page: usize) -> Option<usize> {
+    Some(match ev.code {
+        KeyCode::Down | KeyCode::Char('j') => (scroll + 1).min(max),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => (scroll + page).min(max),
+        KeyCode::PageUp => scroll.saturating_sub(page),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        _ => return None,
+    })
 }
 
 /// `text` cut into rows of at most `width` characters (an empty text is one empty row).
@@ -110,16 +137,9 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     chars.chunks(width.max(1)).map(|c| c.iter().collect()).collect()
 }
 
-/// Rows the view takes at inner width `width`.
-pub fn wrapped_rows(view: &VerifyView, width: usize) -> usize {
-    view.all_lines().0.iter().map(|(_, l)| wrap(l, width).len()).sum()
-}
-
 /// The largest useful scroll on a screen of this size.
 pub fn max_scroll(view: &VerifyView, screen: (u16, u16)) -> usize {
-    let (w, h) = overlay_size(view, screen);
-    let (inner_w, inner_h) = (w.saturating_sub(2) as usize, h.saturating_sub(2) as usize);
-    wrapped_rows(view, inner_w).saturating_sub(inner_h)
+    max_scroll_of(&view.all_lines().0, screen)
 }
 
 impl App {
@@ -266,13 +286,10 @@ impl App {
         match ev.code {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.dialog = None,
             KeyCode::Char('c') if ctrl => self.dialog = None,
-            KeyCode::Down | KeyCode::Char('j') => v.scroll = (v.scroll + 1).min(max),
-            KeyCode::Up | KeyCode::Char('k') => v.scroll = v.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => v.scroll = (v.scroll + page).min(max),
-            KeyCode::PageUp => v.scroll = v.scroll.saturating_sub(page),
-            KeyCode::Home | KeyCode::Char('g') => v.scroll = 0,
-            KeyCode::End | KeyCode::Char('G') => v.scroll = max,
-            _ => return false,
+            _ => match scroll_key(ev, v.scroll, max, page) {
+                Some(s) => v.scroll = s,
+                None => return false,
+            },
         }
         true
     }

@@ -145,6 +145,7 @@ pub fn draw(f: &mut Frame, app: &App, t: &Theme) {
         }
         Dialog::Running(r) => (r.step.title.clone(), running_lines(r, t), t.border_focused),
         Dialog::Verify(v) => return super::verify::draw(f, v, t),
+        Dialog::Inspect(v) => return super::inspect::draw(f, v, app.read_only, t),
         Dialog::Command(cl) => return draw_command(f, ":", cl, t),
         Dialog::Filter(cl) => return draw_command(f, "/", cl, t),
     };

@@ -4,6 +4,7 @@
 pub mod dialog;
 pub mod fmt;
 pub mod help;
+pub mod inspect;
 pub mod keymap;
 pub mod panes;
 pub mod svg;

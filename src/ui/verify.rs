@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::theme::Theme;
-use crate::app::repairview::{Mode, RepairPane};
-use crate::app::verify::{VerifyView, overlay_size, wrap};
+use crate::app::repairview::Mode;
+use crate::app::verify::{VerifyView, overlay_size_of, wrap};
 use crate::verify::Tone;
 
 fn style(tone: Tone, t: &Theme) -> Style {
@@ -25,14 +25,40 @@ fn style(tone: Tone, t: &Theme) -> Style {
 
 /// Draws the overlay over the whole console.
 pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
+    let keys = match v.repair.as_ref().and_then(|r| r.plan()).filter(|p| !p.cases.is_empty()) {
+        Some(_) => " j/k: key  p: version  P: repair  pgup/pgdn g/G: scroll  esc: close ",
+        None => " j/k pgup/pgdn g/G: scroll  esc: close ",
+    };
+    let border = if v.equal { t.ok } else { t.crit };
+    let w = overlay(f, &v.title, border, &v.all_lines().0, v.scroll, keys, t);
+    if let Some(r) = &v.repair
+        && let Some((title, lines)) = r.popup()
+    {
+        let buttons = match &r.mode {
+            Mode::Confirm { run_focused, .. } => Some((*run_focused, r.can_run())),
+            _ => None,
+        };
+        boxed(f, &title, &lines, w, buttons, t);
+    }
+}
+
+/// A large scrolling overlay of `lines` over the console (verify, inspector); returns its width.
+pub(crate) fn overlay(
+    f: &mut Frame,
+    title: &str,
+    border: Style,
+    lines: &[(Tone, String)],
+    scroll: usize,
+    keys: &str,
+    t: &Theme,
+) -> u16 {
     let screen = f.area();
-    let (w, h) = overlay_size(v, (screen.width, screen.height));
+    let (w, h) = overlay_size_of(lines, (screen.width, screen.height));
     let (w, h) = (w.min(screen.width), h.min(screen.height));
     let [area] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(screen);
     let [area] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(area);
     let inner_w = w.saturating_sub(2).max(1) as usize;
     let inner_h = h.saturating_sub(2) as usize;
-    let (lines, _) = v.all_lines();
     let rows: Vec<Line> = lines
         .iter()
         .flat_map(|(tone, text)| {
@@ -40,31 +66,30 @@ pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
             wrap(text, inner_w).into_iter().map(move |r| Line::from(Span::styled(r, st)))
         })
         .collect();
-    let top = v.scroll.min(rows.len().saturating_sub(inner_h));
+    let top = scroll.min(rows.len().saturating_sub(inner_h));
     let end = (top + inner_h).min(rows.len());
-    let border = if v.equal { t.ok } else { t.crit };
     let position =
         if rows.len() > inner_h { format!(" {}-{} of {} ", top + 1, end, rows.len()) } else { String::new() };
-    let keys = match v.repair.as_ref().and_then(|r| r.plan()).filter(|p| !p.cases.is_empty()) {
-        Some(_) => " j/k: key  p: version  P: repair  pgup/pgdn g/G: scroll  esc: close ",
-        None => " j/k pgup/pgdn g/G: scroll  esc: close ",
-    };
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(border)
-        .title(Line::from(Span::styled(format!(" {} ", v.title), border)))
-        .title_bottom(Line::from(vec![Span::styled(keys, t.muted), Span::styled(position, t.muted)]));
+        .title(Line::from(Span::styled(format!(" {title} "), border)))
+        .title_bottom(Line::from(vec![Span::styled(keys.to_string(), t.muted), Span::styled(position, t.muted)]));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(rows[top..end].to_vec()).block(block), area);
-    if let Some(r) = &v.repair
-        && let Some((title, lines)) = r.popup()
-    {
-        repair_box(f, r, &title, &lines, w, t);
-    }
+    w
 }
 
-/// The repair's confirm, progress or result box over the overlay.
-fn repair_box(f: &mut Frame, r: &RepairPane, title: &str, lines: &[(Tone, String)], width: u16, t: &Theme) {
+/// A box over an overlay (a confirm, a progress, a result), keeping its end in view; with
+/// `buttons` (Run focused, Run allowed) the Cancel and Run buttons under it.
+pub(crate) fn boxed(
+    f: &mut Frame,
+    title: &str,
+    lines: &[(Tone, String)],
+    width: u16,
+    buttons: Option<(bool, bool)>,
+    t: &Theme,
+) {
     let inner = width.saturating_sub(8).max(20) as usize;
     let mut rows: Vec<Line> = lines
         .iter()
@@ -73,9 +98,9 @@ fn repair_box(f: &mut Frame, r: &RepairPane, title: &str, lines: &[(Tone, String
             wrap(text, inner).into_iter().map(move |l| Line::from(Span::styled(l, st)))
         })
         .collect();
-    if let Mode::Confirm { run_focused, .. } = &r.mode {
+    if let Some((run_focused, can_run)) = buttons {
         rows.push(Line::from(""));
-        rows.push(super::dialog::buttons(*run_focused, r.can_run(), t));
+        rows.push(super::dialog::buttons(run_focused, can_run, t));
     }
     let max_h = f.area().height.saturating_sub(4) as usize;
     if rows.len() > max_h {
@@ -83,8 +108,7 @@ fn repair_box(f: &mut Frame, r: &RepairPane, title: &str, lines: &[(Tone, String
         rows.drain(..rows.len() - max_h);
     }
     let area = super::dialog::popup(f, &rows, width.saturating_sub(4));
-    let block =
-        Block::bordered().border_type(BorderType::Thick).border_style(t.border_focused).title(title.to_string());
+    let block = Block::bordered().border_type(BorderType::Thick).border_style(t.border_focused).title(title.to_string());
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(rows).block(block), area);
 }

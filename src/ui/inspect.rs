@@ -1,0 +1,22 @@
+//! Drawing the conflict inspector: the event beside every node's row in a large overlay, and
+//! over it the confirm box of a resolution (Enter or Esc cancel, `y` runs), its progress and
+//! its result.
+
+use ratatui::Frame;
+
+use super::theme::Theme;
+use super::verify::{boxed, overlay};
+use crate::app::inspectview::{InspectView, Stage};
+
+pub fn draw(f: &mut Frame, v: &InspectView, read_only: bool, t: &Theme) {
+    let lines = v.lines(read_only);
+    let border = match v.stage {
+        Stage::Failed(_) => t.crit,
+        _ => t.warn,
+    };
+    let keys = " j/k pgup/pgdn g/G: scroll  esc: close ";
+    let w = overlay(f, &format!("inspect {}", v.node), border, &lines, v.scroll, keys, t);
+    if let Some((title, lines, _)) = v.popup(read_only) {
+        boxed(f, &title, &lines, w, None, t);
+    }
+}
