@@ -30,7 +30,10 @@ pub enum Mode {
     /// Planning failed.
     NotPlanned(String),
     /// Running as `id`, with its progress.
-    Running { id: u64, lines: Vec<String> },
+    Running {
+        id: u64,
+        lines: Vec<String>,
+    },
     Done(Box<Outcome>),
 }
 
@@ -125,7 +128,9 @@ impl InspectView {
     /// The overlay's lines.
     pub fn lines(&self, read_only: bool) -> Vec<(Tone, String)> {
         let mut out = match &self.stage {
-            Stage::Loading => vec![(Tone::Muted, format!("reading {}'s failing event from its upstream's binlog …", self.node))],
+            Stage::Loading => {
+                vec![(Tone::Muted, format!("reading {}'s failing event from its upstream's binlog …", self.node))]
+            }
             Stage::Failed(e) => vec![(Tone::Crit, format!("cannot inspect {}: {e}", self.node))],
             Stage::Ready(i) => crate::inspect::render::lines(i),
         };
@@ -144,8 +149,8 @@ impl InspectView {
         out
     }
 
-    /// The confirm, progress or result box: (title, lines, whether `y` may run).
-    pub fn popup(&self, read_only: bool) -> Option<(String, Vec<(Tone, String)>, bool)> {
+    /// The confirm, progress or result box: (title, lines).
+    pub fn popup(&self, read_only: bool) -> Option<(String, Vec<(Tone, String)>)> {
         match &self.mode {
             Mode::Confirm(res) => {
                 let mut l: Vec<(Tone, String)> = res.lines().into_iter().map(|s| (Tone::Plain, s)).collect();
@@ -161,18 +166,18 @@ impl InspectView {
                 };
                 l.push((Tone::Plain, String::new()));
                 l.push((if can { Tone::Title } else { Tone::Muted }, how.into()));
-                Some((format!(" {}? ", res.keep.word()), l, can))
+                Some((format!(" {}? ", res.keep.word()), l))
             }
             Mode::Running { lines, .. } => {
                 let mut l: Vec<(Tone, String)> = lines.iter().map(|s| (Tone::Plain, s.clone())).collect();
                 l.push((Tone::Muted, "running …".into()));
-                Some((" resolving ".into(), l, false))
+                Some((" resolving ".into(), l))
             }
             Mode::Done(o) => {
                 let mut l: Vec<(Tone, String)> = o.lines.iter().map(|s| (Tone::Plain, s.clone())).collect();
                 l.push((if o.ok { Tone::Ok } else { Tone::Crit }, o.summary.clone()));
                 l.push((Tone::Muted, "enter: close".into()));
-                Some((if o.ok { " resolved ".into() } else { " NOT resolved ".into() }, l, false))
+                Some((if o.ok { " resolved ".into() } else { " NOT resolved ".into() }, l))
             }
             _ => None,
         }

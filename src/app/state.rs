@@ -695,6 +695,14 @@ impl App {
         if let Some(Dialog::Inspect(_)) = &self.dialog {
             return self.inspect_key(ev);
         }
+        // From a skip's confirm dialog, `I` inspects what the skip would drop instead.
+        if let Some(Dialog::Confirm(c)) = &self.dialog
+            && matches!(c.step.action, StepAction::Skip { .. } | StepAction::SkipUntilHealthy { .. })
+            && ev.code == crossterm::event::KeyCode::Char('I')
+        {
+            let node = c.step.node.clone();
+            return self.inspect_node(node);
+        }
         let Some(d) = &mut self.dialog else { return false };
         let outcome = dialog::key(d, ev);
         // The `/` filter applies as it is typed.

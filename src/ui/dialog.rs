@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::dialog::{CommandLine, Confirm, Dialog, Running};
-use crate::runbook::{Condition, Danger, Progress};
+use crate::runbook::{Condition, Danger, Progress, StepAction};
 
 /// A centred area for `lines` wrapped at the popup's inner width.
 pub(crate) fn popup(f: &mut Frame, lines: &[Line], width: u16) -> Rect {
@@ -64,6 +64,12 @@ fn confirm_lines(c: &Confirm, app: &App, t: &Theme) -> Vec<Line<'static>> {
     out.push(Line::from(vec![Span::styled("effect   ", t.label), Span::raw(s.effect.clone())]));
     for w in &s.warnings {
         out.push(Line::from(vec![Span::styled("WARNING  ", t.warn), Span::raw(w.clone())]));
+    }
+    if matches!(s.action, StepAction::Skip { .. } | StepAction::SkipUntilHealthy { .. }) {
+        out.push(Line::from(Span::styled(
+            "I: inspect the event first (every node's row beside it; resolve without forking the data)",
+            t.label,
+        )));
     }
     if app.read_only {
         out.push(Line::from(Span::styled("read-only mode: this step will be refused", t.crit)));

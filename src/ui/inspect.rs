@@ -16,7 +16,7 @@ pub fn draw(f: &mut Frame, v: &InspectView, read_only: bool, t: &Theme) {
     };
     let keys = " j/k pgup/pgdn g/G: scroll  esc: close ";
     let w = overlay(f, &format!("inspect {}", v.node), border, &lines, v.scroll, keys, t);
-    if let Some((title, lines, _)) = v.popup(read_only) {
+    if let Some((title, lines)) = v.popup(read_only) {
         boxed(f, &title, &lines, w, None, t);
     }
 }

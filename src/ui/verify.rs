@@ -108,7 +108,8 @@ pub(crate) fn boxed(
         rows.drain(..rows.len() - max_h);
     }
     let area = super::dialog::popup(f, &rows, width.saturating_sub(4));
-    let block = Block::bordered().border_type(BorderType::Thick).border_style(t.border_focused).title(title.to_string());
+    let block =
+        Block::bordered().border_type(BorderType::Thick).border_style(t.border_focused).title(title.to_string());
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(rows).block(block), area);
 }
