@@ -185,17 +185,21 @@ impl InspectView {
 }
 
 impl super::App {
-    /// `I`: opens the inspector on the selected ring node, when its SQL thread stopped on an error.
+    /// `I`: opens the inspector on the selected ring node when its SQL thread stopped on an
+    /// error, else on the first node (config order) whose SQL thread did.
     pub fn open_inspector(&mut self) -> bool {
-        let i = self.selected[super::action::Pane::Ring.index()];
-        let Some(t) = self.nodes.get(i) else { return false };
-        let node = t.name.clone();
-        let stopped = t.last.as_ref().is_some_and(|s| s.links.iter().any(|l| l.last_sql_errno != 0));
-        if !stopped {
-            self.message = Some(format!("{node}'s SQL thread has no error: nothing to inspect (select a broken node)"));
-            return true;
+        let stopped = |t: &super::state::Target<crate::model::replication::NodeStatus>| {
+            t.last.as_ref().is_some_and(|s| s.links.iter().any(|l| l.last_sql_errno != 0))
+        };
+        let sel = self.selected[super::action::Pane::Ring.index()];
+        let pick = self.nodes.get(sel).filter(|t| stopped(t)).or_else(|| self.nodes.iter().find(|t| stopped(t)));
+        match pick.map(|t| t.name.clone()) {
+            Some(node) => self.inspect_node(node),
+            None => {
+                self.message = Some("no node's SQL thread stopped on an error: nothing to inspect".into());
+                true
+            }
         }
-        self.inspect_node(node)
     }
 
     /// Opens the inspector on `node` and asks for its inspection.

@@ -14,6 +14,8 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
@@ -371,4 +373,100 @@ pub fn replicates(lab: &Lab, on: u16, id: u64) {
             lab.query_one(k, &format!("SELECT COUNT(*) FROM app.posts WHERE id = {id}")).as_deref() == Some("1")
         })
     });
+}
+
+// Shared by the repair and inspector tests.
+
+/// Each node's uptime in seconds (a restart makes it go back).
+pub fn uptimes(lab: &Lab) -> Vec<u64> {
+    (1..=lab.nodes())
+        .map(|k| {
+            lab.query_one(
+                k,
+                "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+            )
+            .and_then(|v| v.parse().ok())
+            .expect("uptime")
+        })
+        .collect()
+}
+
+/// Every node replicating with nothing left to apply.
+pub fn caught_up(lab: &Lab) -> bool {
+    (1..=lab.nodes()).all(|k| {
+        let s = lab.replica_status(k);
+        let g = |c: &str| s.get(c).map(String::as_str).unwrap_or("");
+        healthy(lab, k)
+            && g("Seconds_Behind_Master") == "0"
+            && g("Relay_Master_Log_File") == g("Master_Log_File")
+            && g("Exec_Master_Log_Pos") == g("Read_Master_Log_Pos")
+    })
+}
+
+pub fn checksum(lab: &Lab, k: u16, table: &str) -> String {
+    lab.query(k, &format!("CHECKSUM TABLE {table}"))[0][1].clone().unwrap_or_default()
+}
+
+/// Inserts a row on `node` every 50 ms until stopped; counts the rows and the slowest insert.
+pub struct Writer {
+    stop: Arc<AtomicBool>,
+    rows: Arc<AtomicUsize>,
+    slowest_ms: Arc<AtomicUsize>,
+    handle: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Writer {
+    pub fn start(lab: &Lab, node: u16) -> Writer {
+        let (stop, rows, slowest_ms) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (s, r, m) = (stop.clone(), rows.clone(), slowest_ms.clone());
+        let port = lab.node_port(node);
+        let password = lab.password().to_string();
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                use mysql_async::prelude::Queryable;
+                let opts = mysql_async::OptsBuilder::default()
+                    .ip_or_hostname("127.0.0.1")
+                    .tcp_port(port)
+                    .prefer_socket(false)
+                    .user(Some("ringdeck"))
+                    .pass(Some(password));
+                let mut conn = mysql_async::Conn::new(opts).await.map_err(|e| e.to_string())?;
+                let mut i = 0;
+                while !s.load(Ordering::SeqCst) {
+                    i += 1;
+                    let t = Instant::now();
+                    let q = format!("INSERT INTO app.posts (node, body) VALUES ('node{node}', 'writer row {i}')");
+                    tokio::time::timeout(Duration::from_secs(10), conn.query_drop(q))
+                        .await
+                        .map_err(|_| format!("insert {i} blocked for 10 s"))?
+                        .map_err(|e| format!("insert {i}: {e}"))?;
+                    m.fetch_max(t.elapsed().as_millis() as usize, Ordering::SeqCst);
+                    r.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let _ = conn.disconnect().await;
+                Ok(())
+            })
+        });
+        Writer { stop, rows, slowest_ms, handle: Some(handle) }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows.load(Ordering::SeqCst)
+    }
+
+    pub fn finish(mut self) -> (usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        let r = self.handle.take().expect("running").join().expect("the writer thread");
+        assert!(r.is_ok(), "the writer failed: {r:?}");
+        (self.rows(), self.slowest_ms.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
