@@ -53,6 +53,9 @@ screenshots: build
 	XDG_STATE_HOME=$$d/state $$rd --config $$cfg run skip --node node2 --yes >/dev/null; \
 	$$rd lab break unlogged --node 3 --dir $$d >/dev/null; \
 	XDG_STATE_HOME=$$d/state $$rd --config $$cfg snapshot --verify --keys p --out screenshots/verify-repair-160x45.svg; \
+	$$rd lab break conflict --nodes 1,2 --dir $$d >/dev/null; \
+	XDG_STATE_HOME=$$d/state $$rd --config $$cfg snapshot --inspect --out screenshots/inspector-double-break-160x45.svg; \
+	XDG_STATE_HOME=$$d/state $$rd --config $$cfg resolve --node node1 --keep local --yes >/dev/null; \
 	$$rd lab break dup --node 2 --dir $$d >/dev/null; \
 	$$rd lab break stop --node 3 --dir $$d >/dev/null; \
 	$$rd lab break stop --web 2 --dir $$d >/dev/null; \

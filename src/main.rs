@@ -82,6 +82,9 @@ struct SnapshotArgs {
     /// Run a verify (and plan the repair of what differs) and show its overlay as `V` does.
     #[arg(long)]
     verify: bool,
+    /// Show the conflict inspector as `I` opens it (on the first node whose SQL thread stopped).
+    #[arg(long)]
+    inspect: bool,
     /// Keys to press before the frame is taken, one character each (`jp`: the next key, keep
     /// another version).
     #[arg(long, value_name = "KEYS", default_value = "")]
@@ -140,6 +143,7 @@ fn main() -> Result<()> {
                 zoom: a.zoom,
                 recover: a.recover,
                 verify: a.verify,
+                inspect: a.inspect,
                 keys: &a.keys,
                 out: a.out.as_deref(),
             };

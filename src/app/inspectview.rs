@@ -125,14 +125,16 @@ impl InspectView {
         }
     }
 
-    /// The overlay's lines.
-    pub fn lines(&self, read_only: bool) -> Vec<(Tone, String)> {
+    /// The overlay's lines for a screen of this size.
+    pub fn lines(&self, read_only: bool, screen: (u16, u16)) -> Vec<(Tone, String)> {
+        // The overlay's inner width (as `verify::overlay_size_of` sizes it).
+        let width = (if screen.0 == 0 { 80 } else { screen.0 }).saturating_sub(4).clamp(20, 140).saturating_sub(2);
         let mut out = match &self.stage {
             Stage::Loading => {
                 vec![(Tone::Muted, format!("reading {}'s failing event from its upstream's binlog …", self.node))]
             }
             Stage::Failed(e) => vec![(Tone::Crit, format!("cannot inspect {}: {e}", self.node))],
-            Stage::Ready(i) => crate::inspect::render::lines(i),
+            Stage::Ready(i) => crate::inspect::render::lines(i, usize::from(width)),
         };
         if self.inspection().is_some() {
             out.push((Tone::Plain, String::new()));
@@ -265,7 +267,7 @@ impl super::App {
             next - 1
         });
         let id = v.id;
-        let lines = v.lines(read_only);
+        let lines = v.lines(read_only, screen);
         let max = super::verify::max_scroll_of(&lines, screen);
         let page = (super::verify::overlay_size_of(&lines, screen).1.saturating_sub(3) as usize).max(1);
         match out {

@@ -29,6 +29,8 @@ pub struct SnapshotOpts<'a> {
     pub recover: bool,
     /// Run a verify and plan its repair, and show the overlay.
     pub verify: bool,
+    /// Show the conflict inspector.
+    pub inspect: bool,
     /// Keys pressed before the frame is taken (one character each).
     pub keys: &'a str,
     pub out: Option<&'a Path>,
@@ -84,6 +86,19 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
                 None,
             ));
             app.repair_planned(0, plan);
+        }
+        app.requests.clear();
+    }
+    if o.inspect {
+        app.open_inspector();
+        if let Some(super::state::Request::Inspect { id, node }) = app.requests.pop() {
+            let r = rt.block_on(crate::inspect::conflict::inspect(
+                &cfg_for_wizard,
+                &logins,
+                &node,
+                cfg_for_wizard.timeout.0,
+            ));
+            app.inspected(id, r);
         }
         app.requests.clear();
     }

@@ -12,8 +12,16 @@ use super::event::RowChange;
 use crate::repair::plan::Seen;
 use crate::verify::Tone;
 
-/// Characters of a value shown in a table cell.
+/// Characters of a value shown in a table cell, at most.
 const CELL: usize = 28;
+
+/// The cell width that fits `cols` value columns beside the column names in `width`: a line is
+/// 17 characters of mark and name, the event's cell and a blank, then per node a blank, a cell
+/// and a blank.
+fn cell_for(width: usize, cols: usize) -> usize {
+    let nodes = cols.saturating_sub(1);
+    (width.saturating_sub(18 + 2 * nodes) / cols.max(1)).clamp(8, CELL)
+}
 
 /// A value for the inspector: `NULL`, `42`, `'text'` (control characters as `\n`, `\t`, `\xNN`),
 /// `X'00FF' (2 bytes)`; cut to `max` characters with `…`.
@@ -50,16 +58,17 @@ fn cut(s: &str, w: usize) -> String {
     crate::ui::fmt::cut(s, w)
 }
 
-fn row_line(r: &RowChange, names: &[String]) -> String {
+fn row_line(r: &RowChange, names: &[String], cell: usize) -> String {
     let img = r.after.as_ref().or(r.before.as_ref());
     let vals: Vec<String> = match img {
-        Some(v) => names.iter().zip(v).map(|(n, v)| format!("{n} {}", value_text(v, CELL))).collect(),
+        Some(v) => names.iter().zip(v).map(|(n, v)| format!("{n} {}", value_text(v, cell))).collect(),
         None => Vec::new(),
     };
     format!("{} {}: {}", r.op.word(), r.table, vals.join(", "))
 }
 
-fn conflict_lines(c: &Conflict, out: &mut Vec<(Tone, String)>) {
+fn conflict_lines(c: &Conflict, width: usize, out: &mut Vec<(Tone, String)>) {
+    let cell = cell_for(width, c.rows.len() + 1);
     out.push((Tone::Crit, format!("{}: SQL thread stopped on {} {}", c.node, c.errno, c.error)));
     let gtid = c.tx.gtid.as_deref().map(|g| format!(", GTID {g}")).unwrap_or_default();
     let origin = match (&c.origin, c.tx.server_id) {
@@ -72,7 +81,7 @@ fn conflict_lines(c: &Conflict, out: &mut Vec<(Tone, String)>) {
         c.meta.as_ref().map(|m| m.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
     match &c.event_row {
         Some(r) => {
-            out.push((Tone::Plain, format!("  {}", row_line(r, &names))));
+            out.push((Tone::Plain, format!("  {}", row_line(r, &names, CELL))));
             if r.op == super::event::RowOp::Update
                 && let Some(b) = &r.before
             {
@@ -101,9 +110,9 @@ fn conflict_lines(c: &Conflict, out: &mut Vec<(Tone, String)>) {
     if let (Some(m), Some(k)) = (&c.meta, &c.key) {
         out.push((Tone::Title, format!("ROW {} ON EVERY NODE   (* differs from the event)", m.key_text(k))));
         let ev = c.event_row.as_ref().and_then(|r| r.after.as_ref().or(r.before.as_ref()));
-        let mut head = format!("  {:<14} {:<w$}", "column", "event", w = CELL + 1);
+        let mut head = format!("  {:<14} {:<w$}", "column", "event", w = cell + 1);
         for (n, _) in &c.rows {
-            head.push_str(&format!(" {:<w$}", cut(n, CELL), w = CELL + 1));
+            head.push_str(&format!(" {:<w$}", cut(n, cell), w = cell + 1));
         }
         out.push((Tone::Muted, head));
         for (i, col) in names.iter().enumerate() {
@@ -111,18 +120,18 @@ fn conflict_lines(c: &Conflict, out: &mut Vec<(Tone, String)>) {
             let mut line = format!(
                 "{mark} {:<14} {:<w$}",
                 cut(col, 14),
-                ev.and_then(|v| v.get(i)).map_or("-".into(), |v| value_text(v, CELL)),
-                w = CELL + 1
+                ev.and_then(|v| v.get(i)).map_or("-".into(), |v| value_text(v, cell)),
+                w = cell + 1
             );
             for (_, s) in &c.rows {
-                let cell = match s {
-                    Seen::Row { values, .. } => values.get(i).map_or("-".into(), |v| value_text(v, CELL)),
+                let text = match s {
+                    Seen::Row { values, .. } => values.get(i).map_or("-".into(), |v| value_text(v, cell)),
                     Seen::Absent if i == 0 => "absent".into(),
                     Seen::Absent => String::new(),
-                    Seen::Unknown(e) if i == 0 => format!("unknown: {}", cut(e, CELL - 9)),
+                    Seen::Unknown(e) if i == 0 => format!("unknown: {}", cut(e, cell.saturating_sub(9))),
                     Seen::Unknown(_) => String::new(),
                 };
-                line.push_str(&format!(" {cell:<w$}", w = CELL + 1));
+                line.push_str(&format!(" {text:<w$}", w = cell + 1));
             }
             out.push((if mark == "*" { Tone::Warn } else { Tone::Plain }, line));
         }
@@ -134,21 +143,22 @@ fn conflict_lines(c: &Conflict, out: &mut Vec<(Tone, String)>) {
     ));
 }
 
-/// The inspection as lines with tones.
-pub fn lines(i: &Inspection) -> Vec<(Tone, String)> {
+/// The inspection as lines with tones, its table of rows fitted to `width` characters.
+pub fn lines(i: &Inspection, width: usize) -> Vec<(Tone, String)> {
     let mut out = Vec::new();
     let what = if i.conflicts.len() > 1 { " (a double break: both directions)" } else { "" };
     out.push((Tone::Title, format!("ringdeck inspect: {}{what}", i.node)));
     for c in &i.conflicts {
         out.push((Tone::Plain, String::new()));
-        conflict_lines(c, &mut out);
+        conflict_lines(c, width, &mut out);
     }
-    out
+    // Cells are padded: trailing blanks would wrap into empty rows.
+    out.into_iter().map(|(t, l)| (t, l.trim_end().to_string())).collect()
 }
 
 /// The inspection as plain text.
 pub fn text(i: &Inspection) -> String {
-    lines(i).into_iter().map(|(_, l)| l.trim_end().to_string() + "\n").collect()
+    lines(i, 160).into_iter().map(|(_, l)| l + "\n").collect()
 }
 
 fn image_json(names: &[String], v: Option<&Vec<Value>>) -> serde_json::Value {

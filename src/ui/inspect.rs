@@ -9,7 +9,8 @@ use super::verify::{boxed, overlay};
 use crate::app::inspectview::{InspectView, Stage};
 
 pub fn draw(f: &mut Frame, v: &InspectView, read_only: bool, t: &Theme) {
-    let lines = v.lines(read_only);
+    let area = f.area();
+    let lines = v.lines(read_only, (area.width, area.height));
     let border = match v.stage {
         Stage::Failed(_) => t.crit,
         _ => t.warn,
