@@ -569,3 +569,143 @@ mod tests {
         assert_eq!(next_own_key(7, 1, 1), 8);
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::inspect::event::{RowChange, Transaction};
+    use crate::verify::chunk::Column;
+
+    fn meta() -> TableMeta {
+        let col = |n: &str, t: &str| Column { name: n.into(), data_type: t.into(), column_type: t.into() };
+        TableMeta {
+            schema: "app".into(),
+            table: "posts".into(),
+            columns: vec![col("id", "int"), col("body", "varchar")],
+            pk: vec!["id".into()],
+            triggers: Vec::new(),
+            foreign_keys: Vec::new(),
+        }
+    }
+
+    fn row(body: &str) -> Seen {
+        Seen::Row { values: vec![Value::Int(9), Value::Bytes(body.into())], crc: body.len() as u64 }
+    }
+
+    /// node1's insert of id 9 stopped on node2 (which holds its own row); node3 has nothing.
+    fn dup(rows: [Seen; 3], reached: &[&str], never: &[&str], node: &str, upstream: &str) -> Conflict {
+        Conflict {
+            node: node.into(),
+            upstream: upstream.into(),
+            errno: 1062,
+            error: "Duplicate entry '9' for key 'PRIMARY'".into(),
+            at: "b.000001:100".into(),
+            tx: Transaction { total_rows: 1, ..Transaction::default() },
+            origin: Some(upstream.into()),
+            meta: Some(meta()),
+            key: Some(Key::int(9)),
+            event_row: Some(RowChange {
+                table: "app.posts".into(),
+                op: RowOp::Insert,
+                before: None,
+                after: Some(vec![Value::Int(9), Value::Bytes(b"event".to_vec())]),
+                failing: true,
+            }),
+            touching: 1,
+            rows: ["node1", "node2", "node3"].into_iter().map(String::from).zip(rows).collect(),
+            differing: vec![1],
+            reached: reached.iter().map(|s| s.to_string()).collect(),
+            never: never.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn ins(c: Vec<Conflict>) -> Inspection {
+        Inspection { node: c[0].node.clone(), conflicts: c }
+    }
+
+    #[test]
+    fn the_event_wins_by_being_applied_where_it_has_not_been() {
+        let c = dup([row("event"), row("local"), Seen::Absent], &["node1"], &["node2", "node3"], "node2", "node1");
+        let r = plan(&ins(vec![c]), Keep::Event, None).expect("plan");
+        assert!(r.refusals.is_empty(), "{:?}", r.refusals);
+        assert_eq!(r.writes.len(), 1, "node2 gives up its row; node3 has none");
+        assert_eq!((r.writes[0].node, r.writes[0].sql.as_str()), (1, "DELETE FROM `app`.`posts` WHERE `id` = ?"));
+        assert_eq!(r.writes[0].expect, Some(5), "only if node2 still holds what was read");
+        assert!(matches!(&r.links[..], [LinkAct::Start { node, .. }] if node == "node2"));
+    }
+
+    #[test]
+    fn the_local_row_wins_without_a_second_event_by_being_written_where_it_differs() {
+        let c = dup([row("event"), row("local"), Seen::Absent], &["node1"], &["node2", "node3"], "node2", "node1");
+        let r = plan(&ins(vec![c]), Keep::Local, None).expect("plan");
+        assert!(matches!(&r.links[..], [LinkAct::Skip { node, .. }] if node == "node2"));
+        let sql: Vec<(usize, &str)> =
+            r.writes.iter().map(|w| (w.node, w.sql.split(' ').next().unwrap_or(""))).collect();
+        assert_eq!(sql, vec![(0, "UPDATE"), (2, "INSERT")]);
+        assert_eq!(r.writes[1].params, vec![Value::Int(9), Value::Bytes(b"local".to_vec())]);
+    }
+
+    #[test]
+    fn a_double_break_skips_the_loser_and_applies_the_winner() {
+        // node1's event stopped on node2; node2's event (through node3) stopped on node1.
+        let a = dup([row("one"), row("two"), row("two")], &["node1"], &["node2", "node3"], "node2", "node1");
+        let mut b = dup([row("one"), row("two"), row("two")], &["node2", "node3"], &["node1"], "node1", "node3");
+        b.origin = Some("node2".into());
+        let r = plan(&ins(vec![a.clone(), b.clone()]), Keep::Event, None).expect("plan");
+        assert!(
+            matches!(&r.links[..], [LinkAct::Skip { node: s, .. }, LinkAct::Start { node: t, .. }] if s == "node1" && t == "node2")
+        );
+        assert_eq!(
+            r.writes.iter().map(|w| w.node).collect::<Vec<_>>(),
+            vec![1, 2],
+            "node2 and node3 give up node2's row"
+        );
+        let r = plan(&ins(vec![a, b]), Keep::Local, None).expect("plan");
+        assert!(
+            matches!(&r.links[..], [LinkAct::Skip { node: s, .. }, LinkAct::Start { node: t, .. }] if s == "node2" && t == "node1")
+        );
+        assert_eq!(r.writes.iter().map(|w| w.node).collect::<Vec<_>>(), vec![0], "node1 gives up its row");
+    }
+
+    #[test]
+    fn keep_both_moves_the_local_row_and_refuses_what_it_cannot_move() {
+        let c = dup([row("event"), row("local"), Seen::Absent], &["node1"], &["node2", "node3"], "node2", "node1");
+        let r = plan(&ins(vec![c.clone()]), Keep::Both, Some(Key::int(11))).expect("plan");
+        assert!(r.refusals.is_empty(), "{:?}", r.refusals);
+        let w: Vec<(usize, &str)> = r.writes.iter().map(|w| (w.node, w.shown.as_str())).collect();
+        assert_eq!(
+            w,
+            vec![
+                (0, "INSERT INTO `app`.`posts` (`id`, `body`) VALUES (11, 'local')"),
+                (1, "UPDATE `app`.`posts` SET `id` = 11, `body` = 'local' WHERE `id` = 9"),
+                (2, "INSERT INTO `app`.`posts` (`id`, `body`) VALUES (11, 'local')"),
+            ]
+        );
+        let mut fk = c;
+        fk.meta.as_mut().expect("meta").foreign_keys =
+            vec!["app.comments.post_id -> app.posts.id ON DELETE CASCADE ON UPDATE RESTRICT".into()];
+        let r = plan(&ins(vec![fk]), Keep::Both, Some(Key::int(11))).expect("plan");
+        assert!(r.refusals[0].starts_with("rows of other tables point at id 9"), "{:?}", r.refusals);
+    }
+
+    #[test]
+    fn a_missing_row_is_applied_or_deleted() {
+        let mut c = dup([row("old"), row("old"), Seen::Absent], &["node2"], &["node3", "node1"], "node3", "node2");
+        c.errno = 1032;
+        c.event_row = Some(RowChange {
+            table: "app.posts".into(),
+            op: RowOp::Update,
+            before: Some(vec![Value::Int(9), Value::Bytes(b"old".to_vec())]),
+            after: Some(vec![Value::Int(9), Value::Bytes(b"new".to_vec())]),
+            failing: true,
+        });
+        let r = plan(&ins(vec![c.clone()]), Keep::Event, None).expect("plan");
+        assert_eq!(r.writes.len(), 1);
+        assert_eq!(r.writes[0].shown, "INSERT INTO `app`.`posts` (`id`, `body`) VALUES (9, 'old')", "the before-image");
+        assert!(matches!(&r.links[..], [LinkAct::Start { node, .. }] if node == "node3"));
+        let r = plan(&ins(vec![c.clone()]), Keep::Delete, None).expect("plan");
+        assert_eq!(r.writes.iter().map(|w| w.node).collect::<Vec<_>>(), vec![0, 1]);
+        assert!(matches!(&r.links[..], [LinkAct::Skip { node, .. }] if node == "node3"));
+        assert!(!plan(&ins(vec![c]), Keep::Local, None).expect("plan").refusals.is_empty(), "no local version");
+    }
+}
