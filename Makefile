@@ -40,7 +40,7 @@ screenshots: build
 	@set -e; rd=$(CURDIR)/$(RINGDECK); d=$(SHOT_DIR); \
 	trap '$$rd lab down --purge --dir $$d >/dev/null 2>&1 || true' EXIT; \
 	$$rd lab down --purge --dir $$d >/dev/null 2>&1 || true; \
-	$$rd lab up --dir $$d --port-base 35500 >/dev/null; \
+	$$rd lab up --dir $$d --port-base 15500 >/dev/null; \
 	cfg=$$d/ringdeck.toml; \
 	$$rd lab load --dir $$d --seconds 12 >/dev/null 2>&1 & \
 	sleep 6; \

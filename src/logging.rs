@@ -1,7 +1,6 @@
 //! Diagnostics to a file (`$XDG_STATE_HOME/ringdeck/ringdeck.log`), never to the terminal the
 //! console draws on. `RINGDECK_LOG` sets the filter (default `info`). No secrets are logged.
 
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 
 use tracing_subscriber::EnvFilter;
@@ -10,9 +9,8 @@ use tracing_subscriber::EnvFilter;
 /// dir could be made (the console then runs without a log rather than failing).
 pub fn init_file() -> Option<PathBuf> {
     let dir = crate::config::paths::state_dir()?;
-    std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("ringdeck.log");
-    let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let file = crate::statefile::open_private_append(&path).ok()?;
     let filter = EnvFilter::try_from_env("RINGDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))

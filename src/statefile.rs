@@ -2,7 +2,7 @@
 //! the forked-data records): where they live, and writing them atomically and durably.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// `$XDG_STATE_HOME/ringdeck/<kind>/<hash of the config's absolute path>.json`: one file per
@@ -18,15 +18,47 @@ pub fn for_config(kind: &str, config: &Path) -> Option<PathBuf> {
     crate::config::paths::state_dir().map(|d| d.join(kind).join(format!("{h:016x}.json")))
 }
 
-/// Writes `text` to `path` atomically (temp file, fsync, rename, fsync of the directory), mode
-/// 600 in a directory of mode 700.
-pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), String> {
-    let dir = path.parent().ok_or_else(|| format!("{} has no parent directory", path.display()))?;
+/// Creates `dir` (and its parents) private to this user: mode 700 for what it creates, and the
+/// directory itself made 700 when it exists with a wider mode (whoever created it first).
+pub fn private_dir(dir: &Path) -> Result<(), String> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot stat {}: {e}", dir.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Opens `path` for appending, created with mode 600 in a private directory; an existing file
+/// with a wider mode is made 600.
+pub fn open_private_append(path: &Path) -> Result<std::fs::File, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        private_dir(dir)?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let meta = f.metadata().map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {} private: {e}", path.display()))?;
+    }
+    Ok(f)
+}
+
+/// Writes `text` to `path` atomically (temp file, fsync, rename, fsync of the directory), mode
+/// 600 in a directory of mode 700.
+pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), String> {
+    let dir = path.parent().ok_or_else(|| format!("{} has no parent directory", path.display()))?;
+    private_dir(dir)?;
     let tmp = path.with_extension("json.tmp");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -49,5 +81,26 @@ pub fn remove(path: &Path) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_files_are_private_whoever_made_the_directory() {
+        let tmp = tempfile::tempdir().expect("dir");
+        let dir = tmp.path().join("state");
+        std::fs::create_dir(&dir).expect("dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let log = dir.join("ringdeck.log");
+        std::fs::write(&log, "x").expect("file");
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        drop(open_private_append(&log).expect("open"));
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!((mode(&dir), mode(&log)), (0o700, 0o600));
+        write_atomic(&dir.join("sub/x.json"), b"{}").expect("write");
+        assert_eq!((mode(&dir.join("sub")), mode(&dir.join("sub/x.json"))), (0o700, 0o600));
     }
 }

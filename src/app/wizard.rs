@@ -203,7 +203,7 @@ pub fn open(
         .ok_or("cannot find the state dir for the wizard: set HOME or XDG_STATE_HOME")?;
     let st = match crate::recover::state::load(&path)? {
         Some(st) => st,
-        None => crate::recover::new_rebuild(cfg, &statuses, config_path, None),
+        None => crate::recover::new_rebuild(cfg, &statuses, config_path, None)?,
     };
     let previews = previews(cfg, &st);
     Ok(Wizard::new(st, previews, crate::recover::propose_source(cfg, &statuses)))

@@ -14,6 +14,8 @@ use crate::config::login::Login;
 use crate::model::haproxy::{HaproxyStats, parse_csv, parse_info};
 
 pub struct HaproxyCollector {
+    /// The largest socket answer read.
+    max: usize,
     url: Option<String>,
     socket: Option<PathBuf>,
     login: Login,
@@ -22,8 +24,9 @@ pub struct HaproxyCollector {
 }
 
 impl HaproxyCollector {
-    pub fn new(cfg: &HaproxyConfig, login: &Login, client: Http) -> Self {
+    pub fn new(cfg: &HaproxyConfig, login: &Login, client: Http, max: usize) -> Self {
         Self {
+            max,
             url: cfg.stats_url.as_ref().map(|u| format!("{};csv", u.trim_end_matches(";csv"))),
             socket: cfg.socket.clone(),
             login: login.clone(),
@@ -33,19 +36,24 @@ impl HaproxyCollector {
     }
 }
 
-/// Sends one command to a stats socket and reads the whole answer (the socket closes after it).
-pub async fn socket_command(path: &Path, command: &str) -> Result<String, String> {
+/// Sends one command to a stats socket and reads the whole answer (the socket closes after it),
+/// at most `max` bytes: a larger answer is refused.
+pub async fn socket_command(path: &Path, command: &str, max: usize) -> Result<String, String> {
     let mut s =
         tokio::net::UnixStream::connect(path).await.map_err(|e| format!("stats socket {}: {e}", path.display()))?;
     s.write_all(format!("{command}\n").as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.map_err(|e| e.to_string())?;
-    Ok(out)
+    let mut out = Vec::new();
+    (&mut s).take(max as u64 + 1).read_to_end(&mut out).await.map_err(|e| e.to_string())?;
+    if out.len() > max {
+        return Err(format!("stats socket {}: answer larger than {}", path.display(), super::http::size_text(max)));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// [`socket_command`] cut off at `timeout`.
+/// [`socket_command`] cut off at `timeout`, with the default cap (the admin commands' answers
+/// are short).
 pub async fn socket_command_within(path: &Path, command: &str, timeout: Duration) -> Result<String, String> {
-    tokio::time::timeout(timeout, socket_command(path, command))
+    tokio::time::timeout(timeout, socket_command(path, command, crate::config::schema::DEFAULT_MAX_RESPONSE))
         .await
         .unwrap_or_else(|_| Err(format!("stats socket {}: no answer within {timeout:?}", path.display())))
 }
@@ -54,12 +62,12 @@ impl Collector for HaproxyCollector {
     async fn poll(&mut self) -> Result<Payload, PollError> {
         let text = match (&self.url, &self.socket) {
             (Some(url), _) => self.client.get_text(url, &self.login, &mut self.reuse).await?,
-            (None, Some(sock)) => socket_command(sock, "show stat").await?,
+            (None, Some(sock)) => socket_command(sock, "show stat", self.max).await?,
             (None, None) => return Err("no stats_url or socket configured".into()),
         };
         let rows = parse_csv(&text)?;
         let (info, info_error) = match &self.socket {
-            Some(sock) => match socket_command(sock, "show info").await.and_then(|t| parse_info(&t)) {
+            Some(sock) => match socket_command(sock, "show info", self.max).await.and_then(|t| parse_info(&t)) {
                 Ok(i) => (Some(i), None),
                 Err(e) => (None, Some(e)),
             },

@@ -28,6 +28,8 @@ const POOL_IDLE: Duration = Duration::from_secs(60);
 pub struct Http {
     kept: Client,
     fresh: Client,
+    /// The largest body read; a larger answer is refused.
+    max: usize,
 }
 
 /// Per target: whether its last answer left a kept-alive connection in the pool, and when.
@@ -59,15 +61,25 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
         .user_agent(concat!("ringdeck/", env!("CARGO_PKG_VERSION")))
 }
 
+/// `16 MiB`, `512 KiB`, `900 bytes`.
+pub fn size_text(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
 impl Http {
-    pub fn new(timeout: Duration) -> Result<Http, String> {
+    /// Clients with connect and total timeouts, reading at most `max` bytes of a body.
+    pub fn new(timeout: Duration, max: usize) -> Result<Http, String> {
         let kept = builder(timeout)
             .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
         let fresh =
             builder(timeout).pool_max_idle_per_host(0).build().map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(Http { kept, fresh })
+        Ok(Http { kept, fresh, max })
     }
 
     /// GETs `url` (basic auth when the login has a user) and reads the whole body. A first try that
@@ -87,11 +99,27 @@ impl Http {
         };
         let status = resp.status();
         let kept_alive = retried.is_none() && keeps_alive(&resp);
-        let body = resp.text().await.map_err(|e| poll_error(&e))?;
+        let body = self.body(resp).await?;
         if kept_alive {
             reuse.idle_since = Some(Instant::now());
         }
         Ok(Answer { status, body, retried })
+    }
+
+    /// Reads a body up to the cap, chunk by chunk (a larger answer is refused before it is held).
+    async fn body(&self, mut resp: Response) -> Result<String, PollError> {
+        let too_big = || PollError::from(format!("answer larger than {}", size_text(self.max)));
+        if resp.content_length().is_some_and(|n| n > self.max as u64) {
+            return Err(too_big());
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| poll_error(&e))? {
+            if buf.len() + chunk.len() > self.max {
+                return Err(too_big());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// [`Http::get`] of a 2xx answer's body; other statuses are errors with the status line.
@@ -243,7 +271,7 @@ mod tests {
     fn a_kept_alive_connection_closed_before_the_answer_is_retried_once_on_a_new_one() {
         rt().block_on(async {
             let (url, conns) = server(1).await;
-            let http = Http::new(Duration::from_secs(2)).expect("client");
+            let http = Http::new(Duration::from_secs(2), 1 << 20).expect("client");
             let mut reuse = Reuse::default();
             let login = Login::default();
             let a = http.get(&url, &login, &mut reuse).await.expect("first request");
@@ -260,7 +288,7 @@ mod tests {
     fn a_new_connection_closed_before_the_answer_is_a_failure() {
         rt().block_on(async {
             let (url, conns) = server(0).await;
-            let http = Http::new(Duration::from_secs(2)).expect("client");
+            let http = Http::new(Duration::from_secs(2), 1 << 20).expect("client");
             let mut reuse = Reuse::default();
             let e = http.get(&url, &Login::default(), &mut reuse).await.expect_err("the site failed").message;
             assert!(e.contains("connection closed before message completed"), "{e}");
@@ -269,12 +297,41 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_over_the_cap_is_refused_without_being_held() {
+        rt().block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let url = format!("http://{}/", l.local_addr().expect("addr"));
+            tokio::spawn(async move {
+                while let Ok((mut s, _)) = l.accept().await {
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 4096];
+                        let _ = s.read(&mut buf).await;
+                        // No Content-Length: the cap must hold while reading.
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n").await;
+                        let chunk = vec![b'x'; 64 * 1024];
+                        for _ in 0..64 {
+                            if s.write_all(&chunk).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+            let http = Http::new(Duration::from_secs(5), 1 << 20).expect("client");
+            let e = http.get(&url, &Login::default(), &mut Reuse::default()).await.expect_err("4 MiB over a 1 MiB cap");
+            assert_eq!(e.message, "answer larger than 1 MiB");
+        });
+        assert_eq!(size_text(16 << 20), "16 MiB");
+        assert_eq!(size_text(1500), "1500 bytes");
+    }
+
+    #[test]
     fn refused_connections_and_close_headers() {
         rt().block_on(async {
             let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let url = format!("http://{}/", l.local_addr().expect("addr"));
             drop(l);
-            let http = Http::new(Duration::from_secs(2)).expect("client");
+            let http = Http::new(Duration::from_secs(2), 1 << 20).expect("client");
             let mut reuse = Reuse { idle_since: Some(Instant::now()) };
             let e = http.get(&url, &Login::default(), &mut reuse).await.expect_err("refused");
             assert!(!e.transient, "a refused connect is a hard fact");

@@ -142,7 +142,7 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
 pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
     let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
-    let client = http::Http::new(timeout)?;
+    let client = http::Http::new(timeout, cfg.max_response())?;
     let mut node_now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
         let c = mysql::NodeCollector::new(
@@ -154,7 +154,7 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
         tokio::spawn(run(TargetId::Node(i), c, s, tx.clone()));
     }
     for (i, h) in cfg.haproxies.iter().enumerate() {
-        let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone());
+        let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone(), cfg.max_response());
         let s = sched();
         node_now.push(s.now.clone());
         tokio::spawn(run(TargetId::Haproxy(i), c, s, tx.clone()));

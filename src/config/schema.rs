@@ -37,6 +37,10 @@ pub struct Config {
     /// Refuse every write action.
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
+    /// The largest answer read from a stats URL, status page or stats socket (default 16 MiB):
+    /// a larger one is refused ("answer larger than ..."), never held in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
     /// Where executed steps are recorded; default `$XDG_STATE_HOME/ringdeck/audit.log`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_log: Option<PathBuf>,
@@ -55,6 +59,16 @@ pub struct Config {
     /// as the forked-data records, is named after it.
     #[serde(skip)]
     pub source: PathBuf,
+}
+
+/// The default of `max_response_bytes`.
+pub const DEFAULT_MAX_RESPONSE: usize = 16 << 20;
+
+impl Config {
+    /// The largest answer read from a stats URL, status page or stats socket.
+    pub fn max_response(&self) -> usize {
+        self.max_response_bytes.map_or(DEFAULT_MAX_RESPONSE, |b| usize::try_from(b).unwrap_or(usize::MAX).max(1024))
+    }
 }
 
 /// Password fields shared by every section that logs in somewhere.

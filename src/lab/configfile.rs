@@ -82,6 +82,7 @@ pub fn build(spec: &Spec) -> Config {
         timeout: Interval::from_millis(3000),
         read_only: false,
         audit_log: None,
+        max_response_bytes: None,
         theme: None,
         nodes,
         haproxies,
@@ -109,11 +110,11 @@ mod tests {
 
     #[test]
     fn generated_config_round_trips() {
-        let spec = Spec::new("/tmp/lab".into(), 3, 33300, false).unwrap();
+        let spec = Spec::new("/tmp/lab".into(), 3, 13300, false).unwrap();
         let text = build(&spec).to_toml().unwrap();
         let cfg = Config::parse(&text, std::path::Path::new("lab.toml")).unwrap();
         assert_eq!(cfg.nodes.len(), 3);
-        assert_eq!(cfg.nodes[1].port, 33302);
+        assert_eq!(cfg.nodes[1].port, 13302);
         assert_eq!(
             cfg.nodes[1].start_command.as_deref(),
             Some(&["/tmp/lab/node2/ctl".to_string(), "start".to_string()][..])

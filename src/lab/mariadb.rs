@@ -552,13 +552,13 @@ mod tests {
 
     #[test]
     fn cnf_has_ring_settings() {
-        let spec = Spec::new("/tmp/lab".into(), 3, 33300, true).unwrap();
+        let spec = Spec::new("/tmp/lab".into(), 3, 13300, true).unwrap();
         let c = my_cnf(&spec, 2);
         for line in [
             "server_id=2",
             "auto_increment_increment=3",
             "auto_increment_offset=2",
-            "port=33302",
+            "port=13302",
             "relay_log=relay-n2",
             "gtid_domain_id=2",
             "log_slave_updates=ON",

@@ -53,7 +53,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub nodes: Option<u16>,
     /// Port base B: node i on B+i, HAProxy MySQL on B, HTTP on B+80, web1/web2 on B+81/B+82,
-    /// stats on B+90, sshd on B+22 [default: 33300].
+    /// stats on B+90, sshd on B+22 [default: 13300].
     #[arg(long)]
     pub port_base: Option<u16>,
     /// Replicate with GTIDs (a gtid_domain_id per node, MASTER_USE_GTID=slave_pos) instead of

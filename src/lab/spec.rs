@@ -11,8 +11,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
 
-/// Default port base B.
-pub const DEFAULT_PORT_BASE: u16 = 33300;
+/// Default port base B: below the kernel's ephemeral range (32768-60999), which hands ports to
+/// outgoing connections; a lab port there can be taken by any client's socket.
+pub const DEFAULT_PORT_BASE: u16 = 13300;
+/// The kernel's ephemeral port range (`/proc/sys/net/ipv4/ip_local_port_range`), or Linux's
+/// default 32768-60999.
+fn ephemeral_range() -> (u32, u32) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            let mut it = t.split_whitespace().filter_map(|v| v.parse().ok());
+            Some((it.next()?, it.next()?))
+        })
+        .unwrap_or((32768, 60999))
+}
+
 /// Default ring size.
 pub const DEFAULT_NODES: u16 = 3;
 /// Offsets from the port base.
@@ -131,6 +144,15 @@ impl Spec {
         }
         if self.port_base < 1024 || u32::from(self.port_base) + 100 > 65535 {
             bail!("--port-base {}: must be between 1024 and 65435 (the lab uses B..B+90)", self.port_base);
+        }
+        let (lo, hi) = ephemeral_range();
+        if u32::from(self.port_base) + 90 >= lo && u32::from(self.port_base) <= hi {
+            bail!(
+                "--port-base {}: the lab's ports B..B+90 fall in the kernel's ephemeral range {lo}-{hi}, which it hands \
+                 to outgoing connections (a lab server could find its port taken): pick B below {}",
+                self.port_base,
+                lo.saturating_sub(90)
+            );
         }
         let longest = (1..=self.nodes)
             .map(|k| self.node_socket(k))
@@ -273,15 +295,17 @@ mod tests {
 
     #[test]
     fn ring_upstreams() {
-        let s = Spec::new(PathBuf::from("/tmp/x"), 3, 33300, false).unwrap();
+        let s = Spec::new(PathBuf::from("/tmp/x"), 3, 13300, false).unwrap();
         assert_eq!((s.upstream(1), s.upstream(2), s.upstream(3)), (3, 1, 2));
-        assert_eq!(s.node_port(2), 33302);
-        assert_eq!(s.web_port(2), 33382);
+        assert_eq!(s.node_port(2), 13302);
+        assert_eq!(s.web_port(2), 13382);
     }
 
     #[test]
     fn long_dirs_are_refused() {
         let long = PathBuf::from(format!("/tmp/{}", "x".repeat(100)));
-        assert!(Spec::new(long, 3, 33300, false).is_err());
+        assert!(Spec::new(long, 3, 13300, false).is_err());
+        let e = Spec::new(PathBuf::from("/tmp/x"), 3, 33300, false).expect_err("ephemeral");
+        assert!(e.to_string().contains("ephemeral range"), "{e}");
     }
 }

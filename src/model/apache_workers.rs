@@ -148,7 +148,9 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let Some(semi) = rest[..rest.len().min(10)].find(';') else {
+        // An entity is at most 10 bytes long; the window ends on a character boundary.
+        let window = rest.char_indices().nth(10).map_or(rest, |(i, _)| &rest[..i]);
+        let Some(semi) = window.find(';') else {
             out.push('&');
             rest = &rest[1..];
             continue;
@@ -181,4 +183,18 @@ fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod entity_tests {
+    use super::decode_entities;
+
+    #[test]
+    fn entities_next_to_multibyte_text_never_panic() {
+        assert_eq!(decode_entities("a &amp; b"), "a & b");
+        assert_eq!(decode_entities("&éééééééééééé"), "&éééééééééééé", "an ampersand then multibyte text");
+        assert_eq!(decode_entities("x&é;"), "x&é;");
+        assert_eq!(decode_entities("&#233;t&#xE9;"), "été");
+        assert_eq!(decode_entities("&"), "&");
+    }
 }

@@ -134,7 +134,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
                     {
                         return Err(fail(2, format!("--source {s}: no such node")));
                     }
-                    let st = super::new_rebuild(&cfg, &statuses, &path, args.source.clone());
+                    let st = super::new_rebuild(&cfg, &statuses, &path, args.source.clone()).map_err(|e| fail(2, e))?;
                     if args.source.is_none() {
                         match super::propose_source(&cfg, &statuses) {
                             Some((n, why)) => {

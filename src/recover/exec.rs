@@ -310,7 +310,7 @@ async fn node_servers(ctx: &Ctx, nodes: &[String]) -> Vec<(MaintServer, Result<(
     let mut out = Vec::new();
     for h in &ctx.cfg.haproxies {
         let Some(sock) = &h.socket else { continue };
-        let text = match crate::collect::haproxy::socket_command(sock, "show servers state").await {
+        let text = match crate::collect::haproxy::socket_command_within(sock, "show servers state", ctx.timeout).await {
             Ok(t) => t,
             Err(e) => {
                 out.push((
@@ -343,9 +343,10 @@ async fn set_server_state(ctx: &Ctx, m: &MaintServer, state: &str) -> Result<Str
         .ok_or("HAProxy instance no longer configured")?;
     let sock = h.socket.as_ref().ok_or("no admin socket configured")?;
     let cmd = format!("set server {}/{} state {state}", m.backend, m.server);
-    let ans = tokio::time::timeout(ctx.timeout, crate::collect::haproxy::socket_command(sock, &cmd))
-        .await
-        .map_err(|_| format!("{cmd}: no answer within {:?}", ctx.timeout))??;
+    let ans =
+        tokio::time::timeout(ctx.timeout, crate::collect::haproxy::socket_command(sock, &cmd, ctx.cfg.max_response()))
+            .await
+            .map_err(|_| format!("{cmd}: no answer within {:?}", ctx.timeout))??;
     if ans.trim().is_empty() { Ok(cmd) } else { Err(format!("{cmd}: {}", ans.trim())) }
 }
 

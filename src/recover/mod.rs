@@ -104,13 +104,16 @@ pub fn propose_source(cfg: &Config, statuses: &[(&str, Option<&NodeStatus>)]) ->
     })
 }
 
-/// A fresh rebuild for the current state of the ring.
+/// A fresh rebuild for the current state of the ring; refused for fewer than two nodes.
 pub fn new_rebuild(
     cfg: &Config,
     statuses: &[(&str, Option<&NodeStatus>)],
     config_path: &std::path::Path,
     source: Option<String>,
-) -> RecoveryState {
+) -> Result<RecoveryState, String> {
+    if cfg.nodes.len() < 2 {
+        return Err(format!("the config names {} [[node]]: a ring to rebuild needs at least two", cfg.nodes.len()));
+    }
     let nodes: Vec<String> = cfg.nodes.iter().map(|n| n.name().to_string()).collect();
     let mut st = RecoveryState::new(
         Procedure::Rebuild,
@@ -120,7 +123,7 @@ pub fn new_rebuild(
     );
     st.upstreams = plan_upstreams(cfg, statuses).0;
     st.source = source.or_else(|| propose_source(cfg, statuses).map(|p| p.0));
-    st
+    Ok(st)
 }
 
 /// A rejoin of `node` (bypassed: nobody replicates from it) after `donor`, its old upstream:

@@ -3,9 +3,7 @@
 //! `$XDG_STATE_HOME/ringdeck/audit.log` or the config's `audit_log`. Statements are recorded as
 //! shown (password `***`); error texts are redacted before they get here. `ringdeck audit` prints it.
 
-use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -71,26 +69,9 @@ impl AuditLog {
     /// Appends one record as a JSON line and syncs it to disk (blocking; small).
     pub fn append(&self, rec: &AuditRecord) -> Result<(), String> {
         let shown = self.path.display();
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
         let mut line = serde_json::to_string(rec).map_err(|e| format!("cannot encode the audit record: {e}"))?;
         line.push('\n');
-        let mut f = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(|e| format!("cannot open {shown}: {e}"))?;
-        let meta = f.metadata().map_err(|e| format!("cannot stat {shown}: {e}"))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| format!("cannot make {shown} private: {e}"))?;
-        }
+        let mut f = crate::statefile::open_private_append(&self.path)?;
         // One write of one line: with O_APPEND, concurrent writers never interleave inside it.
         f.write_all(line.as_bytes()).map_err(|e| format!("cannot write {shown}: {e}"))?;
         f.sync_data().map_err(|e| format!("cannot sync {shown}: {e}"))?;
@@ -192,6 +173,7 @@ pub fn format_record(r: &AuditRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
 
     #[test]
