@@ -131,6 +131,15 @@ fn rebuild_the_ring_resuming_after_a_kill_in_step_7() {
     }
     let all = serde_json::to_string(&audit).unwrap();
     assert!(all.contains("state maint") && all.contains("state ready"), "HAProxy maint and back: {all}");
+    // Write-ahead: the killed run of step 7 left its start, never its end, and `audit` says so.
+    let cut = common::audit_interrupted(state);
+    assert_eq!(cut.len(), 1, "{cut:#?}");
+    assert_eq!(cut[0]["action"]["step"], 7);
+    let shown = rd_ok(&lab, state, &["audit"]);
+    assert!(
+        shown.contains("step 7: copy the chosen data directory to the others  INTERRUPTED (started, never ended"),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub struct Runner {
     pub poll_now: Vec<Arc<Notify>>,
     /// The config file (names the wizard's saved state).
     pub config_path: PathBuf,
+    /// Held while this console has the wizard open: one wizard at a time, across processes.
+    wizard_lock: std::sync::Mutex<Option<recover::lock::WizardLock>>,
 }
 
 impl Runner {
@@ -66,7 +68,7 @@ impl Runner {
         poll_now: Vec<Arc<Notify>>,
         config_path: &Path,
     ) -> Runner {
-        Runner { cfg, ctx, tx, poll_now, config_path: config_path.to_path_buf() }
+        Runner { cfg, ctx, tx, poll_now, config_path: config_path.to_path_buf(), wizard_lock: Default::default() }
     }
 
     fn state_path(&self) -> Option<PathBuf> {
@@ -82,6 +84,13 @@ impl Runner {
     pub fn resume_wizard(&self, app: &mut App) {
         app.forks = crate::fork::load_for(&self.cfg);
         let Some(path) = self.state_path() else { return };
+        if !path.exists() {
+            return;
+        }
+        if let Err(e) = self.lock_wizard(&path) {
+            app.message = Some(e);
+            return;
+        }
         match recover::state::load(&path) {
             Ok(Some(st)) => {
                 let previews = self.previews(&st);
@@ -92,7 +101,22 @@ impl Runner {
         }
     }
 
+    /// Takes the wizard's lock unless this console holds it already.
+    fn lock_wizard(&self, state: &std::path::Path) -> Result<(), String> {
+        let mut held = self.wizard_lock.lock().map_err(|_| "the wizard lock is poisoned".to_string())?;
+        if held.is_none() {
+            *held = Some(recover::lock::WizardLock::acquire(state)?);
+        }
+        Ok(())
+    }
+
     fn open_wizard(&self, app: &mut App) {
+        if let Some(path) = self.state_path()
+            && let Err(e) = self.lock_wizard(&path)
+        {
+            app.message = Some(e);
+            return;
+        }
         match super::wizard::open(&self.cfg, &self.config_path, &app.nodes) {
             Ok(w) => app.wizard = Some(w),
             Err(e) => app.message = Some(e),
@@ -161,9 +185,15 @@ impl Runner {
     }
 
     /// Takes every pending request off the state and performs it (planning may add more).
+    /// Without a wizard open, its lock is let go.
     pub fn perform(&self, app: &mut App) {
         while !app.requests.is_empty() {
             self.perform_batch(app);
+        }
+        if app.wizard.is_none()
+            && let Ok(mut held) = self.wizard_lock.lock()
+        {
+            held.take();
         }
     }
 

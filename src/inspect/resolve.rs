@@ -407,40 +407,58 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         v.dedup();
         v
     };
-    let results = join_all(targets.iter().map(|&i| async move {
+    // Per node, its record: written (started) before its first statement, then ended.
+    let record = |i: usize, mine: &[&Write]| AuditRecord {
+        id: String::new(),
+        phase: audit::Phase::Started,
+        time: time.clone(),
+        operator: ctx.operator.clone(),
+        host: audit::host_name(),
+        node: res.nodes[i].clone(),
+        address: cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
+        action: StepAction::Repair {
+            keys: vec![format!("{} {} {}", res.meta.name(), res.meta.key_text(&res.key), res.keep.word())],
+        },
+        title: format!(
+            "resolve {} {}: {} (sql_log_bin = 0)",
+            res.meta.name(),
+            res.meta.key_text(&res.key),
+            res.keep.word()
+        ),
+        statements: mine.iter().map(|w| w.shown.clone()).collect(),
+        statements_run: 0,
+        preconditions: Vec::new(),
+        postconditions: Vec::new(),
+        notes: Vec::new(),
+        ok: false,
+        result: String::new(),
+        duration_ms: 0,
+    };
+    let results = join_all(targets.iter().map(|&i| {
         let mine: Vec<&Write> = res.writes.iter().filter(|w| w.node == i).collect();
-        let mut n = open(cfg, &ctx.logins, i, ctx.statement_timeout, Session::Writes).await;
-        let r = write_node(&mut n, res, &mine).await;
-        n.close().await;
-        (i, mine, r)
+        let rec = record(i, &mine);
+        async move {
+            let log = ctx.audit.clone();
+            let begun = rec.clone();
+            let id = tokio::task::spawn_blocking(move || log.begin(&begun)).await.ok().and_then(Result::ok);
+            let mut n = open(cfg, &ctx.logins, i, ctx.statement_timeout, Session::Writes).await;
+            let r = write_node(&mut n, res, &mine).await;
+            n.close().await;
+            (i, mine, r, rec, id)
+        }
     }))
     .await;
     let mut failed = false;
-    for (i, mine, r) in results {
+    for (i, mine, r, rec, id) in results {
         let name = &res.nodes[i];
         let rec = AuditRecord {
-            time: time.clone(),
-            operator: ctx.operator.clone(),
-            host: audit::host_name(),
-            node: name.clone(),
-            address: cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
-            action: StepAction::Repair {
-                keys: vec![format!("{} {} {}", res.meta.name(), res.meta.key_text(&res.key), res.keep.word())],
-            },
-            title: format!(
-                "resolve {} {}: {} (sql_log_bin = 0)",
-                res.meta.name(),
-                res.meta.key_text(&res.key),
-                res.keep.word()
-            ),
-            statements: mine.iter().map(|w| w.shown.clone()).collect(),
+            id: id.unwrap_or_default(),
+            phase: audit::Phase::Ended,
             statements_run: if r.is_ok() { mine.len() } else { 0 },
-            preconditions: Vec::new(),
-            postconditions: Vec::new(),
-            notes: Vec::new(),
             ok: r.is_ok(),
             result: r.clone().map(|()| "committed".to_string()).unwrap_or_else(|e| e),
             duration_ms: started.elapsed().as_millis() as u64,
+            ..rec
         };
         let log = ctx.audit.clone();
         let _ = tokio::task::spawn_blocking(move || log.append(&rec)).await;

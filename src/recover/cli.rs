@@ -69,6 +69,8 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     let cfg = Config::load(&path).map_err(|e| fail(2, e.to_string()))?;
     let state_path =
         state::state_path(&path).ok_or_else(|| fail(2, "cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
+    // One wizard at a time; the saved state is read under the lock.
+    let _lock = super::lock::WizardLock::acquire(&state_path).map_err(|e| fail(1, e))?;
     let saved = state::load(&state_path).map_err(|e| fail(2, e))?;
     if args.abort {
         return abort(&cfg, &state_path, saved);

@@ -793,6 +793,27 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
         return false;
     }
     run.line(format!("step {number}: {}", kind.title()));
+    // Write-ahead: the step's start is on disk before its first statement or remote command.
+    let begun = AuditRecord {
+        id: String::new(),
+        phase: audit::Phase::Started,
+        time: audit::rfc3339(started),
+        operator: ctx.operator.clone(),
+        host: audit::host_name(),
+        node: super::exec_nodes(st, kind).join(","),
+        address: String::new(),
+        action: StepAction::Recover { step: number as u8, name: format!("{kind:?}").to_lowercase() },
+        title: format!("recovery ({}) step {number}: {}", super::procedure_name(&st.procedure), kind.title()),
+        statements: Vec::new(),
+        statements_run: 0,
+        preconditions: Vec::new(),
+        postconditions: Vec::new(),
+        notes: Vec::new(),
+        ok: false,
+        result: String::new(),
+        duration_ms: 0,
+    };
+    let audit_id = ctx.audit.begin(&begun).unwrap_or_default();
     let result = match kind {
         StepKind::Quiesce => quiesce(&mut run, st).await,
         StepKind::Backup => backup(&mut run, st).await,
@@ -822,6 +843,8 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
         run.save(st)
     };
     let rec = AuditRecord {
+        id: audit_id,
+        phase: audit::Phase::Ended,
         time: audit::rfc3339(started),
         operator: ctx.operator.clone(),
         host: audit::host_name(),
@@ -854,6 +877,8 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
 pub fn record_abort(cfg: &Config, st: &RecoveryState) -> Result<(), String> {
     let log = AuditLog::from_config(cfg)?;
     log.append(&AuditRecord {
+        id: String::new(),
+        phase: audit::Phase::Ended,
         time: audit::rfc3339(std::time::SystemTime::now()),
         operator: audit::operator(),
         host: audit::host_name(),

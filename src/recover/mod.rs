@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod exec;
 pub mod files;
+pub mod lock;
 pub mod state;
 
 use std::collections::BTreeMap;

@@ -202,51 +202,68 @@ pub async fn apply(plan: &Plan, ctx: &EngineCtx, progress: Option<UnboundedSende
     let started = Instant::now();
     let time = audit::rfc3339(SystemTime::now());
     let targets = plan.nodes_changed();
+    // Per node, its record: written (started) before its first statement, then ended.
+    let record = |i: usize, mine: &[&Change]| AuditRecord {
+        id: String::new(),
+        phase: audit::Phase::Started,
+        time: time.clone(),
+        operator: ctx.operator.clone(),
+        host: audit::host_name(),
+        node: plan.nodes[i].clone(),
+        address: ctx.cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
+        action: StepAction::Repair {
+            keys: mine
+                .iter()
+                .map(|c| {
+                    let case = &plan.cases[c.case];
+                    let t = &plan.tables[case.table];
+                    format!("{} {} {}", t.name(), t.key_text(&case.key), c.op.word())
+                })
+                .collect(),
+        },
+        title: format!("repair {} row(s) on {} (sql_log_bin = 0)", mine.len(), plan.nodes[i]),
+        statements: mine.iter().map(|c| plan.statement(c).shown).collect(),
+        statements_run: 0,
+        preconditions: Vec::new(),
+        postconditions: Vec::new(),
+        notes: mine.iter().map(|c| plan.change_text(c, 60)).collect(),
+        ok: false,
+        result: String::new(),
+        duration_ms: 0,
+    };
     let runs = join_all(targets.iter().map(|&i| {
         let mine: Vec<&Change> = plan.changes.iter().filter(|c| c.node == i).collect();
         let progress = progress.clone();
+        let rec = record(i, &mine);
         async move {
+            let log = ctx.audit.clone();
+            let begun = rec.clone();
+            let id = tokio::task::spawn_blocking(move || log.begin(&begun)).await.ok().and_then(Result::ok);
             send(&progress, format!("{}: {} row change(s), sql_log_bin = 0", plan.nodes[i], mine.len()));
             let (applied, error) = run_node(plan, ctx, i, &mine, &progress).await;
-            (i, mine, applied, error)
+            (i, mine, applied, error, rec, id)
         }
     }))
     .await;
     let mut nodes = Vec::new();
-    for (i, mine, applied, error) in runs {
-        let shown: Vec<String> = mine.iter().map(|c| plan.statement(c).shown).collect();
-        let keys: Vec<String> = mine
-            .iter()
-            .map(|c| {
-                let case = &plan.cases[c.case];
-                let t = &plan.tables[case.table];
-                format!("{} {} {}", t.name(), t.key_text(&case.key), c.op.word())
-            })
-            .collect();
+    for (i, mine, applied, error, rec, id) in runs {
         let ok = error.is_none();
         let result = match &error {
             None => format!("{applied} row change(s) committed"),
             Some(e) => format!("stopped: {e}"),
         };
         let rec = AuditRecord {
-            time: time.clone(),
-            operator: ctx.operator.clone(),
-            host: audit::host_name(),
-            node: plan.nodes[i].clone(),
-            address: ctx.cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
-            action: StepAction::Repair { keys },
-            title: format!("repair {} row(s) on {} (sql_log_bin = 0)", mine.len(), plan.nodes[i]),
-            statements: shown,
+            id: id.clone().unwrap_or_default(),
+            phase: audit::Phase::Ended,
             statements_run: applied,
-            preconditions: Vec::new(),
-            postconditions: Vec::new(),
-            notes: mine.iter().map(|c| plan.change_text(c, 60)).collect(),
             ok,
             result,
             duration_ms: started.elapsed().as_millis() as u64,
+            ..rec
         };
         let log = ctx.audit.clone();
-        let audited = tokio::task::spawn_blocking(move || log.append(&rec)).await.map(|r| r.is_ok()).unwrap_or(false);
+        let audited = id.is_some()
+            && tokio::task::spawn_blocking(move || log.append(&rec)).await.map(|r| r.is_ok()).unwrap_or(false);
         nodes.push(NodeRun { node: plan.nodes[i].clone(), planned: mine.len(), applied, error, audited });
     }
     send(&progress, "comparing every repaired key on every node".into());

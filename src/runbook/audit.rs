@@ -18,9 +18,25 @@ pub struct AuditLog {
     path: PathBuf,
 }
 
+/// Whether a record opens a step (written, synced, before its first statement or command) or
+/// ends it. A `started` record with no `ended` record of the same `id` is a step that was
+/// interrupted (a crash, a kill, a lost machine): `ringdeck audit` shows it as INTERRUPTED.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Started,
+    #[default]
+    Ended,
+}
+
 /// One executed (or attempted and refused by its live preconditions) step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
+    /// Pairs a step's `started` record with its end (empty in records of older versions).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    #[serde(default)]
+    pub phase: Phase,
     /// RFC 3339, UTC, when the step started: `2026-05-01T10:00:00.123Z`.
     pub time: String,
     /// The operator's login name on this machine.
@@ -76,6 +92,23 @@ impl AuditLog {
         f.write_all(line.as_bytes()).map_err(|e| format!("cannot write {shown}: {e}"))?;
         f.sync_data().map_err(|e| format!("cannot sync {shown}: {e}"))?;
         Ok(())
+    }
+
+    /// Writes the `started` record of a step (synced before it returns): a copy of `rec` with a
+    /// fresh id, nothing run yet. Returns the id for the step's final record.
+    pub fn begin(&self, rec: &AuditRecord) -> Result<String, String> {
+        let id = crate::fork::new_id();
+        let started = AuditRecord {
+            id: id.clone(),
+            phase: Phase::Started,
+            statements_run: 0,
+            ok: false,
+            result: "started".into(),
+            duration_ms: 0,
+            ..rec.clone()
+        };
+        self.append(&started)?;
+        Ok(id)
     }
 
     /// Reads every line: a record, or the line and why it does not parse.
@@ -151,7 +184,11 @@ pub fn format_record(r: &AuditRecord) -> String {
         r.node,
         r.address,
         r.title,
-        if r.ok { "OK" } else { "FAILED" },
+        match (r.phase, r.ok) {
+            (Phase::Started, _) => "INTERRUPTED (started, never ended: it may have run in part)",
+            (Phase::Ended, true) => "OK",
+            (Phase::Ended, false) => "FAILED",
+        },
         r.duration_ms
     );
     for (i, s) in r.statements.iter().enumerate() {
@@ -185,6 +222,8 @@ mod tests {
 
     pub(crate) fn record() -> AuditRecord {
         AuditRecord {
+            id: String::new(),
+            phase: Phase::Ended,
             time: rfc3339(UNIX_EPOCH),
             operator: "alice".into(),
             host: "ops1".into(),

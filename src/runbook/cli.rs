@@ -400,6 +400,8 @@ fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Resul
     let path = crate::fork::path_for(&cfg.source).ok_or((2, "no state dir: set HOME or XDG_STATE_HOME".to_string()))?;
     crate::fork::settle(&path, |x| x.id == f.id).map_err(|e| (1, e))?;
     let rec = super::audit::AuditRecord {
+        id: String::new(),
+        phase: super::audit::Phase::Ended,
         time: super::audit::rfc3339(std::time::SystemTime::now()),
         operator: super::audit::operator(),
         host: super::audit::host_name(),
@@ -456,8 +458,22 @@ pub fn audit(config_flag: Option<&Path>, args: &AuditArgs) -> i32 {
             return 2;
         }
     };
-    let skip = args.tail.map_or(0, |n| lines.len().saturating_sub(n));
-    for l in &lines[skip..] {
+    // A step's `started` record is shown only when it never ended (the step was interrupted).
+    let ended: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter_map(|l| l.as_ref().ok())
+        .filter(|r| r.phase == super::audit::Phase::Ended && !r.id.is_empty())
+        .map(|r| r.id.as_str())
+        .collect();
+    let shown: Vec<&Result<super::audit::AuditRecord, String>> = lines
+        .iter()
+        .filter(|l| match l {
+            Ok(r) => args.json || r.phase == super::audit::Phase::Ended || !ended.contains(r.id.as_str()),
+            Err(_) => true,
+        })
+        .collect();
+    let skip = args.tail.map_or(0, |n| shown.len().saturating_sub(n));
+    for l in &shown[skip..] {
         match l {
             Ok(r) if args.json => match serde_json::to_string(r) {
                 Ok(s) => println!("{s}"),

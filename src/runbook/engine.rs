@@ -496,19 +496,18 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         send(&progress, Progress::Finished(outcome.clone())).await;
         return outcome;
     }
-    let started = Instant::now();
-    let time = audit::rfc3339(SystemTime::now());
+    let address = ctx.node(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
+    let started = begin(&step, ctx, address).await;
     let mut run = Run::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
     let result = match &run.password {
         Some(p) => result.map_err(|e| redact(&e, p.expose())),
         None => result,
     };
-    let address = ctx.node(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
     let statements =
         if run.executed.len() > step.statements.len() { run.executed.clone() } else { step.statements.clone() };
     let done = Done { statements, ran: run.ran, pre: run.pre, post: run.post, notes: run.notes };
-    record(&step, ctx, Started { address, time, at: started }, done, result, &progress).await
+    record(&step, ctx, started, done, result, &progress).await
 }
 
 /// What a single-action step (HAProxy server, kill) collects for its audit record.
@@ -525,6 +524,36 @@ pub(crate) struct Started {
     /// RFC 3339.
     pub time: String,
     pub at: Instant,
+    /// Its `started` record's id (empty when that record could not be written).
+    pub id: String,
+}
+
+/// Writes a step's `started` record (synced) before anything of it runs; a step whose start
+/// cannot be recorded still runs, and its final record says so.
+pub(crate) async fn begin(step: &Step, ctx: &EngineCtx, address: String) -> Started {
+    let time = audit::rfc3339(SystemTime::now());
+    let rec = AuditRecord {
+        id: String::new(),
+        phase: audit::Phase::Started,
+        time: time.clone(),
+        operator: ctx.operator.clone(),
+        host: audit::host_name(),
+        node: step.node.clone(),
+        address: address.clone(),
+        action: step.action.clone(),
+        title: step.title.clone(),
+        statements: step.statements.clone(),
+        statements_run: 0,
+        preconditions: Vec::new(),
+        postconditions: Vec::new(),
+        notes: Vec::new(),
+        ok: false,
+        result: String::new(),
+        duration_ms: 0,
+    };
+    let log = ctx.audit.clone();
+    let id = tokio::task::spawn_blocking(move || log.begin(&rec)).await.ok().and_then(Result::ok).unwrap_or_default();
+    Started { address, time, at: Instant::now(), id }
 }
 
 /// What a finished step did, for its audit record.
@@ -552,6 +581,8 @@ pub(crate) async fn record(
         Err(e) => (false, e.clone()),
     };
     let rec = AuditRecord {
+        id: started.id,
+        phase: audit::Phase::Ended,
         time: started.time,
         operator: ctx.operator.clone(),
         host: audit::host_name(),
@@ -645,10 +676,13 @@ replication_password = "repl-S3CRET-2"
         }
         assert_eq!(last, Some(Progress::Finished(outcome.clone())));
         let written = std::fs::read_to_string(&log).unwrap();
-        assert_eq!(written.lines().count(), 1);
+        assert_eq!(written.lines().count(), 2, "started, then ended: {written}");
         assert!(!written.contains("S3CRET"), "{written}");
         assert!(written.contains("MASTER_PASSWORD='***'"), "{written}");
-        let v: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+        let first: serde_json::Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(written.lines().nth(1).unwrap()).unwrap();
+        assert_eq!((first["phase"].as_str(), v["phase"].as_str()), (Some("started"), Some("ended")));
+        assert!(!v["id"].as_str().unwrap_or("").is_empty() && v["id"] == first["id"], "one step: {written}");
         assert_eq!(v["operator"], "tester");
         assert_eq!(v["node"], "node2");
         assert_eq!(v["ok"], false);
@@ -660,6 +694,6 @@ replication_password = "repl-S3CRET-2"
         let outcome = rt.block_on(execute(step, &ctx, tx));
         assert!(!outcome.ok && !outcome.audited);
         assert!(outcome.summary.contains("read-only"), "{}", outcome.summary);
-        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2, "nothing more");
     }
 }

@@ -6,12 +6,11 @@
 //! one audit record with the exact command. Runtime changes are lost when HAProxy reloads.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::audit;
-use super::engine::{Done, EngineCtx, Started, Tally, read_only_message, record};
+use super::engine::{Done, EngineCtx, Tally, read_only_message, record};
 use super::step::{Condition, Danger, Outcome, Progress, ServerOp, Step, StepAction};
 use crate::collect::haproxy::socket_command_within;
 use crate::config::Config;
@@ -309,14 +308,13 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         let _ = progress.send(Progress::Finished(outcome.clone())).await;
         return outcome;
     }
-    let started = Instant::now();
-    let time = audit::rfc3339(SystemTime::now());
+    let address = target(&step, ctx).map(|(s, _)| s.display().to_string()).unwrap_or_default();
+    let started = super::engine::begin(&step, ctx, address).await;
     let mut run = Tally::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
-    let address = target(&step, ctx).map(|(s, _)| s.display().to_string()).unwrap_or_default();
     let done =
         Done { statements: step.statements.clone(), ran: run.ran, pre: run.pre, post: run.post, notes: Vec::new() };
-    record(&step, ctx, Started { address, time, at: started }, done, result, &progress).await
+    record(&step, ctx, started, done, result, &progress).await
 }
 
 #[cfg(test)]

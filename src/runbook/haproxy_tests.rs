@@ -181,8 +181,9 @@ fn drain_sends_one_command_checks_the_new_state_and_audits_it() {
     let sent: Vec<String> = fake.commands.lock().unwrap().iter().filter(|c| c.starts_with("set")).cloned().collect();
     assert_eq!(sent, vec!["set server web/web1 state drain"]);
     assert!(events.contains(&Progress::Statement("set server web/web1 state drain".into())));
-    assert_eq!(audit.lines().count(), 1, "{audit}");
-    let v: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
+    assert_eq!(audit.lines().count(), 2, "started, then ended: {audit}");
+    let v: serde_json::Value = serde_json::from_str(audit.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(v["phase"], "ended");
     assert_eq!(v["node"], "lb");
     assert!(v["address"].as_str().unwrap().ends_with("admin.sock"));
     assert_eq!(v["statements"], serde_json::json!(["set server web/web1 state drain"]));
@@ -206,7 +207,7 @@ fn a_socket_below_level_admin_is_refused_before_sending() {
     assert!(outcome.summary.contains("level user"), "{}", outcome.summary);
     assert!(outcome.summary.contains("nothing was sent"), "{}", outcome.summary);
     assert!(fake.commands.lock().unwrap().iter().all(|c| !c.starts_with("set")));
-    let v: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
     assert_eq!((v["ok"].as_bool(), v["statements_run"].as_u64()), (Some(false), Some(0)));
 }
 

@@ -5,12 +5,11 @@
 //! runs the one statement, waits until the thread is gone (or, for a query, no longer running
 //! that statement), and appends one audit record. Replication and system threads are refused.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::audit;
-use super::engine::{Done, EngineCtx, Started, Tally, Target, read_only_message, record};
+use super::engine::{Done, EngineCtx, Tally, Target, read_only_message, record};
 use super::step::{Condition, Danger, Outcome, Progress, Step, StepAction};
 use crate::config::Config;
 use crate::model::replication::{NodeStatus, Process};
@@ -216,14 +215,13 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         let _ = progress.send(Progress::Finished(outcome.clone())).await;
         return outcome;
     }
-    let started = Instant::now();
-    let time = audit::rfc3339(SystemTime::now());
+    let address = ctx.node_login(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
+    let started = super::engine::begin(&step, ctx, address).await;
     let mut run = Tally::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
-    let address = ctx.node_login(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
     let done =
         Done { statements: step.statements.clone(), ran: run.ran, pre: run.pre, post: run.post, notes: Vec::new() };
-    record(&step, ctx, Started { address, time, at: started }, done, result, &progress).await
+    record(&step, ctx, started, done, result, &progress).await
 }
 
 #[cfg(test)]

@@ -348,9 +348,25 @@ pub fn rd_ok(lab: &Lab, state: &Path, args: &[&str]) -> String {
     text
 }
 
+/// The audit log's records of steps that ended (a step's `started` record, written before it
+/// runs, is left out: see [`audit_started`]).
 pub fn audit_lines(state: &Path) -> Vec<serde_json::Value> {
+    audit_all(state).into_iter().filter(|r| r["phase"] != "started").collect()
+}
+
+/// Every record of the audit log, `started` ones too.
+pub fn audit_all(state: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(state.join("ringdeck/audit.log")).unwrap_or_default();
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+/// `started` records with no `ended` record of the same id: steps that were interrupted.
+pub fn audit_interrupted(state: &Path) -> Vec<serde_json::Value> {
+    let all = audit_all(state);
+    all.iter()
+        .filter(|r| r["phase"] == "started" && !all.iter().any(|e| e["phase"] != "started" && e["id"] == r["id"]))
+        .cloned()
+        .collect()
 }
 
 pub fn healthy(lab: &Lab, k: u16) -> bool {
