@@ -356,7 +356,7 @@ fn failed(error: String, source: &str) -> Report {
 fn gather(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Report, (String, String)> {
     let path = config::resolve_path(config_flag).map_err(|e| (e, String::new()))?;
     let source = path.display().to_string();
-    let cfg = Config::load(&path).map_err(|e| (e.to_string(), source.clone()))?;
+    let cfg = Config::load_cli(&path).map_err(|e| (e.to_string(), source.clone()))?;
     if cfg.nodes.is_empty() {
         return Err((format!("{source}: the config names no [[node]] to check"), source));
     }

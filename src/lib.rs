@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod collect;
 pub mod config;
+pub mod crash;
 pub mod fork;
 pub mod inspect;
 pub mod lab;

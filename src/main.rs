@@ -118,13 +118,13 @@ fn config_source(cli: &Cli) -> String {
 
 fn load_config(cli: &Cli) -> Result<Config> {
     let path = config::resolve_path(cli.config.as_deref()).map_err(|e| eyre!(e))?;
-    let mut cfg = Config::load(&path).map_err(|e| eyre!("{e}"))?;
+    let mut cfg = Config::load_cli(&path).map_err(|e| eyre!("{e}"))?;
     cfg.read_only |= cli.read_only;
     Ok(cfg)
 }
 
 fn main() -> Result<()> {
-    ringdeck::ui::terminal::install_hooks()?;
+    ringdeck::crash::install_hooks()?;
     let cli = Cli::parse();
     match &cli.command {
         None | Some(Command::Console) => {

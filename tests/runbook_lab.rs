@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Lab, audit_lines, healthy, rd, rd_ok, replicates, ring_green};
+use common::{Lab, audit_interrupted, audit_lines, healthy, rd, rd_ok, replicates, ring_green};
 
 /// `--read-only` in front of `args`: refused with exit 3 and a clear message.
 fn refused_read_only(lab: &Lab, state: &Path, args: &[&str]) {
@@ -180,7 +180,9 @@ fn reset_slave_all_and_reset_master_then_repair() {
         .expect("replication password");
     assert!(!audit.contains(password.expose()), "the replication password reached the audit log");
     // reset-slave-all, change-master, start, stop, reset-master, stop, change-master, start, start
-    assert_eq!(audit.lines().count(), 9, "{audit}");
+    // each step is written twice: "started" before the first statement, "ended" after
+    assert_eq!(audit_lines(state).len(), 9, "{audit}");
+    assert!(audit_interrupted(state).is_empty(), "{audit}");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(state.join("ringdeck/audit.log")).expect("audit log").permissions(),
     );

@@ -229,9 +229,10 @@ fn console_shows_haproxy_and_apache_live_and_drains_from_the_keyboard() {
     tmux.wait_for(Duration::from_millis(1500), "web1 in DRAIN", |s| {
         hap_line(s, "web1").is_some_and(|l| l.contains("DRAIN"))
     });
-    let audit = std::fs::read_to_string(state.path().join("ringdeck/audit.log")).expect("audit log written");
-    assert_eq!(audit.lines().count(), 1, "{audit}");
-    let rec: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
+    let audit = audit_lines(state.path());
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert!(common::audit_interrupted(state.path()).is_empty(), "the started record has its end");
+    let rec = &audit[0];
     assert_eq!(rec["statements"], serde_json::json!(["set server web/web1 state drain"]));
     assert_eq!(rec["ok"], true);
     tmux.keys(&["/", "Escape"]);

@@ -59,7 +59,7 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
     let config_path = std::path::PathBuf::from(&app.source);
     let runner = Runner::new(cfg, Arc::new(ctx), rb_tx, poll_now, &config_path);
     runner.resume_wizard(&mut app);
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = crate::ui::terminal::enter()?;
     if let Ok(size) = terminal.size() {
         app.screen = (size.width, size.height);
     }
@@ -115,6 +115,6 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
         }
     }
     .await;
-    ratatui::restore();
+    crate::ui::terminal::leave();
     result
 }

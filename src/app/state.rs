@@ -260,7 +260,7 @@ impl App {
             help: crate::ui::keymap::Keymap::builtin().help(),
             dialog: None,
             background: None,
-            message: None,
+            message: (!cfg.warnings.is_empty()).then(|| cfg.warnings.join("; ")),
             wizard: None,
             requests: Vec::new(),
             verify: Default::default(),

@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::crash::Contained;
 use crate::model::apache::ApacheStatus;
 use crate::model::haproxy::HaproxyStats;
 use crate::model::replication::NodeStatus;
@@ -116,11 +118,21 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
             _ = ticker.tick() => {}
             _ = sched.now.notified() => ticker.reset(),
         }
-        let result = match tokio::time::timeout(timeout, c.poll()).await {
-            Ok(r) => r,
-            Err(_) => {
+        // A panic in a poll (a parser bug on odd input) is contained: it shows as an error on this
+        // target and the next poll starts afresh, instead of the target falling silent.
+        let polled = std::panic::AssertUnwindSafe(Contained::new(tokio::time::timeout(timeout, c.poll())));
+        let result = match polled.catch_unwind().await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => {
                 c.reset();
                 Err(PollError::transient(format!("no answer within {}", crate::ui::fmt::duration(timeout))))
+            }
+            Err(panic) => {
+                c.reset();
+                Err(PollError::from(format!(
+                    "ringdeck's collector failed on this answer ({}); the report is in the state dir; retrying",
+                    crate::crash::panic_message(panic.as_ref())
+                )))
             }
         };
         // Log transitions only: one line when a target stops answering, one when it answers again.
@@ -168,4 +180,43 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
         tokio::spawn(run(TargetId::Probe(i), c, sched(), tx.clone()));
     }
     Ok(node_now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Panics on its first poll (as a parser bug on odd input would), answers afterwards.
+    struct Flaky(u32);
+
+    impl Collector for Flaky {
+        async fn poll(&mut self) -> Result<Payload, PollError> {
+            self.0 += 1;
+            if self.0 == 1 {
+                let cell = "&é";
+                // A byte slice through a multibyte char: the kind of bug this guards against.
+                let _ = &cell[..2];
+            }
+            Ok(Payload::Probe(ProbeSample { took: Duration::from_millis(1), retried: None }))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_poll_is_an_error_on_its_target_and_the_collector_goes_on() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let sched = Schedule {
+            interval: Duration::from_millis(10),
+            timeout: Duration::from_secs(1),
+            now: Arc::new(Notify::new()),
+        };
+        let task = tokio::spawn(run(TargetId::Probe(0), Flaky(0), sched, tx));
+        let first = rx.recv().await.expect("an update for the panicking poll");
+        let e = first.result.expect_err("a panic is an error");
+        assert!(e.message.contains("collector failed") && e.message.contains("char boundary"), "{e}");
+        assert!(!e.transient, "a panic is not a network hiccup");
+        let second = rx.recv().await.expect("the collector still runs");
+        assert!(second.result.is_ok());
+        drop(rx);
+        task.await.expect("the task ends when the UI is gone, without panicking");
+    }
 }

@@ -70,7 +70,36 @@ impl Config {
             key: None,
             message: format!("cannot read: {e}"),
         })?;
-        Self::parse(&text, path)
+        let mut cfg = Self::parse(&text, path)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            cfg.warnings.extend(cfg.permission_warning(std::os::unix::fs::PermissionsExt::mode(&meta.permissions())));
+        }
+        Ok(cfg)
+    }
+
+    /// [`Config::load`] for a command-line command: its warnings go to stderr.
+    pub fn load_cli(path: &Path) -> Result<Config, ConfigError> {
+        let cfg = Self::load(path)?;
+        for w in &cfg.warnings {
+            eprintln!("ringdeck: warning: {w}");
+        }
+        Ok(cfg)
+    }
+
+    /// A warning when the file holds a password inline and other users may read it (`mode` is the
+    /// file's permission bits): the operator should `chmod 600` it or move the password out.
+    pub fn permission_warning(&self, mode: u32) -> Option<String> {
+        let inline = self.nodes.iter().any(|n| n.password.is_some() || n.replication_password.is_some())
+            || self.haproxies.iter().any(|h| h.password.is_some())
+            || self.apaches.iter().any(|a| a.password.is_some());
+        (inline && mode & 0o077 != 0).then(|| {
+            format!(
+                "{} holds a password and other users can read it (mode {:o}): chmod 600 it, or use \
+                 password_command / password_env / my_cnf",
+                self.source.display(),
+                mode & 0o777
+            )
+        })
     }
 
     /// Parses and validates config text; `path` is only used in messages.

@@ -59,6 +59,10 @@ pub struct Config {
     /// as the forked-data records, is named after it.
     #[serde(skip)]
     pub source: PathBuf,
+    /// Problems that do not stop ringdeck but the operator should fix (not a key of the file),
+    /// e.g. a password in a file other users can read. Printed by the CLI, shown by the console.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The default of `max_response_bytes`.

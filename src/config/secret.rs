@@ -107,12 +107,24 @@ fn run_password_command(cmd: &str) -> Result<Secret, String> {
 }
 
 /// What a MySQL option file's `[client]` (and `[mysql]`, `[client-mariadb]`) sections say.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct MyCnf {
     pub user: Option<String>,
     pub password: Option<String>,
     pub host: Option<String>,
     pub port: Option<u16>,
+}
+
+/// Written by hand so that a `{:?}` (an error context, a panic report) never shows the password.
+impl fmt::Debug for MyCnf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MyCnf")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish()
+    }
 }
 
 /// Parses the client sections of a MySQL option file; later sections win, as in the client.

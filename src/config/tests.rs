@@ -97,3 +97,31 @@ fn round_trips_through_toml() {
     assert_eq!(again.nodes.len(), cfg.nodes.len());
     assert_eq!(again.haproxies[0].socket, cfg.haproxies[0].socket);
 }
+
+#[test]
+fn a_password_in_a_file_others_can_read_is_warned_about() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ringdeck.toml");
+    let write = |text: &str, mode: u32| {
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode)).expect("chmod");
+    };
+    let inline = format!("{MINIMAL}password = \"s3cret-pw\"\n");
+    write(&inline, 0o644);
+    let cfg = Config::load(&path).expect("loads");
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    assert!(cfg.warnings[0].contains("mode 644") && cfg.warnings[0].contains("chmod 600"), "{}", cfg.warnings[0]);
+    assert!(!cfg.warnings[0].contains("s3cret-pw"));
+    write(&inline, 0o600);
+    assert!(Config::load(&path).expect("loads").warnings.is_empty(), "a 600 file is private");
+    write(&format!("{MINIMAL}password_env = \"DBPW\"\n"), 0o644);
+    assert!(Config::load(&path).expect("loads").warnings.is_empty(), "no password in the file");
+}
+
+#[test]
+fn my_cnf_debug_hides_the_password() {
+    let cnf = secret::parse_my_cnf("[client]\nuser = ops\npassword = hunter2-pw\n");
+    assert_eq!(cnf.password.as_deref(), Some("hunter2-pw"));
+    let shown = format!("{cnf:?}");
+    assert!(shown.contains("ops") && !shown.contains("hunter2"), "{shown}");
+}

@@ -28,7 +28,7 @@ pub struct InspectArgs {
 pub fn run(config_flag: Option<&Path>, args: &InspectArgs) -> i32 {
     let result = (|| {
         let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-        let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+        let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
         let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -72,7 +72,7 @@ pub struct ResolveArgs {
 pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveArgs) -> i32 {
     let result = (|| {
         let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-        let mut cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+        let mut cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
         cfg.read_only |= read_only_flag;
         let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -89,6 +89,7 @@ pub fn build(spec: &Spec) -> Config {
         apaches,
         probes,
         source: spec.config_path(),
+        warnings: Vec::new(),
     }
 }
 

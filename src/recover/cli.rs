@@ -66,7 +66,7 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs)
 
 fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> Result<i32, (i32, String)> {
     let path = config::resolve_path(config_flag).map_err(|e| fail(2, e))?;
-    let cfg = Config::load(&path).map_err(|e| fail(2, e.to_string()))?;
+    let cfg = Config::load_cli(&path).map_err(|e| fail(2, e.to_string()))?;
     let state_path =
         state::state_path(&path).ok_or_else(|| fail(2, "cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
     // One wizard at a time; the saved state is read under the lock.

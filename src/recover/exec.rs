@@ -14,6 +14,7 @@ use super::state::{self, MaintServer, Procedure, RecoveryState, StepKind};
 use crate::config::login::{Logins, replication_password};
 use crate::config::{Config, NodeConfig};
 use crate::model::replication::{NodeStatus, Process};
+use crate::model::sqltext::mask_secrets;
 use crate::runbook::audit::{self, AuditLog, AuditRecord};
 use crate::runbook::engine::Target;
 use crate::runbook::plan::Sql;
@@ -381,7 +382,16 @@ async fn quiesce(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, St
         st.files.insert(n.clone(), files);
         run.line(format!("{n}: {} connections", ps.len()));
         for p in &ps {
-            run.line(format!("  {n} #{} {}@{} {} {} {:.0}s {}", p.id, p.user, p.host, p.command, p.db, p.time, p.info));
+            run.line(format!(
+                "  {n} #{} {}@{} {} {} {:.0}s {}",
+                p.id,
+                p.user,
+                p.host,
+                p.command,
+                p.db,
+                p.time,
+                mask_secrets(&p.info)
+            ));
         }
         first.insert(n.clone(), (binlog_of(&st_now).ok(), ps));
         t.close().await;
@@ -402,7 +412,14 @@ async fn quiesce(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, St
         }
         let earlier: Vec<u64> = blockers(first_ps, &own).iter().map(|p| p.id).collect();
         for p in blockers(&ps, &own).into_iter().filter(|p| earlier.contains(&p.id)) {
-            problems.push(format!("{n}: client connection #{} {}@{} ({} {})", p.id, p.user, p.host, p.command, p.info));
+            problems.push(format!(
+                "{n}: client connection #{} {}@{} ({} {})",
+                p.id,
+                p.user,
+                p.host,
+                p.command,
+                mask_secrets(&p.info)
+            ));
         }
     }
     if !problems.is_empty() {

@@ -73,7 +73,7 @@ fn gather(
     args: &RepairArgs,
 ) -> Result<i32, (i32, String)> {
     let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-    let mut cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+    let mut cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
     cfg.read_only |= read_only_flag;
     let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
     let rt = tokio::runtime::Builder::new_current_thread()

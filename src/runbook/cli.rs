@@ -301,7 +301,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
         return super::haproxy_cli::run(config_flag, read_only_flag, args, op);
     }
     let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-    let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+    let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
     if let RunAction::Forget { fork } = &args.action {
         return forget(&cfg, read_only_flag, fork, args);
     }
@@ -428,7 +428,7 @@ fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Resul
 /// Runs `ringdeck audit`; returns the exit code. Without a config, reads the default log.
 pub fn audit(config_flag: Option<&Path>, args: &AuditArgs) -> i32 {
     let log = match config::resolve_path(config_flag) {
-        Ok(path) => match Config::load(&path) {
+        Ok(path) => match Config::load_cli(&path) {
             Ok(cfg) => AuditLog::from_config(&cfg),
             Err(e) => {
                 eprintln!("ringdeck audit: {e}");

@@ -43,7 +43,7 @@ pub fn run(
     op: ServerOp,
 ) -> Result<i32, (i32, String)> {
     let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-    let cfg = Config::load(&path).map_err(|e| (2, e.to_string()))?;
+    let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
     let server = args.server.clone().ok_or((2, "--server BACKEND/SERVER is required (e.g. web/web1)".to_string()))?;
     let haproxy = match (&args.haproxy, cfg.haproxies.as_slice()) {
         (Some(h), _) => h.clone(),

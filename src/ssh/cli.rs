@@ -194,7 +194,7 @@ pub fn run(config_flag: Option<&Path>, args: &SshCheckArgs) -> i32 {
 
 fn run_inner(config_flag: Option<&Path>, args: &SshCheckArgs) -> Result<(String, bool), String> {
     let path = config::resolve_path(config_flag)?;
-    let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+    let cfg = Config::load_cli(&path).map_err(|e| e.to_string())?;
     let policy = match &args.accept_new {
         Some(f) => HostKeyPolicy::AcceptNew { fingerprint: f.clone() },
         None => HostKeyPolicy::Strict,

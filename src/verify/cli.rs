@@ -67,7 +67,7 @@ impl VerifyArgs {
 
 fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, String> {
     let path = config::resolve_path(config_flag)?;
-    let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+    let cfg = Config::load_cli(&path).map_err(|e| e.to_string())?;
     let report = verify_with_progress(&cfg, args)?;
     let (eq, all) = report.equal_tables();
     match crate::fork::settle_after_verify(&cfg, &eq, all) {

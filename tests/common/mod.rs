@@ -349,7 +349,7 @@ pub fn rd_ok(lab: &Lab, state: &Path, args: &[&str]) -> String {
 }
 
 /// The audit log's records of steps that ended (a step's `started` record, written before it
-/// runs, is left out: see [`audit_started`]).
+/// runs, is left out: see [`audit_all`]).
 pub fn audit_lines(state: &Path) -> Vec<serde_json::Value> {
     audit_all(state).into_iter().filter(|r| r["phase"] != "started").collect()
 }
