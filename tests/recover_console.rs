@@ -49,7 +49,32 @@ fn wizard_rebuilds_the_ring_in_the_console() {
     tmux.wait_for(Duration::from_secs(5), "the popup closed", |s| !s.contains("[ Cancel ]"));
     assert!(audit_lines(state.path()).is_empty());
 
-    for n in 1..=4 {
+    // `q` while step 1 runs asks (Cancel first); "quit when it ends" lets the step finish (its
+    // audit record ends) and then the console quits; started again, the wizard is at step 2.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(Duration::from_secs(5), "the step's confirm popup", |s| s.contains("[ Cancel ]"));
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.wait_for(Duration::from_secs(10), "step 1 watching", |s| s.contains("watching binlog positions"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for(Duration::from_secs(2), "the wizard hidden", |s| !s.contains("recovery: rebuild the ring"));
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for(Duration::from_secs(2), "the quit question", |s| s.contains("quit while a write runs?"));
+    assert!(screen.contains("the recovery wizard's") && screen.contains("[ Cancel ]"), "{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(Duration::from_secs(2), "Enter on Cancel closed it", |s| !s.contains("quit while a write runs?"));
+    tmux.keys(&["q"]);
+    tmux.wait_for(Duration::from_secs(2), "the quit question again", |s| s.contains("quit while a write runs?"));
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.wait_for(Duration::from_secs(30), "the console gone once step 1 ended", |s| !s.contains("ringdeck"));
+    let step1: Vec<_> = audit_lines(state.path());
+    assert_eq!(step1.len(), 1, "{step1:?}");
+    assert_eq!(step1[0]["ok"], true, "{step1:?}");
+    assert!(common::audit_interrupted(state.path()).is_empty());
+    drop(tmux);
+    let tmux = Tmux::new("wizard1b", 160, 45, &cmd);
+    tmux.wait_for(Duration::from_secs(10), "the wizard reopened", |s| s.contains("step 2 of 9"));
+
+    for n in 2..=4 {
         run_step(&tmux, n, None);
     }
     // A destructive step refuses Run until the source's name is typed.

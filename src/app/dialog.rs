@@ -57,6 +57,8 @@ pub enum Dialog {
     Inspect(super::inspectview::InspectView),
     /// The HAProxy pane's `/` filter: enter keeps it, esc clears it.
     Filter(CommandLine),
+    /// Quit while a write is in flight? (keys handled by `App::quit_key`).
+    Quit(super::quit::QuitConfirm),
 }
 
 /// What a dialog key asks the loop to do.
@@ -103,6 +105,7 @@ pub fn key(d: &mut Dialog, ev: &KeyEvent) -> DialogOutcome {
             KeyCode::Esc | KeyCode::Char('q') => DialogOutcome::Hide,
             _ => DialogOutcome::Stay,
         },
+        Dialog::Quit(_) => DialogOutcome::Stay,
         Dialog::Verify(_) | Dialog::Inspect(_) => match ev.code {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => DialogOutcome::Close,
             _ if ctrl_c => DialogOutcome::Close,

@@ -6,6 +6,7 @@ pub mod dialog;
 pub mod hapview;
 pub mod inspectview;
 pub mod queryview;
+pub mod quit;
 pub mod repairview;
 pub mod runner;
 pub mod snapshot;
@@ -100,7 +101,7 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
             while let Ok(u) = rx.try_recv() {
                 dirty |= app.apply(u);
             }
-            if app.quit {
+            if app.should_quit() {
                 return Ok(());
             }
             let now = Instant::now();

@@ -152,6 +152,8 @@ pub struct App {
     /// Selected row per pane (by `Pane::index`).
     pub selected: [usize; 5],
     pub quit: bool,
+    /// Quit once no write is in flight (the operator chose "quit when it ends").
+    pub quit_when_done: bool,
     /// Config file shown in the title bar.
     pub source: String,
     /// The help overlay's `(keys, description)` lines, from the keymap in use.
@@ -256,6 +258,7 @@ impl App {
             show_help: false,
             selected: [0; 5],
             quit: false,
+            quit_when_done: false,
             source: source.into(),
             help: crate::ui::keymap::Keymap::builtin().help(),
             dialog: None,
@@ -438,7 +441,7 @@ impl App {
                 if self.show_help {
                     self.show_help = false;
                 } else {
-                    self.quit = true;
+                    self.ask_quit();
                 }
             }
             Action::Help => self.show_help = !self.show_help,
@@ -695,6 +698,9 @@ impl App {
         if let Some(Dialog::Inspect(_)) = &self.dialog {
             return self.inspect_key(ev);
         }
+        if let Some(Dialog::Quit(_)) = &self.dialog {
+            return self.quit_key(ev);
+        }
         // From a skip's confirm dialog, `I` inspects what the skip would drop instead.
         if let Some(Dialog::Confirm(c)) = &self.dialog
             && matches!(c.step.action, StepAction::Skip { .. } | StepAction::SkipUntilHealthy { .. })
@@ -750,7 +756,10 @@ impl App {
                 }
                 let names: Vec<&str> = self.nodes.iter().map(|t| t.name.as_str()).collect();
                 match dialog::parse_command(&text, &names) {
-                    Ok(Command::Quit) => self.quit = true,
+                    Ok(Command::Quit) => {
+                        self.dialog = None;
+                        self.ask_quit();
+                    }
                     Ok(Command::Help) => {
                         self.dialog = None;
                         self.show_help = true;

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::dialog::{CommandLine, Confirm, Dialog, Running};
+use crate::app::quit::{QuitChoice, QuitConfirm};
 use crate::runbook::{Condition, Danger, Progress, StepAction};
 
 /// A centred area for `lines` wrapped at the popup's inner width.
@@ -107,6 +108,38 @@ pub(crate) fn buttons(run_focused: bool, can_run: bool, t: &Theme) -> Line<'stat
     ])
 }
 
+/// The quit question: what runs, what each choice does, and the three buttons (Cancel first).
+fn quit_lines(q: &QuitConfirm, t: &Theme) -> Vec<Line<'static>> {
+    let button = |label: &str, choice: QuitChoice| {
+        Span::styled(format!("[ {label} ]"), if q.choice == choice { t.selected } else { t.title })
+    };
+    vec![
+        Line::from(vec![Span::raw(q.what.clone()), Span::raw(" is running.")]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("quit when it ends: ", t.label),
+            Span::raw("ringdeck waits for it (every statement and command has a deadline), then quits."),
+        ]),
+        Line::from(vec![
+            Span::styled("quit now: ", t.label),
+            Span::raw(
+                "it is cut off where it stands and may have run in part; its audit record stays \
+                 'started' and `ringdeck audit` shows it INTERRUPTED.",
+            ),
+        ]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("   "),
+            button("Cancel", QuitChoice::Cancel),
+            Span::raw("  "),
+            button("Quit when it ends", QuitChoice::WhenDone),
+            Span::raw("  "),
+            button("Quit now", QuitChoice::Now),
+            Span::styled("   tab: switch  enter: choose  esc: cancel", t.muted),
+        ]),
+    ]
+}
+
 fn running_lines(r: &Running, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let end = if r.step.action.haproxy_target().is_some() { "" } else { ";" };
@@ -150,6 +183,7 @@ pub fn draw(f: &mut Frame, app: &App, t: &Theme) {
             (c.step.title.clone(), confirm_lines(c, app, t), border)
         }
         Dialog::Running(r) => (r.step.title.clone(), running_lines(r, t), t.border_focused),
+        Dialog::Quit(q) => ("quit while a write runs?".to_string(), quit_lines(q, t), t.warn),
         Dialog::Verify(v) => return super::verify::draw(f, v, t),
         Dialog::Inspect(v) => return super::inspect::draw(f, v, app.read_only, t),
         Dialog::Command(cl) => return draw_command(f, ":", cl, t),
