@@ -259,13 +259,15 @@ fn host_keys(lab: &Lab, rt: &tokio::runtime::Runtime, tmp: &Path) {
     assert!(!kh.exists(), "Strict writes nothing");
 
     // AcceptNew with another fingerprint: refused, nothing written.
-    let wrong = HostKeyPolicy::AcceptNew { fingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into() };
+    let wrong =
+        HostKeyPolicy::AcceptNew { fingerprints: vec!["SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()] };
     let e = connect(rt, &t, &wrong).expect_err("wrong fingerprint");
     assert!(matches!(e, SshError::FingerprintMismatch { .. }), "{e:?}");
     assert!(!kh.exists());
 
     // AcceptNew with the right one: connects and records `[127.0.0.1]:port type key`.
-    let s = connect(rt, &t, &HostKeyPolicy::AcceptNew { fingerprint: want.clone() }).expect("AcceptNew connects");
+    let s =
+        connect(rt, &t, &HostKeyPolicy::AcceptNew { fingerprints: vec![want.clone()] }).expect("AcceptNew connects");
     assert_eq!(rt.block_on(s.run_ok(&argv(&["echo", "ok"]), IDLE)).expect("echo"), "ok\n");
     rt.block_on(s.close());
     let text = fs::read_to_string(&kh).expect("known_hosts written");
@@ -305,7 +307,7 @@ fn host_keys(lab: &Lab, rt: &tokio::runtime::Runtime, tmp: &Path) {
     let changed_text = format!("# recorded earlier\n[127.0.0.1]:{port} ssh-ed25519 {other_b64}\n");
     fs::write(&changed, &changed_text).expect("write");
     let t = target(lab, Some(&changed));
-    for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew { fingerprint: want.clone() }] {
+    for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew { fingerprints: vec![want.clone()] }] {
         match connect(rt, &t, &policy) {
             Err(SshError::ChangedHostKey(c)) => {
                 assert_eq!(c.fingerprint, want);

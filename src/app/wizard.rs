@@ -47,7 +47,7 @@ pub struct Wizard {
     /// An unknown host key: (`host:port`, fingerprint, node).
     pub host_key: Option<(String, String, String)>,
     /// Host keys the operator trusted in this console: `host:port` -> fingerprint.
-    pub accepted: std::collections::BTreeMap<String, String>,
+    pub accepted: std::collections::BTreeMap<String, Vec<String>>,
     /// The abort question is open.
     pub aborting: bool,
     /// Shown after an abort: where the backups are.
@@ -168,7 +168,7 @@ impl Wizard {
                     self.push_log(format!(
                         "{node}: trusting host key {fp} for {addr} (press enter to run the step again)"
                     ));
-                    self.accepted.insert(addr, fp);
+                    self.accepted.insert(addr, vec![fp]);
                     (None, true)
                 }
                 None => (None, false),

@@ -230,15 +230,16 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     Ok(code)
 }
 
-/// `--accept-host-key` fingerprints apply to every configured SSH host (the connect checks that the
-/// presented key has exactly this fingerprint before trusting it).
-fn accepted_keys(cfg: &Config, fps: &[String]) -> BTreeMap<String, String> {
+/// `--accept-host-key` fingerprints (every flag counts) apply to every configured SSH host: an
+/// unknown host key is trusted only when its fingerprint is exactly one of them.
+fn accepted_keys(cfg: &Config, fps: &[String]) -> BTreeMap<String, Vec<String>> {
     let mut m = BTreeMap::new();
-    for fp in fps {
-        for n in &cfg.nodes {
-            if let Some(s) = &n.ssh {
-                m.insert(format!("{}:{}", s.host.as_deref().unwrap_or(&n.host), s.port), fp.clone());
-            }
+    if fps.is_empty() {
+        return m;
+    }
+    for n in &cfg.nodes {
+        if let Some(s) = &n.ssh {
+            m.insert(format!("{}:{}", s.host.as_deref().unwrap_or(&n.host), s.port), fps.to_vec());
         }
     }
     m

@@ -50,8 +50,8 @@ pub struct Ctx {
     pub timeout: Duration,
     pub read_only: bool,
     pub state_path: PathBuf,
-    /// Host keys the operator accepted: `host:port` -> fingerprint.
-    pub accepted: BTreeMap<String, String>,
+    /// Host keys the operator accepted: `host:port` -> the fingerprints its key may have.
+    pub accepted: BTreeMap<String, Vec<String>>,
     /// Put the nodes' HAProxy servers into maint during quiesce.
     pub maint: bool,
     /// How long quiesce watches the binlog positions and the process list.
@@ -151,8 +151,8 @@ impl Run<'_> {
             let target = SshTarget::for_node(ncfg, self.ctx.timeout)?;
             let key = format!("{}:{}", target.host, target.port);
             let policy = match self.ctx.accepted.get(&key) {
-                Some(f) => HostKeyPolicy::AcceptNew { fingerprint: f.clone() },
-                None => HostKeyPolicy::Strict,
+                Some(f) if !f.is_empty() => HostKeyPolicy::AcceptNew { fingerprints: f.clone() },
+                _ => HostKeyPolicy::Strict,
             };
             match ssh::connect(&target, &policy).await {
                 Ok(s) => {

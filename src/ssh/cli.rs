@@ -16,9 +16,10 @@ pub struct SshCheckArgs {
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
     /// Accept an unknown host key with exactly this fingerprint (as a previous run printed it)
-    /// and add it to the node's known_hosts. A changed key is never accepted.
+    /// and add it to the node's known_hosts; repeat it for several hosts, each host's key must
+    /// match one of them. A changed key is never accepted.
     #[arg(long, value_name = "SHA256:...")]
-    pub accept_new: Option<String>,
+    pub accept_new: Vec<String>,
 }
 
 /// What one node's check found.
@@ -195,9 +196,10 @@ pub fn run(config_flag: Option<&Path>, args: &SshCheckArgs) -> i32 {
 fn run_inner(config_flag: Option<&Path>, args: &SshCheckArgs) -> Result<(String, bool), String> {
     let path = config::resolve_path(config_flag)?;
     let cfg = Config::load_cli(&path).map_err(|e| e.to_string())?;
-    let policy = match &args.accept_new {
-        Some(f) => HostKeyPolicy::AcceptNew { fingerprint: f.clone() },
-        None => HostKeyPolicy::Strict,
+    let policy = if args.accept_new.is_empty() {
+        HostKeyPolicy::Strict
+    } else {
+        HostKeyPolicy::AcceptNew { fingerprints: args.accept_new.clone() }
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

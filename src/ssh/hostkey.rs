@@ -15,9 +15,10 @@ use super::known_hosts::{self, Verdict, fingerprint_of};
 pub enum HostKeyPolicy {
     /// Only keys recorded in known_hosts.
     Strict,
-    /// Also an unknown key whose SHA256 fingerprint is `fingerprint` (as shown by
+    /// Also an unknown key whose SHA256 fingerprint is one of `fingerprints` (as shown by
     /// [`SshError::UnknownHostKey`] and confirmed by the operator); it is appended to known_hosts.
-    AcceptNew { fingerprint: String },
+    /// Several: one `--accept-host-key` per host of a ring, each host matching its own.
+    AcceptNew { fingerprints: Vec<String> },
 }
 
 /// `SHA256:xyz` for `xyz` or `SHA256:xyz`, trimmed.
@@ -67,13 +68,13 @@ pub fn check_host_key(
         v @ (Verdict::Changed { .. } | Verdict::Revoked { .. }) => Err(refuse(v)),
         Verdict::Unknown => match policy {
             HostKeyPolicy::Strict => Err(refuse(Verdict::Unknown)),
-            HostKeyPolicy::AcceptNew { fingerprint: expected } => {
-                let expected = normalize_fingerprint(expected);
-                if expected != fingerprint {
+            HostKeyPolicy::AcceptNew { fingerprints } => {
+                let expected: Vec<String> = fingerprints.iter().map(|f| normalize_fingerprint(f)).collect();
+                if !expected.contains(&fingerprint) {
                     return Err(SshError::FingerprintMismatch {
                         host: host.to_string(),
                         port,
-                        expected,
+                        expected: expected.join(" or "),
                         fingerprint: fingerprint.clone(),
                         key_type: key_type.clone(),
                     });
@@ -123,17 +124,35 @@ mod tests {
     fn accept_new_needs_the_exact_fingerprint_then_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known_hosts");
-        let wrong = HostKeyPolicy::AcceptNew { fingerprint: fingerprint_of(&key(ED_B)) };
+        let wrong = HostKeyPolicy::AcceptNew { fingerprints: vec![fingerprint_of(&key(ED_B))] };
         let e = check_host_key("h", 2222, &path, &wrong, &key(ED_A)).unwrap_err();
         assert!(matches!(e, SshError::FingerprintMismatch { .. }), "{e}");
         assert!(!path.exists());
         // Without the SHA256: prefix too.
         let fp = fingerprint_of(&key(ED_A));
         let bare = fp.trim_start_matches("SHA256:").to_string();
-        let ok = HostKeyPolicy::AcceptNew { fingerprint: bare };
+        let ok = HostKeyPolicy::AcceptNew { fingerprints: vec![bare] };
         check_host_key("h", 2222, &path, &ok, &key(ED_A)).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), format!("[h]:2222 ssh-ed25519 {ED_A}\n"));
         check_host_key("h", 2222, &path, &HostKeyPolicy::Strict, &key(ED_A)).unwrap();
+    }
+
+    #[test]
+    fn several_accepted_fingerprints_each_host_matches_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let both =
+            HostKeyPolicy::AcceptNew { fingerprints: vec![fingerprint_of(&key(ED_A)), fingerprint_of(&key(ED_B))] };
+        check_host_key("a", 22, &path, &both, &key(ED_A)).expect("host a's key is one of them");
+        check_host_key("b", 22, &path, &both, &key(ED_B)).expect("host b's key is one of them");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!("a ssh-ed25519 {ED_A}")) || text.contains(&format!("[a]:22 ssh-ed25519 {ED_A}")),
+            "{text}"
+        );
+        let only_b = HostKeyPolicy::AcceptNew { fingerprints: vec![fingerprint_of(&key(ED_B))] };
+        let e = check_host_key("c", 22, &path, &only_b, &key(ED_A)).unwrap_err();
+        assert!(matches!(e, SshError::FingerprintMismatch { .. }), "{e}");
     }
 
     #[test]
@@ -141,7 +160,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known_hosts");
         fs::write(&path, format!("# hosts\n[h]:2222 ssh-ed25519 {ED_B}\n")).unwrap();
-        for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew { fingerprint: fingerprint_of(&key(ED_A)) }] {
+        for policy in
+            [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew { fingerprints: vec![fingerprint_of(&key(ED_A))] }]
+        {
             let e = check_host_key("h", 2222, &path, &policy, &key(ED_A)).unwrap_err();
             match e {
                 SshError::ChangedHostKey(c) => {
@@ -159,7 +180,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known_hosts");
         fs::write(&path, format!("@revoked * ssh-ed25519 {ED_A}\n")).unwrap();
-        let policy = HostKeyPolicy::AcceptNew { fingerprint: fingerprint_of(&key(ED_A)) };
+        let policy = HostKeyPolicy::AcceptNew { fingerprints: vec![fingerprint_of(&key(ED_A))] };
         let e = check_host_key("h", 22, &path, &policy, &key(ED_A)).unwrap_err();
         assert!(matches!(e, SshError::RevokedHostKey { line: 1, .. }), "{e}");
     }
