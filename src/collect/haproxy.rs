@@ -42,12 +42,20 @@ pub async fn socket_command(path: &Path, command: &str, max: usize) -> Result<St
     let mut s =
         tokio::net::UnixStream::connect(path).await.map_err(|e| format!("stats socket {}: {e}", path.display()))?;
     s.write_all(format!("{command}\n").as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    (&mut s).take(max as u64 + 1).read_to_end(&mut out).await.map_err(|e| e.to_string())?;
-    if out.len() > max {
-        return Err(format!("stats socket {}: answer larger than {}", path.display(), super::http::size_text(max)));
+    // Read in pieces and joined once (see `http::join_chunks`): no doubling buffer.
+    let (mut chunks, mut total, mut piece) = (Vec::new(), 0usize, vec![0u8; 64 * 1024]);
+    loop {
+        let n = s.read(&mut piece).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        total += n;
+        if total > max {
+            return Err(format!("stats socket {}: answer larger than {}", path.display(), super::http::size_text(max)));
+        }
+        chunks.push(piece[..n].to_vec());
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(super::http::join_chunks(chunks, total))
 }
 
 /// [`socket_command`] cut off at `timeout`, with the default cap (the admin commands' answers

@@ -86,6 +86,16 @@ impl Http {
     /// failed on a kept-alive connection before any byte of the answer is sent again on a new
     /// connection; the answer says so in `retried`.
     pub async fn get(&self, url: &str, login: &Login, reuse: &mut Reuse) -> Result<Answer, PollError> {
+        self.exchange(url, login, reuse, true).await
+    }
+
+    /// [`Http::get`] that reads the body (still under the cap) without keeping it: a probe times
+    /// the whole answer but has no use for its text. `body` is empty.
+    pub async fn get_discarding(&self, url: &str, login: &Login, reuse: &mut Reuse) -> Result<Answer, PollError> {
+        self.exchange(url, login, reuse, false).await
+    }
+
+    async fn exchange(&self, url: &str, login: &Login, reuse: &mut Reuse, keep: bool) -> Result<Answer, PollError> {
         let reused = reuse.likely(Instant::now());
         reuse.idle_since = None;
         let (resp, retried) = match send(&self.kept, url, login).await {
@@ -99,7 +109,7 @@ impl Http {
         };
         let status = resp.status();
         let kept_alive = retried.is_none() && keeps_alive(&resp);
-        let body = self.body(resp).await?;
+        let body = self.body(resp, keep).await?;
         if kept_alive {
             reuse.idle_since = Some(Instant::now());
         }
@@ -107,19 +117,26 @@ impl Http {
     }
 
     /// Reads a body up to the cap, chunk by chunk (a larger answer is refused before it is held).
-    async fn body(&self, mut resp: Response) -> Result<String, PollError> {
+    /// The chunks are kept as they came and joined once at the end into a buffer of the exact
+    /// size, each chunk freed as it is copied: no doubling of a growing buffer, so the memory a
+    /// read holds stays near the body's size (measured in tests/bounded_answers.rs).
+    async fn body(&self, mut resp: Response, keep: bool) -> Result<String, PollError> {
         let too_big = || PollError::from(format!("answer larger than {}", size_text(self.max)));
         if resp.content_length().is_some_and(|n| n > self.max as u64) {
             return Err(too_big());
         }
-        let mut buf: Vec<u8> = Vec::new();
+        let mut chunks = Vec::new();
+        let mut total = 0usize;
         while let Some(chunk) = resp.chunk().await.map_err(|e| poll_error(&e))? {
-            if buf.len() + chunk.len() > self.max {
+            total += chunk.len();
+            if total > self.max {
                 return Err(too_big());
             }
-            buf.extend_from_slice(&chunk);
+            if keep {
+                chunks.push(chunk);
+            }
         }
-        Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(join_chunks(chunks, total))
     }
 
     /// [`Http::get`] of a 2xx answer's body; other statuses are errors with the status line.
@@ -130,6 +147,16 @@ impl Http {
         }
         Ok(a.body)
     }
+}
+
+/// The text of `chunks` (`total` bytes in all), copied once into a buffer of the exact size, each
+/// chunk freed as soon as it is copied. Invalid UTF-8 is replaced, not refused.
+pub fn join_chunks<C: AsRef<[u8]>>(chunks: Vec<C>, total: usize) -> String {
+    let mut buf = Vec::with_capacity(total);
+    for c in chunks {
+        buf.extend_from_slice(c.as_ref());
+    }
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 async fn send(client: &Client, url: &str, login: &Login) -> Result<Response, reqwest::Error> {

@@ -49,7 +49,7 @@ impl Collector for Probe {
         let start = Instant::now();
         match &mut self.kind {
             Kind::Http { url, reuse } => {
-                let a = self.client.get(url, &Login::default(), reuse).await?;
+                let a = self.client.get_discarding(url, &Login::default(), reuse).await?;
                 if !(a.status.is_success() || a.status.is_redirection()) {
                     return Err(format!("HTTP {}", a.status).into());
                 }
