@@ -29,6 +29,34 @@ fn saved_state(state: &Path) -> Option<(PathBuf, serde_json::Value)> {
     None
 }
 
+/// The lab's config with node1's `[[node]]` section changed by `edit`.
+fn with_node1(original: &str, edit: impl Fn(&str) -> String) -> String {
+    let at = original.find("[[node]]").expect("a [[node]]");
+    let end = original[at + 8..].find("[[node]]").map_or(original.len(), |i| at + 8 + i);
+    format!("{}{}{}", &original[..at], edit(&original[at..end]), &original[end..])
+}
+
+/// Node1's stop command replaced by `argv` (TOML strings).
+fn node1_stop_command(original: &str, argv: &[&str]) -> String {
+    with_node1(original, |section| {
+        let start = section.find("stop_command = [").expect("stop_command");
+        let end = start + section[start..].find(']').expect("]") + 1;
+        let list: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+        format!("{}stop_command = [{}]{}", &section[..start], list.join(", "), &section[end..])
+    })
+}
+
+/// The backups (and what is beside them) next to node `k`'s data directory.
+fn backups_of(lab: &Lab, k: u16) -> Vec<String> {
+    let dir = lab.dir().join(format!("node{k}"));
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.retain(|n| n.contains("ringdeck-backup"));
+    v.sort();
+    v
+}
+
 /// A row on node3 that the others never see (seed 004's divergence).
 fn diverge_node3(lab: &Lab) {
     lab.query(3, "SET sql_log_bin=0; INSERT INTO app.posts (id, node, body) VALUES (700003, 'node3', 'local only')");
@@ -77,6 +105,68 @@ fn rebuild_the_ring_resuming_after_a_kill_in_step_7() {
     std::fs::write(&known_hosts, good).unwrap();
     let (_, st) = saved_state(state).expect("the wizard is saved");
     assert_eq!(st["current"], 1, "step 1 ran, step 2 did not: {st}");
+
+    // Stopped means stopped: a stop command that does nothing and a login the server refuses
+    // (the old proof, a failed connect, would have passed) -> the step waits, then refuses with
+    // what the host shows; nothing is copied and the server was never touched.
+    let config = lab.config_path();
+    let original = std::fs::read_to_string(&config).expect("lab config");
+    let lying = node1_stop_command(&original, &["true"]);
+    let lying = with_node1(&lying, |sec| {
+        sec.replacen(&format!("password = \"{}\"", lab.password()), "password = \"wrong\"", 1)
+    });
+    assert_ne!(lying, original);
+    std::fs::write(&config, &lying).unwrap();
+    let uptime = || -> u64 {
+        lab.query_one(1, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'")
+            .and_then(|v| v.parse().ok())
+            .expect("node1 answers")
+    };
+    let before = uptime();
+    let (code, text) =
+        rd(&lab, state, &["recover", "--yes", "--confirm-node", "node1", "--steps", "1", "--server-wait", "4"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("node1: not proven stopped") && text.contains("(mariadbd)"), "{text}");
+    assert!(backups_of(&lab, 1).is_empty(), "nothing was copied: {:?}", backups_of(&lab, 1));
+    assert!(uptime() >= before + 4, "node1 ran throughout (no restart)");
+
+    // A stop command that returns before mysqld exits: the step waits for the proof. A partial
+    // backup left by an interrupted try is replaced; every backup ends with its manifest.
+    let ctl = lab.dir().join("node1/ctl").display().to_string();
+    let late =
+        node1_stop_command(&original, &["sh", "-c", "(sleep 2; exec \"$0\" stop) </dev/null >/dev/null 2>&1 &", &ctl]);
+    std::fs::write(&config, &late).unwrap();
+    let (_, st) = saved_state(state).expect("the wizard is saved");
+    let stamp: String = st["started"].as_str().unwrap().replace([':', '-'], "").chars().take(15).collect();
+    let partial = lab.dir().join(format!("node1/data.ringdeck-backup-{stamp}.partial"));
+    std::fs::create_dir_all(partial.join("junk")).unwrap();
+    let out = rd_ok(&lab, state, &["recover", "--yes", "--confirm-node", "node1", "--steps", "1"]);
+    // (as root in a container, processes started outside it are not readable: then the pid file
+    // and the socket are the proof)
+    assert!(
+        out.contains("node1: server stopped: no process has a file under")
+            || out.contains("node1: server stopped: the pid file"),
+        "{out}"
+    );
+    assert!(out.contains("replacing the unfinished"), "{out}");
+    assert!(out.contains("node1: backup") && out.contains("verified") && out.contains("by sha256"), "{out}");
+    std::fs::write(&config, &original).unwrap();
+    for k in 1..=3 {
+        let b = backups_of(&lab, k);
+        assert_eq!(b.len(), 2, "node{k}: the backup and its manifest, no partial: {b:?}");
+        assert!(b[1].ends_with(".sha256"), "{b:?}");
+    }
+
+    // Steps 3 and 4; then a backup whose manifest is gone stops RESET before any statement.
+    rd_ok(&lab, state, &["recover", "--yes", "--confirm-node", "node1", "--steps", "2"]);
+    let manifest = lab.dir().join("node3").join(&backups_of(&lab, 3)[1]);
+    let moved = manifest.with_extension("moved");
+    std::fs::rename(&manifest, &moved).unwrap();
+    let (code, text) = rd(&lab, state, &["recover", "--yes", "--confirm-node", "node1", "--steps", "1"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("node3: no verified backup before RESET MASTER"), "{text}");
+    assert!(!lab.replica_status(1).is_empty(), "nothing was reset: node1 still has its replication settings");
+    std::fs::rename(&moved, &manifest).unwrap();
 
     // Run on and kill it in the middle of step 7 (after its first target, before the second).
     let mut child = Command::new(env!("CARGO_BIN_EXE_ringdeck"))

@@ -961,7 +961,7 @@ fn most_complete(nodes: &[NodeInput<'_>], links: &[Link], shape: &Shape) -> Opti
         let mut reason = format!(
             "one break: {what}. {u} is {f}'s upstream: every write made on {others} went around \
              the ring ({p}) to {u}, and {u}'s own writes stop at the break, so {u} has the most \
-             complete data (seed 001 step 3: use the failed node's master)",
+             complete data (the rule of the recovery: the failed node's master is the source)",
             u = nodes[up].name,
             f = nodes[f].name,
             others = names(nodes, &path[..n - 1]),

@@ -40,6 +40,10 @@ pub struct RecoverArgs {
     /// Trust this host key fingerprint (SHA256:...) for a host not yet in known_hosts.
     #[arg(long = "accept-host-key", value_name = "FINGERPRINT")]
     pub accept_host_keys: Vec<String>,
+    /// How long a server may take to stop (proven on its host) or to start and answer, in seconds
+    /// (default 180; a large buffer pool takes longer to shut down).
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub server_wait: u64,
     /// Run at most N steps, then stop (the wizard resumes from there).
     #[arg(long, value_name = "N")]
     pub steps: Option<usize>,
@@ -183,6 +187,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     let mut ctx = Ctx::new(cfg.clone(), logins, state_path.clone()).map_err(|e| fail(2, e))?;
     ctx.read_only = read_only;
     ctx.maint = !args.no_maint;
+    ctx.server_wait = std::time::Duration::from_secs(args.server_wait.max(1));
     ctx.accepted = accepted_keys(&cfg, &args.accept_host_keys);
     state::save(&state_path, &st).map_err(|e| fail(2, e))?;
     let limit = args.steps.unwrap_or(usize::MAX);

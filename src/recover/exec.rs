@@ -2,6 +2,8 @@
 //! SSH (argv only), the streamed copy with its progress, post-checks, the saved state after every
 //! change and one audit record per step. Every stage is reported as an [`Event`].
 
+mod backup;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::files::{self, ServerFiles};
 use super::state::{self, MaintServer, Procedure, RecoveryState, StepKind};
+use super::stopped;
 use crate::config::login::{Logins, replication_password};
 use crate::config::{Config, NodeConfig};
 use crate::model::replication::{NodeStatus, Process};
@@ -176,6 +179,17 @@ impl Run<'_> {
         self.sessions.get(node).ok_or_else(|| format!("{node}: no SSH session"))
     }
 
+    /// [`Run::remote`] for a check run over and over (the stopped proof): not logged or
+    /// recorded as a command each time, its result is.
+    async fn remote_quiet(&mut self, node: &str, argv: &[String], idle: Duration) -> Result<String, String> {
+        let session = self.session(node).await?;
+        let out = session.run(argv, None, idle).await.map_err(|e| format!("{node}: {e}"))?;
+        if !out.success() {
+            return Err(format!("{node}: a check on the host failed: {}", ssh::shorten(out.stderr.trim(), 200)));
+        }
+        Ok(out.stdout)
+    }
+
     /// Runs argv on a node's host; the output's first line is shown.
     async fn remote(&mut self, node: &str, argv: &[String], idle: Duration) -> Result<String, String> {
         let shown = ssh::command_line(argv);
@@ -219,19 +233,55 @@ impl Run<'_> {
         cmd.clone().filter(|c| !c.is_empty()).ok_or_else(|| format!("{node} has no {key} in the config"))
     }
 
-    async fn stop_server(&mut self, node: &str) -> Result<(), String> {
+    /// Runs the node's stop command, then waits until its host proves the server stopped (see
+    /// [`stopped`]): a refused SQL login alone proves nothing. Refuses at the deadline with
+    /// what the host last showed.
+    async fn stop_server(&mut self, node: &str, files: Option<&ServerFiles>) -> Result<(), String> {
         let cmd = self.server_command(node, false)?;
         self.remote(node, &cmd, self.ctx.server_wait).await?;
         let deadline = Instant::now() + self.ctx.server_wait;
+        let mut last = String::from("it still answers SQL");
         loop {
             if self.sql(node).await.is_err() {
-                self.line(format!("{node}: server stopped (no longer answers)"));
-                return Ok(());
+                match self.proof(node, files).await? {
+                    stopped::Proof::Stopped(e) => {
+                        self.line(format!("{node}: server stopped: {e}"));
+                        self.notes.push(format!("{node} stopped: {e}"));
+                        return Ok(());
+                    }
+                    p => last = p.evidence().to_string(),
+                }
             }
             if Instant::now() >= deadline {
-                return Err(format!("{node}: still answering after its stop command"));
+                return Err(format!(
+                    "{node}: not proven stopped {} after its stop command: {last}; nothing was copied or removed",
+                    crate::ui::fmt::duration(self.ctx.server_wait)
+                ));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// What the node's host says about its server now (one reading).
+    async fn proof(&mut self, node: &str, files: Option<&ServerFiles>) -> Result<stopped::Proof, String> {
+        let dir = data_dir(self.ctx.node(node)?.0)?;
+        let (pid, sock) = files.map_or((String::new(), String::new()), |f| {
+            (f.pid_file.clone().unwrap_or_default(), f.socket.clone().unwrap_or_default())
+        });
+        let out = self.remote_quiet(node, &stopped::argv(&dir, &pid, &sock), self.ctx.timeout * 10).await?;
+        Ok(stopped::parse(&out))
+    }
+
+    /// Refuses unless the node's host proves its server stopped now: the guard of every step
+    /// that reads or replaces a data directory under a server that must not run.
+    async fn ensure_stopped(&mut self, node: &str, files: Option<&ServerFiles>, why: &str) -> Result<(), String> {
+        match self.proof(node, files).await? {
+            stopped::Proof::Stopped(e) => {
+                self.line(format!("{node}: stopped: {e}"));
+                self.notes.push(format!("{node} stopped: {e}"));
+                Ok(())
+            }
+            p => Err(format!("{node}: not proven stopped ({}): {why}", p.evidence())),
         }
     }
 
@@ -263,7 +313,12 @@ fn data_dir(ncfg: &NodeConfig) -> Result<String, String> {
 /// Reads a node's server-specific file names and checks that the server's `@@datadir` is the
 /// configured `data_dir` (so the wizard never copies into or empties the wrong directory).
 async fn server_files(t: &mut Target, ncfg: &NodeConfig) -> Result<ServerFiles, String> {
-    let rows = t.rows("SELECT @@datadir AS d, @@log_bin_basename AS b, @@relay_log_basename AS r").await?;
+    let rows = t
+        .rows(
+            "SELECT @@datadir AS d, @@log_bin_basename AS b, @@relay_log_basename AS r, @@pid_file AS p, \
+             @@socket AS s",
+        )
+        .await?;
     let get = |k: &str| rows.first().and_then(|r| r.iter().find(|(n, _)| n == k)).and_then(|(_, v)| v.clone());
     let datadir = get("d").ok_or("the server did not report @@datadir")?;
     let configured = data_dir(ncfg)?;
@@ -277,6 +332,8 @@ async fn server_files(t: &mut Target, ncfg: &NodeConfig) -> Result<ServerFiles, 
     Ok(ServerFiles {
         binlog_base: get("b").and_then(|b| files::base_in_datadir(&b, &datadir)),
         relay_base: get("r").and_then(|r| files::base_in_datadir(&r, &datadir)),
+        pid_file: get("p").filter(|p| !p.is_empty()),
+        socket: get("s").filter(|s| !s.is_empty()),
         datadir,
     })
 }
@@ -431,58 +488,6 @@ async fn quiesce(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, St
     Ok(format!("quiet: no client connections, binlog positions unchanged on {} nodes", nodes.len()))
 }
 
-async fn backup(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, String> {
-    let stamp = st.started.replace([':', '-'], "").chars().take(15).collect::<String>();
-    for n in super::exec_nodes(st, StepKind::Backup) {
-        if let Some(p) = st.backups.get(&n) {
-            run.line(format!("{n}: already backed up to {p}"));
-            continue;
-        }
-        let (ncfg, _) = run.ctx.node(&n)?;
-        let dir = data_dir(ncfg)?;
-        let dest = format!("{}.ringdeck-backup-{stamp}", dir.trim_end_matches('/'));
-        let used = files::first_number(&run.remote(&n, &files::du_kb(&dir), run.ctx.long_idle).await?)
-            .ok_or_else(|| format!("{n}: cannot read the size of {dir}"))?;
-        let free = files::first_number(&run.remote(&n, &files::df_free_kb(&dest), run.ctx.timeout * 10).await?)
-            .ok_or_else(|| format!("{n}: cannot read the free space for {dest}"))?;
-        let need = used + used / 10 + 64 * 1024;
-        run.line(format!("{n}: data {} MB, free {} MB, need {} MB", used / 1024, free / 1024, need / 1024));
-        if free < need {
-            return Err(format!(
-                "{n}: not enough free space for the backup ({} MB free, {} MB needed): a full disk corrupts \
-                 tables (seed 000); free space first",
-                free / 1024,
-                need / 1024
-            ));
-        }
-        run.stop_server(&n).await?;
-        let copied = run.remote(&n, &files::backup(&dir, &dest), run.ctx.long_idle).await;
-        let check = match copied {
-            Ok(_) => {
-                let a = run.remote(&n, &files::tally(&dir), run.ctx.long_idle).await?;
-                let b = run.remote(&n, &files::tally(&dest), run.ctx.long_idle).await?;
-                if a.trim() == b.trim() {
-                    Ok(a.trim().to_string())
-                } else {
-                    Err(format!(
-                        "{n}: backup differs from the data directory (files bytes: {} vs {})",
-                        a.trim(),
-                        b.trim()
-                    ))
-                }
-            }
-            Err(e) => Err(e),
-        };
-        // The server comes back whatever happened to the copy.
-        run.start_server(&n).await?;
-        let tally = check?;
-        run.line(format!("{n}: backup {dest} verified ({tally} files bytes)"));
-        st.backups.insert(n.clone(), dest);
-        run.save(st)?;
-    }
-    Ok(format!("{} backups: {}", st.backups.len(), st.backups.values().cloned().collect::<Vec<_>>().join(", ")))
-}
-
 async fn stop_slaves(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, String> {
     for n in super::exec_nodes(st, StepKind::StopSlaves) {
         let mut t = run.sql(&n).await?;
@@ -510,7 +515,9 @@ async fn stop_slaves(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String
 }
 
 async fn reset(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, String> {
-    for n in super::exec_nodes(st, StepKind::Reset) {
+    let nodes = super::exec_nodes(st, StepKind::Reset);
+    backup::ensure_backups(run, st, &nodes, "RESET MASTER / RESET SLAVE ALL").await?;
+    for n in nodes {
         let mut t = run.sql(&n).await?;
         let status = t.read().await?;
         let mut stmts = vec![Sql { dialect: t.dialect, connection: "" }.reset_master()];
@@ -535,7 +542,8 @@ async fn reset(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Stri
 async fn shutdown(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, String> {
     let nodes = super::exec_nodes(st, StepKind::Shutdown);
     for n in &nodes {
-        run.stop_server(n).await?;
+        let f = st.files.get(n).cloned();
+        run.stop_server(n, f.as_ref()).await?;
     }
     Ok(format!("stopped cleanly: {}", nodes.join(", ")))
 }
@@ -552,9 +560,9 @@ async fn copy(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, Strin
         let dst_files =
             st.files.get(&target).cloned().ok_or_else(|| format!("{target}'s file names were not recorded"))?;
         let dst_dir = data_dir(run.ctx.node(&target)?.0)?;
-        if run.sql(&target).await.is_ok() {
-            return Err(format!("{target}'s server answers: it must be shut down before its data is replaced"));
-        }
+        backup::ensure_backups(run, st, std::slice::from_ref(&target), "its data directory is replaced").await?;
+        run.ensure_stopped(&source, Some(&src_files), "its data directory must not change while it is copied").await?;
+        run.ensure_stopped(&target, Some(&dst_files), "its data directory must not be replaced under a server").await?;
         let patterns = files::union_patterns(&[&src_files, &dst_files]);
         let total = files::first_number(
             &run.remote(&source, &files::copy_bytes(&src_dir, &patterns), run.ctx.long_idle).await?,
@@ -833,7 +841,7 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
     let audit_id = ctx.audit.begin(&begun).unwrap_or_default();
     let result = match kind {
         StepKind::Quiesce => quiesce(&mut run, st).await,
-        StepKind::Backup => backup(&mut run, st).await,
+        StepKind::Backup => backup::backup(&mut run, st).await,
         StepKind::PickSource => pick_source(&mut run, st).await,
         StepKind::StopSlaves => stop_slaves(&mut run, st).await,
         StepKind::Reset => reset(&mut run, st).await,

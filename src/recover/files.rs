@@ -18,6 +18,12 @@ pub struct ServerFiles {
     pub binlog_base: Option<String>,
     /// Relay log base name when the relay logs live in the data directory.
     pub relay_base: Option<String>,
+    /// `@@pid_file` and `@@socket`: how the host proves the server stopped when not every
+    /// process's open files can be read (see `recover::stopped`).
+    #[serde(default)]
+    pub pid_file: Option<String>,
+    #[serde(default)]
+    pub socket: Option<String>,
 }
 
 /// Files every server keeps for itself (seed 001 step 7 and the rehearsal notes): replication
@@ -94,17 +100,46 @@ pub fn df_free_kb(dir: &str) -> Vec<String> {
     vec![s("sh"), s("-c"), s(script), s("sh"), s(dir)]
 }
 
-/// Copies `datadir` to `backup` (which must not exist yet), keeping modes and times.
-pub fn backup(datadir: &str, backup: &str) -> Vec<String> {
+/// Copies `datadir` to `BACKUP.partial`, keeping modes and times; a `.partial` left by an
+/// interrupted try is replaced. Refuses when `backup` itself exists (a finished backup is never
+/// overwritten).
+pub fn backup_to_partial(datadir: &str, backup: &str) -> Vec<String> {
     let script = r#"set -e; if [ -e "$2" ]; then echo "$2 already exists" >&2; exit 1; fi
-mkdir -p -- "$(dirname -- "$2")"; cp -a -- "$1" "$2"; echo "copied $1 to $2""#;
+p="$2.partial"; if [ -e "$p" ]; then echo "replacing the unfinished $p"; rm -rf -- "$p"; fi
+mkdir -p -- "$(dirname -- "$2")"; cp -a -- "$1" "$p"; echo "copied $1 to $p""#;
     vec![s("sh"), s("-c"), s(script), s("sh"), s(datadir), s(backup)]
 }
 
-/// Counts files and bytes under `dir` (all of them), printed as `FILES BYTES`.
-pub fn tally(dir: &str) -> Vec<String> {
-    let script = r#"cd -- "$1" || exit 1; find . -type f -printf '%s\n' | awk '{n++; b+=$1} END {print n+0, b+0}'"#;
-    vec![s("sh"), s("-c"), s(script), s("sh"), s(dir)]
+/// `sha256sum` lines of every regular file under `BACKUP.partial`, also written to
+/// `BACKUP.sha256.partial` (the manifest that goes with the backup).
+pub fn hash_partial_backup(backup: &str) -> Vec<String> {
+    // A file that cannot be hashed is missing from the listing: the comparison with the data
+    // directory's listing then fails, so no pipefail is needed.
+    let script = r#"cd -- "$1.partial" || exit 1
+find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | tee -- "$1.sha256.partial""#;
+    vec![s("sh"), s("-c"), s(script), s("sh"), s(backup)]
+}
+
+/// Renames the verified `BACKUP.partial` and its manifest into place; prints the manifest's
+/// sha256 (what the state records, and what later steps check the backup by).
+pub fn seal_backup(backup: &str) -> Vec<String> {
+    let script = r#"set -e; mv -- "$1.sha256.partial" "$1.sha256"; mv -- "$1.partial" "$1"
+sha256sum < "$1.sha256" | cut -d' ' -f1"#;
+    vec![s("sh"), s("-c"), s(script), s("sh"), s(backup)]
+}
+
+/// What is at `backup`: `present DIGEST FILES LISTED` (the manifest's sha256, the files in the
+/// backup, the lines of the manifest), or `missing: WHY`.
+pub fn backup_state(backup: &str) -> Vec<String> {
+    let script = r#"[ -d "$1" ] || { echo "missing: $1 is not there"; exit 0; }
+[ -f "$1.sha256" ] || { echo "missing: $1.sha256 (its manifest) is not there"; exit 0; }
+echo "present $(sha256sum < "$1.sha256" | cut -d' ' -f1) $(find "$1" -type f | wc -l) $(wc -l < "$1.sha256")""#;
+    vec![s("sh"), s("-c"), s(script), s("sh"), s(backup)]
+}
+
+/// The manifest of a finished backup.
+pub fn backup_manifest(backup: &str) -> Vec<String> {
+    vec![s("cat"), s("--"), format!("{backup}.sha256")]
 }
 
 /// Bytes the copy will send: regular files under `dir` except the patterns.
@@ -180,6 +215,7 @@ mod tests {
             datadir: format!("/tmp/lab/node{k}/data/"),
             binlog_base: Some(format!("binlog-n{k}")),
             relay_base: Some(format!("relay-n{k}")),
+            ..Default::default()
         }
     }
 
@@ -206,9 +242,13 @@ mod tests {
     #[test]
     fn paths_are_arguments_never_script_text() {
         let evil = "/tmp/x'; rm -rf / #";
-        for argv in
-            [du_kb(evil), df_free_kb(evil), backup(evil, evil), hashes(evil, &[]), replace_from_stdin(evil, &[])]
-        {
+        for argv in [
+            du_kb(evil),
+            df_free_kb(evil),
+            backup_to_partial(evil, evil),
+            hashes(evil, &[]),
+            replace_from_stdin(evil, &[]),
+        ] {
             assert!(!argv[2].contains(evil), "path spliced into the script: {argv:?}");
             assert!(argv.iter().any(|a| a == evil));
         }

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod files;
 pub mod lock;
 pub mod state;
+pub mod stopped;
 
 use std::collections::BTreeMap;
 
@@ -198,7 +199,14 @@ pub fn preview(cfg: &Config, st: &RecoveryState, kind: StepKind) -> Vec<String> 
             .flat_map(|n| {
                 [
                     format!("{}: check free space for a copy of {}", host(n), dir(n)),
-                    format!("  stop: {}; cp -a {} {}.ringdeck-backup-<time>; verify; start: {}", cmd(n, false), dir(n), dir(n), cmd(n, true)),
+                    format!(
+                        "  stop: {} (proven on the host); cp -a {} {}.ringdeck-backup-<time>.partial; sha256 of every \
+                         file compared; renamed with its manifest .sha256; start: {}",
+                        cmd(n, false),
+                        dir(n),
+                        dir(n),
+                        cmd(n, true)
+                    ),
                 ]
             })
             .collect(),
@@ -208,15 +216,23 @@ pub fn preview(cfg: &Config, st: &RecoveryState, kind: StepKind) -> Vec<String> 
                 .into(),
         ],
         StepKind::StopSlaves => targets(kind).iter().map(|n| format!("{n}: STOP SLAVE (each connection)")).collect(),
-        StepKind::Reset => targets(kind).iter().map(|n| format!("{n}: RESET MASTER; RESET SLAVE ALL")).collect(),
-        StepKind::Shutdown => targets(kind).iter().map(|n| format!("{}: {}", host(n), cmd(n, false))).collect(),
+        StepKind::Reset => {
+            let mut v = vec!["first: every node's backup in place with the manifest recorded in step 2".to_string()];
+            v.extend(targets(kind).iter().map(|n| format!("{n}: RESET MASTER; RESET SLAVE ALL")));
+            v
+        }
+        StepKind::Shutdown => targets(kind)
+            .iter()
+            .map(|n| format!("{}: {}, then wait until the host proves it stopped", host(n), cmd(n, false)))
+            .collect(),
         StepKind::Copy => st
             .copy_targets()
             .iter()
             .map(|t| {
                 format!(
                     "{src}:{} -> {t}:{} through ringdeck (tar over two SSH sessions), leaving out binlogs, relay logs, \
-                     *.info, auto.cnf, pid/socket/error files; the target is emptied first; then sha256 of every file compared",
+                     *.info, auto.cnf, pid/socket/error files; first the target's backup checked and both servers \
+                     proven stopped on their hosts; the target is emptied; then sha256 of every file compared",
                     st.source.as_deref().map_or(String::new(), dir),
                     dir(t)
                 )

@@ -114,6 +114,10 @@ pub struct RecoveryState {
     pub files: BTreeMap<String, ServerFiles>,
     /// Where each node's backup went.
     pub backups: BTreeMap<String, String>,
+    /// The sha256 of each backup's manifest (`BACKUP.sha256`), recorded once the backup matched
+    /// the data directory file by file: what the destructive steps check the backup by.
+    #[serde(default)]
+    pub backup_digests: BTreeMap<String, String>,
     /// Copy targets done in step 7 (a resumed copy skips nothing: it copies the rest again).
     pub copied: Vec<String>,
     pub maint: Vec<MaintServer>,
@@ -153,6 +157,7 @@ impl RecoveryState {
             upstreams: BTreeMap::new(),
             files: BTreeMap::new(),
             backups: BTreeMap::new(),
+            backup_digests: BTreeMap::new(),
             copied: Vec::new(),
             maint: Vec::new(),
             log: Vec::new(),
