@@ -67,6 +67,7 @@ fn link(up_port: u16, up_id: u32, sql_errno: u32) -> ReplicaLink {
         sql_state: String::new(),
         using_gtid: "No".into(),
         gtid_io_pos: String::new(),
+        props: Default::default(),
     }
 }
 

@@ -264,3 +264,33 @@ fn bypass_then_rejoin_from_a_copy() {
     let verify = rd(&lab, state, &["verify"]);
     assert_eq!(verify.0, 0, "{}", verify.1);
 }
+
+/// A rebuild keeps each link as it was: on a GTID ring every link ends `Using_Gtid: Slave_Pos`
+/// (never silently turned into a position-based one), starting from its upstream's GTID position.
+#[test]
+fn a_rebuild_of_a_gtid_ring_keeps_gtid_links() {
+    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: true });
+    let state_dir = tempfile::tempdir().expect("state dir");
+    let state = state_dir.path();
+    for k in 1..=3 {
+        assert_eq!(lab.replica_status(k).get("Using_Gtid").map(String::as_str), Some("Slave_Pos"));
+    }
+    lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
+    wait_until(Duration::from_secs(20), "node2 stopped on 1062", || {
+        lab.replica_status(2).get("Last_SQL_Errno").map(String::as_str) == Some("1062")
+    });
+    let out = rd_ok(&lab, state, &["recover", "--yes", "--confirm-node", "node1"]);
+    assert!(out.contains("link from 127.0.0.1") && out.contains("is gtid slave_pos"), "{out}");
+    assert!(out.contains("SET GLOBAL gtid_slave_pos") && out.contains("MASTER_USE_GTID=slave_pos"), "{out}");
+    assert!(out.contains("recovery complete"), "{out}");
+    ring_green(&lab);
+    for k in 1..=3 {
+        let s = lab.replica_status(k);
+        assert_eq!(s.get("Using_Gtid").map(String::as_str), Some("Slave_Pos"), "node{k}: {s:?}");
+    }
+    for (k, id) in [(1, 810001), (2, 810002), (3, 810003)] {
+        replicates(&lab, k, id);
+    }
+    let verify = rd(&lab, state, &["verify"]);
+    assert_eq!(verify.0, 0, "{}", verify.1);
+}

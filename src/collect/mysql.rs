@@ -7,13 +7,21 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts, Value};
 
 use super::{Collector, Payload, PollError};
-use crate::config::NodeConfig;
 use crate::config::login::Login;
+use crate::config::{NodeConfig, SslMode, TlsConfig};
 use crate::model::digest::{self, Digest, Digests};
 use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row};
 
+/// How to connect to a node: the driver's options, and whether a server without TLS gets a
+/// plain connection (`ssl_mode = "preferred"`).
+#[derive(Clone, Debug)]
+pub struct ConnOpts {
+    pub opts: Opts,
+    pub plain_fallback: bool,
+}
+
 /// Connection options for a node: TCP only (never a local socket behind our back), its TLS.
-pub fn opts(node: &NodeConfig, login: &Login) -> Result<Opts, String> {
+pub fn opts(node: &NodeConfig, login: &Login) -> Result<ConnOpts, String> {
     let mut b = OptsBuilder::default()
         .ip_or_hostname(node.host.clone())
         .tcp_port(node.port)
@@ -21,27 +29,60 @@ pub fn opts(node: &NodeConfig, login: &Login) -> Result<Opts, String> {
         .user(login.user.clone())
         .pass(login.password.as_ref().map(|p| p.expose().to_string()))
         .stmt_cache_size(0);
-    if let Some(tls) = &node.tls {
-        let mut ssl = SslOpts::default().with_danger_skip_domain_validation(!tls.verify_identity);
-        if let Some(ca) = &tls.ca {
-            ssl = ssl.with_root_certs(vec![crate::config::paths::expand_tilde(ca).into()]);
-        }
+    if let Some(ssl) = node.tls.as_ref().and_then(ssl_opts) {
         b = b.ssl_opts(ssl);
     }
-    Ok(b.into())
+    let plain_fallback = node.tls.as_ref().is_some_and(|t| t.mode() == SslMode::Preferred);
+    Ok(ConnOpts { opts: b.into(), plain_fallback })
+}
+
+/// The TLS options of an `ssl_mode`, as the MySQL clients mean them: `preferred` and `required`
+/// encrypt without verifying (a `preferred` connect falls back to plain when the server offers
+/// no TLS, see [`connect`]); `verify_ca` checks the chain to `ca`; `verify_identity` also the
+/// host name. `None`: no TLS.
+fn ssl_opts(tls: &TlsConfig) -> Option<SslOpts> {
+    let path = |p: &std::path::Path| crate::config::paths::expand_tilde(p);
+    let mut ssl = match tls.mode() {
+        SslMode::Disabled => return None,
+        SslMode::Preferred | SslMode::Required => {
+            SslOpts::default().with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true)
+        }
+        SslMode::VerifyCa => SslOpts::default().with_danger_skip_domain_validation(true),
+        SslMode::VerifyIdentity => SslOpts::default(),
+    };
+    if let Some(ca) = &tls.ca {
+        ssl = ssl.with_root_certs(vec![path(ca).into()]);
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        ssl = ssl.with_client_identity(Some(mysql_async::ClientIdentity::new(path(cert).into(), path(key).into())));
+    }
+    Some(ssl)
 }
 
 /// Connects with a timeout (mysql_async has none of its own).
-pub async fn connect(opts: &Opts, timeout: Duration) -> Result<Conn, String> {
+pub async fn connect(opts: &ConnOpts, timeout: Duration) -> Result<Conn, String> {
     connect_polled(opts, timeout).await.map_err(|e| e.message)
 }
 
 /// [`connect`], saying whether the failure may pass by the next poll (a timeout, a reset).
-async fn connect_polled(opts: &Opts, timeout: Duration) -> Result<Conn, PollError> {
-    match tokio::time::timeout(timeout, Conn::new(opts.clone())).await {
-        Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(poll_error(&e)),
-        Err(_) => Err(PollError::transient(format!("connect timed out after {}", crate::ui::fmt::duration(timeout)))),
+async fn connect_polled(opts: &ConnOpts, timeout: Duration) -> Result<Conn, PollError> {
+    let attempt = |o: Opts| async move {
+        match tokio::time::timeout(timeout, Conn::new(o)).await {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                Err(PollError::transient(format!("connect timed out after {}", crate::ui::fmt::duration(timeout))))
+            }
+        }
+    };
+    match attempt(opts.opts.clone()).await? {
+        Ok(c) => Ok(c),
+        // `ssl_mode = "preferred"`: a server without TLS gets a plain connection, as the MySQL
+        // clients do.
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) if opts.plain_fallback => {
+            let plain: Opts = OptsBuilder::from_opts(opts.opts.clone()).ssl_opts(None::<SslOpts>).into();
+            attempt(plain).await?.map_err(|e| poll_error(&e))
+        }
+        Err(e) => Err(poll_error(&e)),
     }
 }
 
@@ -112,7 +153,7 @@ async fn polled_rows(conn: &mut Conn, sql: &str) -> Result<Vec<Row>, PollError> 
 
 /// Polls one node.
 pub struct NodeCollector {
-    opts: Opts,
+    opts: ConnOpts,
     timeout: Duration,
     conn: Option<Conn>,
     version: Option<(String, Dialect)>,
@@ -140,7 +181,7 @@ async fn read_digests(conn: &mut Conn) -> Digests {
 }
 
 impl NodeCollector {
-    pub fn new(opts: Opts, timeout: Duration) -> Self {
+    pub fn new(opts: ConnOpts, timeout: Duration) -> Self {
         Self { opts, timeout, conn: None, version: None, polls: 0, digests: None }
     }
 

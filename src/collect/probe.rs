@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts};
 
 use super::http::{Http, Reuse};
 use super::{Collector, Payload, PollError, ProbeSample};
@@ -13,7 +13,7 @@ use crate::config::{Config, ProbeConfig};
 enum Kind {
     Http { url: String, reuse: Reuse },
     Tcp(String),
-    Sql { opts: Box<Opts>, conn: Option<Conn> },
+    Sql { opts: Box<super::mysql::ConnOpts>, conn: Option<Conn> },
 }
 
 pub struct Probe {

@@ -16,7 +16,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub use duration::Interval;
-pub use schema::{ApacheConfig, Config, HaproxyConfig, NodeConfig, PasswordFields, ProbeConfig, SshConfig, TlsConfig};
+pub use schema::{
+    ApacheConfig, Config, HaproxyConfig, NodeConfig, PasswordFields, ProbeConfig, SshConfig, SslMode, TlsConfig,
+};
 pub use secret::{PasswordSource, Secret};
 
 /// A config problem, located in its file.
@@ -159,6 +161,25 @@ impl Config {
                         n.name.get_ref()
                     ),
                 ));
+            }
+            if let Some(t) = &n.tls {
+                if t.cert.is_some() != t.key.is_some() {
+                    return Err(err(
+                        span.clone(),
+                        "tls",
+                        format!("node {}: [node.tls] needs cert and key together", n.name()),
+                    ));
+                }
+                if t.mode() == SslMode::VerifyCa && t.ca.is_none() {
+                    return Err(err(
+                        span.clone(),
+                        "tls",
+                        format!(
+                            "node {}: ssl_mode = \"verify_ca\" needs ca (the CA certificate to verify with)",
+                            n.name()
+                        ),
+                    ));
+                }
             }
             for (key, cmd) in [("stop_command", &n.stop_command), ("start_command", &n.start_command)] {
                 if cmd.as_ref().is_some_and(|c| c.is_empty()) {

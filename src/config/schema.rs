@@ -134,6 +134,23 @@ pub struct NodeConfig {
     pub replication_password: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication_password_command: Option<String>,
+    /// TLS of the link into this node, for every `CHANGE MASTER` ringdeck writes on it: laid over
+    /// what the link had (a rebuild, bypass or rejoin keeps a link's TLS, GTID mode and delay as
+    /// they were; these set them for a link with no record, or from now on). Paths are on this
+    /// node's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_ssl: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_ssl_ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_ssl_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_ssl_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_ssl_verify_server_cert: Option<bool>,
+    /// MySQL 8 `GET_SOURCE_PUBLIC_KEY=1` (a `caching_sha2_password` replication user without TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_get_public_key: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,16 +183,45 @@ impl NodeConfig {
     }
 }
 
-/// TLS to a MySQL/MariaDB server.
+/// TLS to a MySQL/MariaDB server, as the MySQL clients' `--ssl-mode`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
+    /// `disabled`, `preferred` (TLS when the server offers it, unverified), `required` (TLS,
+    /// unverified), `verify_ca` (the certificate chains to `ca`), `verify_identity` (and names
+    /// the host). Without it: `verify_identity`, or `verify_ca` with `verify_identity = false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<SslMode>,
     /// CA certificate (PEM) to verify the server with; default the system roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<PathBuf>,
-    /// Check that the certificate names the host (default true).
+    /// Client certificate and key (PEM) for servers that require X509 accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Check that the certificate names the host (default true); the older spelling of
+    /// `ssl_mode = "verify_ca"` when false.
     #[serde(default = "default_true")]
     pub verify_identity: bool,
+}
+
+/// The MySQL clients' `--ssl-mode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SslMode {
+    Disabled,
+    Preferred,
+    Required,
+    VerifyCa,
+    VerifyIdentity,
+}
+
+impl TlsConfig {
+    /// The mode in effect.
+    pub fn mode(&self) -> SslMode {
+        self.ssl_mode.unwrap_or(if self.verify_identity { SslMode::VerifyIdentity } else { SslMode::VerifyCa })
+    }
 }
 
 fn default_true() -> bool {

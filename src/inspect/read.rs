@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use mysql_async::BinlogStreamRequest;
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStreamRequest, Conn};
 
 use super::event::{Fold, Transaction};
 use crate::collect::mysql::{describe, opts};
@@ -41,10 +41,7 @@ async fn dump(
 ) -> Result<Transaction, String> {
     let left = || deadline.saturating_duration_since(Instant::now());
     let o = opts(node, login)?;
-    let mut conn = tokio::time::timeout(left(), Conn::new(o))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| describe(&e))?;
+    let mut conn = crate::collect::mysql::connect(&o, left()).await?;
     let version: Option<String> = tokio::time::timeout(left(), conn.query_first("SELECT @@version"))
         .await
         .map_err(|_| "no answer to SELECT @@version".to_string())?

@@ -32,6 +32,12 @@ pub fn build(spec: &Spec) -> Config {
             replication_user: Some("repl".into()),
             replication_password: Some(spec.repl_password.clone()),
             replication_password_command: None,
+            replication_ssl: None,
+            replication_ssl_ca: None,
+            replication_ssl_cert: None,
+            replication_ssl_key: None,
+            replication_ssl_verify_server_cert: None,
+            replication_get_public_key: None,
             tls: None,
             ssh: Some(SshConfig {
                 host: Some("127.0.0.1".into()),

@@ -6,6 +6,7 @@ pub mod apache_workers;
 pub mod digest;
 pub mod haproxy;
 pub mod haproxy_runtime;
+pub mod linkprops;
 pub mod replication;
 pub mod ring;
 pub mod series;

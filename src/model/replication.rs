@@ -146,6 +146,8 @@ pub struct ReplicaLink {
     pub using_gtid: String,
     /// MariaDB `Gtid_IO_Pos` or MySQL `Retrieved_Gtid_Set`.
     pub gtid_io_pos: String,
+    /// TLS, GTID mode, delay, ...: what a `CHANGE MASTER` re-creating the link must set again.
+    pub props: super::linkprops::LinkProps,
 }
 
 fn text(ix: &HashMap<String, Option<&str>>, key: &str) -> String {
@@ -186,6 +188,7 @@ impl ReplicaLink {
             sql_state: text(&ix, "Slave_SQL_Running_State"),
             using_gtid,
             gtid_io_pos,
+            props: super::linkprops::LinkProps::from_index(|k| ix.get(k).copied().flatten().map(str::to_string)),
         })
     }
 

@@ -19,6 +19,7 @@ use crate::config::{Config, NodeConfig};
 use crate::model::replication::{NodeStatus, Process};
 use crate::model::sqltext::mask_secrets;
 use crate::runbook::audit::{self, AuditLog, AuditRecord};
+use crate::runbook::changemaster::{self, SourcePos};
 use crate::runbook::engine::Target;
 use crate::runbook::plan::Sql;
 use crate::runbook::quote::{redact, unmask_password};
@@ -437,6 +438,10 @@ async fn quiesce(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, St
         let st_now = t.read().await?;
         let files = server_files(&mut t, run.ctx.node(n)?.0).await?;
         st.files.insert(n.clone(), files);
+        if let Some(l) = st_now.links.first() {
+            run.line(format!("{n}: link from {}:{} is {}", l.master_host, l.master_port, l.props.summary()));
+            st.links.insert(n.clone(), l.props.clone());
+        }
         run.line(format!("{n}: {} connections", ps.len()));
         for p in &ps {
             run.line(format!(
@@ -702,26 +707,30 @@ async fn wait_caught_up(run: &mut Run<'_>, node: &str) -> Result<(), String> {
 
 async fn reconnect(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, String> {
     let order = reconnect_order(st);
-    // Coordinates first, all while writes are still blocked.
+    // Coordinates first, all while writes are still blocked: the binlog position and, for a
+    // link that used GTID, the upstream's GTID position.
     let mut coords = BTreeMap::new();
     for n in &order {
         let up = st.upstreams.get(n).ok_or_else(|| format!("{n} has no recorded upstream"))?.clone();
         let mut t = run.sql(&up).await?;
-        let (file, pos) = binlog_of(&t.read().await?).map_err(|e| format!("{up}: {e}"))?;
+        let status = t.read().await?;
+        let (file, pos) = binlog_of(&status).map_err(|e| format!("{up}: {e}"))?;
         t.close().await;
-        run.line(format!("{up}: binlog at {file}:{pos}"));
-        coords.insert(n.clone(), (up, file, pos));
+        run.line(format!("{up}: binlog at {file}:{pos}, gtid_binlog_pos '{}'", status.vars.gtid_binlog_pos));
+        coords.insert(n.clone(), (up, file, pos, status.vars.gtid_binlog_pos.clone()));
     }
     // A node that still replicates (a rejoin's downstream) first applies all its upstream wrote.
     for n in &order {
         wait_caught_up(run, n).await?;
     }
     for n in &order {
-        let (up, file, pos) = coords[n].clone();
+        let (up, file, pos, gtid_pos) = coords[n].clone();
         let (ucfg, _) = run.ctx.node(&up)?;
         let (uhost, uport) = (ucfg.host.clone(), ucfg.port);
         let (ncfg, _) = run.ctx.node(n)?;
         let user = ncfg.replication_user.clone().ok_or_else(|| format!("{n} has no replication_user in the config"))?;
+        // The link as it was in step 1, with the config's replication_ssl* laid over it.
+        let props = changemaster::with_config(st.links.get(n).cloned().unwrap_or_default(), ncfg);
         let mut t = run.sql(n).await?;
         let status = t.read().await?;
         let sql = Sql { dialect: t.dialect, connection: "" };
@@ -730,7 +739,16 @@ async fn reconnect(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, 
             .iter()
             .map(|l| Sql { dialect: t.dialect, connection: &l.connection }.stop(Threads::Both))
             .collect();
-        stmts.push(sql.change_master(&uhost, uport, &user, &file, pos));
+        let at = if changemaster::positions_by_gtid(t.dialect, &props) {
+            if t.dialect == crate::model::replication::Dialect::MariaDb {
+                stmts.push(sql.set_gtid_slave_pos(&gtid_pos));
+            }
+            SourcePos::Gtid
+        } else {
+            SourcePos::File { file, pos }
+        };
+        stmts.push(sql.change_master_to(&uhost, uport, &user, &at, &props));
+        run.line(format!("{n}: from {up}, {}", props.summary()));
         run.exec(n, &mut t, &stmts).await?;
         t.close().await;
     }

@@ -110,6 +110,10 @@ pub struct RecoveryState {
     pub source: Option<String>,
     /// Each node's upstream in the ring being built (recorded before anything is reset).
     pub upstreams: BTreeMap<String, String>,
+    /// Each node's replication link as it was in step 1 (TLS, GTID mode, delay): step 9 and a
+    /// rejoin re-create it with the same properties.
+    #[serde(default)]
+    pub links: BTreeMap<String, crate::model::linkprops::LinkProps>,
     /// Each node's server-specific file names (read before the servers stop).
     pub files: BTreeMap<String, ServerFiles>,
     /// Where each node's backup went.
@@ -158,6 +162,7 @@ impl RecoveryState {
             files: BTreeMap::new(),
             backups: BTreeMap::new(),
             backup_digests: BTreeMap::new(),
+            links: BTreeMap::new(),
             copied: Vec::new(),
             maint: Vec::new(),
             log: Vec::new(),

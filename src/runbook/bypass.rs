@@ -53,6 +53,14 @@ pub fn plan(failed: &str, cfg: &Config, statuses: &[(&str, Option<&NodeStatus>)]
     })?;
     let ucfg = &cfg.nodes[ui];
     let sql = Sql { dialect: dst.dialect, connection: &dlink.connection };
+    // The new link keeps what the old one had (TLS, delay; by GTID when it was: the
+    // downstream's own GTID position then says where to go on, in every domain).
+    let props = super::changemaster::with_config(dlink.props.clone(), &cfg.nodes[di]);
+    let at = if super::changemaster::positions_by_gtid(dst.dialect, &props) {
+        super::changemaster::SourcePos::Gtid
+    } else {
+        super::changemaster::SourcePos::File { file: file.clone(), pos }
+    };
     let caught_up = match &fst.binlog {
         Some(b) => dlink.relay_master_log_file == b.file && dlink.exec_master_log_pos == b.position,
         None => false,
@@ -79,7 +87,7 @@ pub fn plan(failed: &str, cfg: &Config, statuses: &[(&str, Option<&NodeStatus>)]
         title: format!("bypass {failed}: point {down} at {upstream} {file}:{pos}"),
         statements: vec![
             sql.stop(Threads::Both),
-            sql.change_master(&ucfg.host, ucfg.port, user, &file, pos),
+            sql.change_master_to(&ucfg.host, ucfg.port, user, &at, &props),
             sql.start(),
         ],
         preconditions: vec![

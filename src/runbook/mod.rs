@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod bypass;
+pub mod changemaster;
 pub mod cli;
 pub mod engine;
 pub mod explain;

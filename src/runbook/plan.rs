@@ -12,7 +12,7 @@ use crate::model::replication::{Dialect, IoState, NodeStatus, ReplicaLink};
 use crate::model::ring::{NodeIdent, upstream_of};
 use crate::model::topology::error_gist;
 
-use super::quote::{PASSWORD_MASK, sql_string};
+use super::quote::sql_string;
 use super::step::{Condition, Danger, Step, StepAction, Threads};
 
 /// Errors `skip-until-healthy` skips unless told otherwise: duplicate key and row not found.
@@ -227,7 +227,7 @@ impl Sql<'_> {
         if self.modern() { "REPLICA" } else { "SLAVE" }
     }
     /// ` 'name'` after SLAVE on MariaDB with a named connection.
-    fn maria_name(&self) -> String {
+    pub(super) fn maria_name(&self) -> String {
         if self.dialect == Dialect::MariaDb && !self.connection.is_empty() {
             format!(" {}", sql_string(self.connection))
         } else {
@@ -235,7 +235,7 @@ impl Sql<'_> {
         }
     }
     /// ` FOR CHANNEL 'name'` on MySQL with a named channel.
-    fn channel(&self) -> String {
+    pub(super) fn channel(&self) -> String {
         if self.dialect != Dialect::MariaDb && !self.connection.is_empty() {
             format!(" FOR CHANNEL {}", sql_string(self.connection))
         } else {
@@ -273,23 +273,6 @@ impl Sql<'_> {
 
     pub fn reset_slave_all(&self) -> String {
         format!("RESET {}{} ALL{}", self.word(), self.maria_name(), self.channel())
-    }
-
-    /// `CHANGE MASTER TO ...` / `CHANGE REPLICATION SOURCE TO ...` with the password masked.
-    pub fn change_master(&self, host: &str, port: u16, user: &str, file: &str, pos: u64) -> String {
-        let (head, k) = if self.modern() {
-            ("CHANGE REPLICATION SOURCE TO".to_string(), "SOURCE")
-        } else {
-            (format!("CHANGE MASTER{} TO", self.maria_name()), "MASTER")
-        };
-        format!(
-            "{head} {k}_HOST={}, {k}_PORT={port}, {k}_USER={}, {k}_PASSWORD={PASSWORD_MASK}, {k}_LOG_FILE={}, \
-             {k}_LOG_POS={pos}{}",
-            sql_string(host),
-            sql_string(user),
-            sql_string(file),
-            self.channel()
-        )
     }
 
     pub fn read_only(&self, on: bool) -> String {
@@ -745,7 +728,20 @@ pub fn plan(
             })?;
             step.action = StepAction::ChangeMaster { upstream: upstream.clone(), file: file.clone(), pos };
             step.title = format!("point {node} at {upstream} {file}:{pos}");
-            step.statements = vec![sql.change_master(&ucfg.host, ucfg.port, user, &file, pos)];
+            // The link keeps its TLS, delay and key options; it is positioned at the coordinates
+            // given, so a GTID link becomes a position-based one (said in the warnings).
+            let was = link.map(|l| l.props.clone()).unwrap_or_default();
+            let mut props = super::changemaster::with_config(was.clone(), ncfg);
+            props.gtid = crate::model::linkprops::GtidMode::Off;
+            if was.gtid != crate::model::linkprops::GtidMode::Off {
+                step.warnings.push(format!(
+                    "{node}'s link positioned by GTID ({}); this sets a binlog file and position instead, so it \
+                     stops using GTID",
+                    was.summary()
+                ));
+            }
+            let at = super::changemaster::SourcePos::File { file: file.clone(), pos };
+            step.statements = vec![sql.change_master_to(&ucfg.host, ucfg.port, user, &at, &props)];
             step.preconditions = vec![
                 cond("replication stopped"),
                 cond(format!("upstream {upstream} is a configured node and answering")),

@@ -51,6 +51,7 @@ fn link(up: u16) -> ReplicaLink {
         sql_state: String::new(),
         using_gtid: "No".into(),
         gtid_io_pos: String::new(),
+        props: Default::default(),
     }
 }
 

@@ -324,6 +324,7 @@ mod tests {
             sql_state: String::new(),
             using_gtid: String::new(),
             gtid_io_pos: String::new(),
+            props: Default::default(),
         }
     }
 
