@@ -112,9 +112,31 @@ fn signal(pid: i32, sig: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).expect("signal mariadbd");
 }
 
+/// `check` with every node's `[node.tls] ssl_mode` set to `mode`: (exit code, JSON).
+fn check_with_ssl_mode(lab: &Lab, mode: &str) -> (i32, Value) {
+    let text = std::fs::read_to_string(lab.config_path()).expect("lab config");
+    let text = text.replace("[node.ssh]", &format!("[node.tls]\nssl_mode = \"{mode}\"\n\n[node.ssh]"));
+    let path = lab.dir().join(format!("ringdeck-{mode}.toml"));
+    std::fs::write(&path, text).expect("write");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let out = lab.ringdeck(&["check", "--config", path.to_str().expect("utf-8"), "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    (out.status.code().expect("exited"), v)
+}
+
 #[test]
 fn hung_or_killed_node_is_down_within_the_timeout() {
     let lab = Lab::start(3);
+
+    // The lab's nodes offer no TLS: `preferred` connects in plain, as the MySQL clients do;
+    // `required` refuses, and says why on the node.
+    let (code, v) = check_with_ssl_mode(&lab, "preferred");
+    assert_eq!(code, 0, "{v:#}");
+    let (code, v) = check_with_ssl_mode(&lab, "required");
+    assert!(code >= 2, "every node down: CRITICAL or UNKNOWN, never OK: {v:#}");
+    let e = v["nodes"][0]["error"].as_str().unwrap_or_default();
+    assert!(e.contains("the server offers no TLS"), "the reason names TLS: {v:#}");
+
     // The lab config's timeout is 3 s.
     let limit = Duration::from_secs(6);
 

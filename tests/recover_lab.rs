@@ -1,4 +1,5 @@
-//! The ring recovery wizard on real labs (seed 001), the scenario of its issue: rows written on
+//! The ring recovery wizard on real labs (seed 001), the scenario of its issue (on a TLS lab, whose
+//! links must stay encrypted through the rebuild): rows written on
 //! every node, node2 broken on a duplicate key, a row written on node3 with sql_log_bin=0 (a
 //! divergence no skip can repair). `ringdeck recover` plans from the model (node1, the failed
 //! node's upstream), refuses without the typed source name and under --read-only, stops at a
@@ -64,7 +65,14 @@ fn diverge_node3(lab: &Lab) {
 
 #[test]
 fn rebuild_the_ring_resuming_after_a_kill_in_step_7() {
-    let lab = Lab::start(3);
+    // A TLS lab: the links replicate encrypted (MASTER_SSL=1, verified) and must stay so.
+    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: false, tls: true });
+    let encrypted = |k: u16| {
+        let s = lab.replica_status(k);
+        s.get("Master_SSL_Allowed").map(String::as_str) == Some("Yes")
+            && s.get("Master_SSL_Verify_Server_Cert").map(String::as_str) == Some("Yes")
+    };
+    assert!((1..=3).all(encrypted), "the TLS lab's links are encrypted");
     let state_dir = tempfile::tempdir().expect("state dir");
     let state = state_dir.path();
     for (k, id) in [(1, 500001), (2, 500002), (3, 500003)] {
@@ -200,8 +208,12 @@ fn rebuild_the_ring_resuming_after_a_kill_in_step_7() {
     assert!(out.contains("recovery complete"), "{out}");
     assert!(saved_state(state).is_none(), "a finished wizard is forgotten");
 
-    // Every node replicates, node3's local row is gone, and the checksums agree.
+    // Every node replicates, still encrypted and verified, node3's local row is gone, and the
+    // checksums agree.
     ring_green(&lab);
+    for k in 1..=3 {
+        assert!(encrypted(k), "node{k}'s link lost its TLS in the rebuild: {:?}", lab.replica_status(k));
+    }
     for (k, id) in [(1, 600001), (2, 600002), (3, 600003)] {
         replicates(&lab, k, id);
     }
@@ -269,7 +281,7 @@ fn bypass_then_rejoin_from_a_copy() {
 /// (never silently turned into a position-based one), starting from its upstream's GTID position.
 #[test]
 fn a_rebuild_of_a_gtid_ring_keeps_gtid_links() {
-    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: true });
+    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: true, tls: false });
     let state_dir = tempfile::tempdir().expect("state dir");
     let state = state_dir.path();
     for k in 1..=3 {

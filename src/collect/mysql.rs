@@ -82,6 +82,9 @@ async fn connect_polled(opts: &ConnOpts, timeout: Duration) -> Result<Conn, Poll
             let plain: Opts = OptsBuilder::from_opts(opts.opts.clone()).ssl_opts(None::<SslOpts>).into();
             attempt(plain).await?.map_err(|e| poll_error(&e))
         }
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
+            Err(PollError::from("the server offers no TLS, and this node's ssl_mode requires it"))
+        }
         Err(e) => Err(poll_error(&e)),
     }
 }

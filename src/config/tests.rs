@@ -125,3 +125,40 @@ fn my_cnf_debug_hides_the_password() {
     let shown = format!("{cnf:?}");
     assert!(shown.contains("ops") && !shown.contains("hunter2"), "{shown}");
 }
+
+#[test]
+fn tls_modes_as_the_mysql_clients_name_them() {
+    let tls = |extra: &str| parse(&format!("{MINIMAL}[node.tls]\n{extra}")).map(|c| c.nodes[0].tls.clone().unwrap());
+    assert_eq!(tls("").unwrap().mode(), SslMode::VerifyIdentity, "a [node.tls] verifies by default");
+    assert_eq!(tls("verify_identity = false\nca = \"/ca.pem\"\n").unwrap().mode(), SslMode::VerifyCa);
+    for (word, mode) in [
+        ("disabled", SslMode::Disabled),
+        ("preferred", SslMode::Preferred),
+        ("required", SslMode::Required),
+        ("verify_identity", SslMode::VerifyIdentity),
+    ] {
+        assert_eq!(tls(&format!("ssl_mode = \"{word}\"\n")).unwrap().mode(), mode);
+    }
+    let e = tls("ssl_mode = \"verify_ca\"\n").unwrap_err();
+    assert!(e.message.contains("needs ca"), "{e}");
+    let e = tls("cert = \"/c.pem\"\n").unwrap_err();
+    assert!(e.message.contains("cert and key together"), "{e}");
+    let e = tls("ssl_mode = \"sometimes\"\n").unwrap_err();
+    assert!(e.to_string().contains("ssl_mode") || e.message.contains("unknown variant"), "{e}");
+    let both = tls("ssl_mode = \"verify_ca\"\nca = \"/ca.pem\"\ncert = \"/c.pem\"\nkey = \"/k.pem\"\n").unwrap();
+    assert_eq!((both.mode(), both.cert.is_some(), both.key.is_some()), (SslMode::VerifyCa, true, true));
+}
+
+#[test]
+fn replication_tls_settings_are_read() {
+    let cfg = parse(&format!(
+        "{MINIMAL}replication_ssl = true\nreplication_ssl_ca = \"/etc/mysql/ca.pem\"\n\
+         replication_ssl_verify_server_cert = true\nreplication_get_public_key = true\n"
+    ))
+    .unwrap();
+    let n = &cfg.nodes[0];
+    assert_eq!(n.replication_ssl, Some(true));
+    assert_eq!(n.replication_ssl_ca.as_deref(), Some("/etc/mysql/ca.pem"));
+    let p = crate::runbook::changemaster::with_config(Default::default(), n);
+    assert!(p.ssl && p.ssl_verify_server_cert && p.get_public_key && p.ssl_ca == "/etc/mysql/ca.pem");
+}

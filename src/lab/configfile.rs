@@ -6,7 +6,9 @@ use toml::Spanned;
 
 use super::proc;
 use super::spec::{Spec, write_file};
-use crate::config::{ApacheConfig, Config, HaproxyConfig, Interval, NodeConfig, ProbeConfig, Secret, SshConfig};
+use crate::config::{
+    ApacheConfig, Config, HaproxyConfig, Interval, NodeConfig, ProbeConfig, Secret, SshConfig, SslMode, TlsConfig,
+};
 
 fn name(s: impl Into<String>) -> Spanned<String> {
     Spanned::new(0..0, s.into())
@@ -38,7 +40,15 @@ pub fn build(spec: &Spec) -> Config {
             replication_ssl_key: None,
             replication_ssl_verify_server_cert: None,
             replication_get_public_key: None,
-            tls: None,
+            // A --tls lab: every node verified against the lab's CA. The links' TLS is not set
+            // here: a rebuild must keep it from what the links had.
+            tls: spec.tls.then(|| TlsConfig {
+                ssl_mode: Some(SslMode::VerifyIdentity),
+                ca: Some(spec.tls_ca()),
+                cert: None,
+                key: None,
+                verify_identity: true,
+            }),
             ssh: Some(SshConfig {
                 host: Some("127.0.0.1".into()),
                 port: spec.ssh_port(),

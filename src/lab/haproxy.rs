@@ -34,6 +34,9 @@ fn config(spec: &Spec) -> String {
             if k == 1 { "" } else { " backup" }
         ));
     }
+    // A TLS lab's nodes refuse logins without TLS (require_secure_transport), which HAProxy's
+    // check does not speak: there it reads the server's greeting only.
+    let check_user = if spec.tls { "" } else { " user haproxy_check post-41" };
     format!(
         "# HAProxy of the ringdeck lab in {dir}; written by `ringdeck lab up`.\n\
          global\n\
@@ -52,7 +55,7 @@ fn config(spec: &Spec) -> String {
          \x20   bind 127.0.0.1:{lb}\n\
          \x20   mode tcp\n\
          \x20   balance first\n\
-         \x20   option mysql-check user haproxy_check post-41\n\
+         \x20   option mysql-check{check_user}\n\
          {mysql_servers}\
          \n\
          frontend http\n\

@@ -79,6 +79,14 @@ fn my_cnf(spec: &Spec, k: u16) -> String {
     if spec.gtid {
         s.push_str(&format!("gtid_domain_id={k}\n"));
     }
+    if spec.tls {
+        s.push_str(&format!(
+            "ssl_ca={}\nssl_cert={}\nssl_key={}\nrequire_secure_transport=ON\n",
+            d(&spec.tls_ca()),
+            d(&spec.node_cert(k)),
+            d(&spec.node_key(k))
+        ));
+    }
     if proc::is_root() {
         s.push_str("user=root\n");
     }
@@ -322,11 +330,19 @@ pub async fn configure_ring(spec: &Spec) -> Result<()> {
             let pos: u64 = pos.parse().wrap_err_with(|| format!("node{up}: odd binlog position {pos:?}"))?;
             format!("MASTER_USE_GTID=no, MASTER_LOG_FILE={}, MASTER_LOG_POS={pos}", quote(file))
         };
+        let ssl = if spec.tls {
+            format!(
+                ", MASTER_SSL=1, MASTER_SSL_CA={}, MASTER_SSL_VERIFY_SERVER_CERT=1",
+                quote(&spec.tls_ca().display().to_string())
+            )
+        } else {
+            String::new()
+        };
         sql::exec(
             &mut c,
             &format!(
                 "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, \
-                 MASTER_CONNECT_RETRY=1, {position}, MASTER_USER='repl', MASTER_PASSWORD={}",
+                 MASTER_CONNECT_RETRY=1, {position}, MASTER_USER='repl', MASTER_PASSWORD={}{ssl}",
                 spec.node_port(up),
                 quote(spec.repl_password.expose())
             ),

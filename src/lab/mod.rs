@@ -13,6 +13,7 @@ pub mod spec;
 mod sql;
 mod sshd;
 mod status;
+mod tls;
 mod updown;
 
 use std::path::PathBuf;
@@ -60,6 +61,10 @@ pub struct UpArgs {
     /// binlog positions.
     #[arg(long)]
     pub gtid: bool,
+    /// Serve and replicate over TLS: the lab's own CA and node certificates, require_secure_transport,
+    /// MASTER_SSL=1 verifying the upstream, and a console config that verifies every node.
+    #[arg(long)]
+    pub tls: bool,
     #[command(flatten)]
     pub dir: DirArgs,
 }

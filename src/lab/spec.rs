@@ -41,6 +41,9 @@ pub struct Spec {
     pub nodes: u16,
     pub port_base: u16,
     pub gtid: bool,
+    /// `lab up --tls` (see `lab::tls`).
+    #[serde(default)]
+    pub tls: bool,
     pub root_password: Secret,
     pub operator_password: Secret,
     pub repl_password: Secret,
@@ -126,6 +129,7 @@ impl Spec {
             nodes,
             port_base,
             gtid,
+            tls: false,
             root_password: generate_password(24)?,
             operator_password: generate_password(24)?,
             repl_password: generate_password(24)?,

@@ -27,14 +27,18 @@ where
     }
 }
 
-/// A TCP connection to 127.0.0.1:port (never silently over a unix socket).
-pub async fn connect_tcp(port: u16, user: &str, password: &str) -> Result<Conn> {
-    let opts = OptsBuilder::default()
+/// A TCP connection to 127.0.0.1:port (never silently over a unix socket), over TLS verified
+/// with `ca` when given (a `--tls` lab).
+pub async fn connect_tcp(port: u16, user: &str, password: &str, ca: Option<&Path>) -> Result<Conn> {
+    let mut opts = OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
         .tcp_port(port)
         .prefer_socket(false)
         .user(Some(user))
         .pass(Some(password));
+    if let Some(ca) = ca {
+        opts = opts.ssl_opts(mysql_async::SslOpts::default().with_root_certs(vec![ca.to_path_buf().into()]));
+    }
     timed(&format!("connecting to 127.0.0.1:{port} as {user}"), Conn::new(opts)).await
 }
 
@@ -46,7 +50,8 @@ pub async fn connect_socket(socket: &Path, user: &str, password: Option<&str>) -
 
 /// The operator's connection to node k.
 pub async fn operator(spec: &Spec, k: u16) -> Result<Conn> {
-    connect_tcp(spec.node_port(k), "ringdeck", spec.operator_password.expose())
+    let ca = spec.tls.then(|| spec.tls_ca());
+    connect_tcp(spec.node_port(k), "ringdeck", spec.operator_password.expose(), ca.as_deref())
         .await
         .wrap_err_with(|| format!("node{k}"))
 }

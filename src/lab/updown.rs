@@ -57,7 +57,8 @@ pub fn up(args: &UpArgs) -> Result<()> {
         Some(s) => {
             let differs = args.nodes.is_some_and(|n| n != s.nodes)
                 || args.port_base.is_some_and(|b| b != s.port_base)
-                || (args.gtid && !s.gtid);
+                || (args.gtid && !s.gtid)
+                || (args.tls && !s.tls);
             if differs {
                 bail!(
                     "the lab in {} was created with {} nodes at port base {} ({}); run `ringdeck lab down --purge --dir {}` before changing that",
@@ -75,7 +76,11 @@ pub fn up(args: &UpArgs) -> Result<()> {
             args.nodes.unwrap_or(DEFAULT_NODES),
             args.port_base.unwrap_or(DEFAULT_PORT_BASE),
             args.gtid,
-        )?,
+        )
+        .map(|mut s| {
+            s.tls = args.tls;
+            s
+        })?,
     };
     spec.validate()?;
     if all_running(&spec) {
@@ -106,8 +111,18 @@ pub fn up(args: &UpArgs) -> Result<()> {
         dir.display(),
         spec.nodes,
         spec.port_base,
-        if spec.gtid { "GTID" } else { "position-based" }
+        match (spec.gtid, spec.tls) {
+            (true, true) => "GTID, TLS",
+            (true, false) => "GTID",
+            (false, true) => "position-based, TLS",
+            (false, false) => "position-based",
+        }
     );
+    if spec.tls {
+        let p = Progress::begin("making the lab's CA and node certificates");
+        super::tls::ensure(&spec)?;
+        p.ok();
+    }
     let rt = sql::runtime()?;
     let hint = format!(
         "lab up failed; `ringdeck lab status --dir {0}` shows what runs, `ringdeck lab down --dir {0}` stops it",

@@ -28,6 +28,8 @@ pub struct LabOptions {
     pub nodes: u16,
     /// Replicate with GTIDs (`lab up --gtid`).
     pub gtid: bool,
+    /// Serve and replicate over TLS (`lab up --tls`).
+    pub tls: bool,
 }
 
 /// A running lab, torn down on drop.
@@ -38,6 +40,8 @@ pub struct Lab {
     nodes: u16,
     /// The operator password, read from the written ringdeck.toml once `up` succeeded.
     password: String,
+    /// `lab up --tls`: client connections verify the node with the lab's CA.
+    tls: bool,
 }
 
 /// The ports a lab with `nodes` nodes at `base` listens on.
@@ -91,7 +95,7 @@ fn claim_port_base(nodes: u16) -> (u16, PathBuf) {
 impl Lab {
     /// A position-based ring of `nodes` nodes.
     pub fn start(nodes: u16) -> Lab {
-        Self::start_with(LabOptions { nodes, gtid: false })
+        Self::start_with(LabOptions { nodes, gtid: false, tls: false })
     }
 
     /// A lab with options; panics (after tearing down) if `lab up` fails.
@@ -99,7 +103,7 @@ impl Lab {
         let (port_base, claim) = claim_port_base(opts.nodes);
         // Short path: unix sockets live inside it.
         let dir = tempfile::Builder::new().prefix("rdlab").tempdir().expect("create a temp dir");
-        let mut lab = Lab { dir, port_base, claim, nodes: opts.nodes, password: String::new() };
+        let mut lab = Lab { dir, port_base, claim, nodes: opts.nodes, password: String::new(), tls: opts.tls };
         let mut args = vec![
             "lab".to_string(),
             "up".into(),
@@ -110,6 +114,9 @@ impl Lab {
         ];
         if opts.gtid {
             args.push("--gtid".into());
+        }
+        if opts.tls {
+            args.push("--tls".into());
         }
         let started = Instant::now();
         let out = lab.ringdeck(&args);
@@ -197,13 +204,24 @@ impl Lab {
             .unwrap_or_default()
     }
 
-    fn rows(&self, node: u16, sql: &str) -> Result<Vec<Row>, String> {
-        let opts = OptsBuilder::default()
+    /// The operator's connection options to `node` (TLS verified by the lab's CA on a TLS lab).
+    pub fn client_opts(&self, node: u16) -> OptsBuilder {
+        let o = OptsBuilder::default()
             .ip_or_hostname("127.0.0.1")
             .tcp_port(self.node_port(node))
             .prefer_socket(false)
             .user(Some("ringdeck"))
             .pass(Some(self.password.clone()));
+        if self.tls {
+            let ca = self.dir().join("tls/ca.pem");
+            o.ssl_opts(mysql_async::SslOpts::default().with_root_certs(vec![ca.into()]))
+        } else {
+            o
+        }
+    }
+
+    fn rows(&self, node: u16, sql: &str) -> Result<Vec<Row>, String> {
+        let opts = self.client_opts(node);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         rt.block_on(async {
             let t = Duration::from_secs(10);
@@ -436,18 +454,11 @@ impl Writer {
         let (stop, rows, slowest_ms) =
             (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (s, r, m) = (stop.clone(), rows.clone(), slowest_ms.clone());
-        let port = lab.node_port(node);
-        let password = lab.password().to_string();
+        let opts = lab.client_opts(node);
         let handle = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
             rt.block_on(async move {
                 use mysql_async::prelude::Queryable;
-                let opts = mysql_async::OptsBuilder::default()
-                    .ip_or_hostname("127.0.0.1")
-                    .tcp_port(port)
-                    .prefer_socket(false)
-                    .user(Some("ringdeck"))
-                    .pass(Some(password));
                 let mut conn = mysql_async::Conn::new(opts).await.map_err(|e| e.to_string())?;
                 let mut i = 0;
                 while !s.load(Ordering::SeqCst) {
