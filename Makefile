@@ -1,6 +1,6 @@
 # ringdeck: the whole set-up on a fresh Debian machine is `make demo` (try it) and `make test`.
 
-DEB_PACKAGES := mariadb-server mariadb-client haproxy apache2 openssh-server openssh-client socat tmux openssl
+DEB_PACKAGES := mariadb-server mariadb-client haproxy apache2 openssh-server openssh-client socat tmux openssl iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 RINGDECK := target/release/ringdeck

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Lab, wait_until};
+use common::{Lab, Stopped, node_pid, wait_until};
 use serde_json::Value;
 
 /// Runs `ringdeck check --config <lab> --format F`: (exit code, stdout, elapsed).
@@ -85,31 +85,6 @@ fn lab_password(lab: &Lab) -> String {
         .expect("password")
         .expose()
         .to_string()
-}
-
-fn node_pid(lab: &Lab, k: u16) -> i32 {
-    let text = std::fs::read_to_string(lab.dir().join(format!("node{k}/mariadbd.pid"))).expect("pid file");
-    text.trim().parse().expect("pid")
-}
-
-/// Sends SIGCONT on drop, so a failing test never leaves a stopped server behind.
-struct Stopped(i32);
-
-impl Stopped {
-    fn new(pid: i32) -> Stopped {
-        signal(pid, nix::sys::signal::Signal::SIGSTOP);
-        Stopped(pid)
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        signal(self.0, nix::sys::signal::Signal::SIGCONT);
-    }
-}
-
-fn signal(pid: i32, sig: nix::sys::signal::Signal) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).expect("signal mariadbd");
 }
 
 /// `check` with every node's `[node.tls] ssl_mode` set to `mode`: (exit code, JSON).

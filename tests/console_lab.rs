@@ -6,13 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::Lab;
 use common::tmux::Tmux;
-
-fn node_pid(lab: &Lab, k: u16) -> i32 {
-    let text = std::fs::read_to_string(lab.dir().join(format!("node{k}/mariadbd.pid"))).expect("pid file");
-    text.trim().parse().expect("pid")
-}
+use common::{Lab, node_pid};
 
 #[test]
 fn console_on_a_live_lab() {

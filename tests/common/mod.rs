@@ -497,3 +497,30 @@ impl Drop for Writer {
         self.stop.store(true, Ordering::SeqCst);
     }
 }
+
+/// The pid of node `k`'s mariadbd (from its pid file).
+pub fn node_pid(lab: &Lab, k: u16) -> i32 {
+    let text = fs::read_to_string(lab.dir().join(format!("node{k}/mariadbd.pid"))).expect("pid file");
+    text.trim().parse().expect("pid")
+}
+
+/// A process stopped with SIGSTOP (a hung server), sent SIGCONT on drop so a failing test never
+/// leaves it stopped.
+pub struct Stopped(i32);
+
+impl Stopped {
+    pub fn new(pid: i32) -> Stopped {
+        signal(pid, nix::sys::signal::Signal::SIGSTOP);
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        signal(self.0, nix::sys::signal::Signal::SIGCONT);
+    }
+}
+
+pub fn signal(pid: i32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).expect("signal");
+}
