@@ -197,7 +197,9 @@ fn row<'a>(s: &'a str, name: &str) -> &'a str {
     s.lines()
         .find(|l| {
             let t = l.trim_start_matches(['┃', '│']);
-            t.starts_with(&format!("● {name} ")) || t.starts_with(&format!("✗ {name} ")) || t.starts_with(&format!("○ {name} "))
+            t.starts_with(&format!("● {name} "))
+                || t.starts_with(&format!("✗ {name} "))
+                || t.starts_with(&format!("○ {name} "))
         })
         .unwrap_or("")
 }

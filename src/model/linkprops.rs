@@ -38,6 +38,8 @@ impl GtidMode {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LinkProps {
+    /// MariaDB connection name or MySQL channel (empty: the default one).
+    pub connection: String,
     pub ssl: bool,
     pub ssl_ca: String,
     pub ssl_capath: String,
@@ -64,6 +66,7 @@ impl LinkProps {
         let yes = |k: &str| text(k).eq_ignore_ascii_case("yes") || text(k) == "1";
         let using = get("Using_Gtid").or_else(|| get("Auto_Position")).unwrap_or_default();
         LinkProps {
+            connection: text("Connection_name"),
             ssl: yes("Master_SSL_Allowed"),
             ssl_ca: text("Master_SSL_CA_File"),
             ssl_capath: text("Master_SSL_CA_Path"),
@@ -84,6 +87,9 @@ impl LinkProps {
     /// A one-line summary for logs: `ssl (verify), gtid slave_pos, delay 60s`; `plain` when none.
     pub fn summary(&self) -> String {
         let mut v = Vec::new();
+        if !self.connection.is_empty() {
+            v.push(format!("connection '{}'", self.connection));
+        }
         if self.ssl {
             v.push(if self.ssl_verify_server_cert { "ssl (verify)".to_string() } else { "ssl".to_string() });
         }

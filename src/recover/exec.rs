@@ -733,7 +733,8 @@ async fn reconnect(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, 
         let props = changemaster::with_config(st.links.get(n).cloned().unwrap_or_default(), ncfg);
         let mut t = run.sql(n).await?;
         let status = t.read().await?;
-        let sql = Sql { dialect: t.dialect, connection: "" };
+        // Under its own connection name / channel again, when it had one.
+        let sql = Sql { dialect: t.dialect, connection: &props.connection };
         let mut stmts: Vec<String> = status
             .links
             .iter()
@@ -754,7 +755,8 @@ async fn reconnect(run: &mut Run<'_>, st: &mut RecoveryState) -> Result<String, 
     }
     for n in &order {
         let mut t = run.sql(n).await?;
-        let stmt = Sql { dialect: t.dialect, connection: "" }.start();
+        let name = st.links.get(n).map_or("", |p| p.connection.as_str());
+        let stmt = Sql { dialect: t.dialect, connection: name }.start();
         run.exec(n, &mut t, &[stmt]).await?;
         t.close().await;
     }

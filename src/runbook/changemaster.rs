@@ -239,8 +239,10 @@ mod tests {
             ("Auto_Position", "1"),
             ("Get_Source_public_key", "1"),
             ("Source_public_key_path", ""),
+            ("Channel_Name", "ring"),
         ]))
         .unwrap();
+        assert_eq!(y.props.connection, "ring", "the channel is kept with the link");
         assert!(y.props.ssl && !y.props.ssl_verify_server_cert && y.props.get_public_key);
         assert_eq!((y.props.gtid, y.props.tls_version.as_str()), (GtidMode::AutoPosition, "TLSv1.3"));
         // MySQL 5.7 / 8.0 before the renames: Get_master_public_key.
