@@ -3,6 +3,7 @@
 pub mod app;
 pub mod bench;
 pub mod check;
+pub mod cliutil;
 pub mod collect;
 pub mod config;
 pub mod crash;

@@ -4,9 +4,6 @@
 
 use std::path::Path;
 
-use crate::config::login::Logins;
-use crate::config::{self, Config};
-
 /// Output formats.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -27,13 +24,8 @@ pub struct InspectArgs {
 /// Runs `ringdeck inspect`; returns the exit code.
 pub fn run(config_flag: Option<&Path>, args: &InspectArgs) -> i32 {
     let result = (|| {
-        let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-        let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
-        let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+        let (cfg, logins) = crate::cliutil::load(config_flag, false)?;
+        let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
         rt.block_on(super::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))
     })();
     match result {
@@ -71,14 +63,8 @@ pub struct ResolveArgs {
 /// run); 1 refused or failed; 2 usage or config errors; 3 read-only.
 pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveArgs) -> i32 {
     let result = (|| {
-        let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-        let mut cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
-        cfg.read_only |= read_only_flag;
-        let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+        let (cfg, logins) = crate::cliutil::load(config_flag, read_only_flag)?;
+        let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
         let ins =
             rt.block_on(super::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))?;
         print!("{}", super::render::text(&ins));

@@ -408,31 +408,22 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         v
     };
     // Per node, its record: written (started) before its first statement, then ended.
-    let record = |i: usize, mine: &[&Write]| AuditRecord {
-        id: String::new(),
-        phase: audit::Phase::Started,
-        time: time.clone(),
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: res.nodes[i].clone(),
-        address: cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
-        action: StepAction::Repair {
-            keys: vec![format!("{} {} {}", res.meta.name(), res.meta.key_text(&res.key), res.keep.word())],
-        },
-        title: format!(
-            "resolve {} {}: {} (sql_log_bin = 0)",
-            res.meta.name(),
-            res.meta.key_text(&res.key),
-            res.keep.word()
-        ),
-        statements: mine.iter().map(|w| w.shown.clone()).collect(),
-        statements_run: 0,
-        preconditions: Vec::new(),
-        postconditions: Vec::new(),
-        notes: Vec::new(),
-        ok: false,
-        result: String::new(),
-        duration_ms: 0,
+    let record = |i: usize, mine: &[&Write]| {
+        AuditRecord::new(
+            time.clone(),
+            &ctx.operator,
+            (res.nodes[i].clone(), cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default()),
+            StepAction::Repair {
+                keys: vec![format!("{} {} {}", res.meta.name(), res.meta.key_text(&res.key), res.keep.word())],
+            },
+            format!(
+                "resolve {} {}: {} (sql_log_bin = 0)",
+                res.meta.name(),
+                res.meta.key_text(&res.key),
+                res.keep.word()
+            ),
+            mine.iter().map(|w| w.shown.clone()).collect(),
+        )
     };
     let results = join_all(targets.iter().map(|&i| {
         let mine: Vec<&Write> = res.writes.iter().filter(|w| w.node == i).collect();

@@ -17,6 +17,13 @@ fn check_node(spec: &Spec, k: u16) -> Result<()> {
     Ok(())
 }
 
+/// Runs `stmt` on this connection with `sql_log_bin = 0`: the change stays on this node.
+async fn unlogged_exec(c: &mut mysql_async::Conn, stmt: &str) -> Result<()> {
+    sql::exec(c, "SET sql_log_bin=0").await?;
+    sql::exec(c, stmt).await?;
+    sql::exec(c, "SET sql_log_bin=1").await
+}
+
 /// Breaks node k's SQL thread with a duplicate key: a row with id X written unlogged on node k,
 /// then id X written on node k's upstream, whose event then fails on node k with 1062.
 pub fn dup(spec: &Spec, k: u16) -> Result<()> {
@@ -31,15 +38,13 @@ pub fn dup(spec: &Spec, k: u16) -> Result<()> {
         let m = max(sql::scalar(&mut local, "SELECT MAX(id) FROM app.posts").await?)
             .max(max(sql::scalar(&mut upstream, "SELECT MAX(id) FROM app.posts").await?));
         let x = m + 1000;
-        sql::exec(&mut local, "SET sql_log_bin=0").await?;
-        sql::exec(
+        unlogged_exec(
             &mut local,
             &format!(
                 "INSERT INTO app.posts (id, node, body) VALUES ({x}, 'node{k}', 'local row written unlogged by lab break dup')"
             ),
         )
         .await?;
-        sql::exec(&mut local, "SET sql_log_bin=1").await?;
         sql::exec(
             &mut upstream,
             &format!(
@@ -63,8 +68,7 @@ pub fn unlogged(spec: &Spec, k: u16) -> Result<()> {
         let mut c = sql::operator(spec, k).await?;
         let max = sql::scalar(&mut c, "SELECT MAX(id) FROM app.posts").await?;
         let x = max.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0) + 500_000;
-        sql::exec(&mut c, "SET sql_log_bin=0").await?;
-        sql::exec(
+        unlogged_exec(
             &mut c,
             &format!(
                 "INSERT INTO app.posts (id, node, body) VALUES ({x}, 'node{k}', 'written on node{k} only, unlogged')"
@@ -168,9 +172,7 @@ pub fn missing(spec: &Spec, k: u16) -> Result<()> {
         let Some(id) = sql::scalar(&mut local, "SELECT MIN(id) FROM app.posts").await? else {
             bail!("node{k} has no row in app.posts to delete");
         };
-        sql::exec(&mut local, "SET sql_log_bin=0").await?;
-        sql::exec(&mut local, &format!("DELETE FROM app.posts WHERE id = {id}")).await?;
-        sql::exec(&mut local, "SET sql_log_bin=1").await?;
+        unlogged_exec(&mut local, &format!("DELETE FROM app.posts WHERE id = {id}")).await?;
         sql::exec(
             &mut upstream,
             &format!("UPDATE app.posts SET body = 'updated on node{up} after node{k} lost it' WHERE id = {id}"),

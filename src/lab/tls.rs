@@ -27,6 +27,9 @@ impl Spec {
     }
 }
 
+/// `openssl req` arguments for a new EC P-256 key, unencrypted, written to the path that follows.
+const NEW_EC_KEY: [&str; 6] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout"];
+
 fn openssl(args: &[&str], what: &str) -> Result<()> {
     proc::run(Command::new("openssl").args(args), what).map(|_| ())
 }
@@ -41,30 +44,17 @@ pub fn ensure(spec: &Spec) -> Result<()> {
     make_dir(&dir, 0o700)?;
     let ca_key = dir.join("ca-key.pem");
     if !spec.tls_ca().exists() {
-        openssl(
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &s(&ca_key),
-                "-out",
-                &s(&spec.tls_ca()),
-                "-days",
-                "3650",
-                "-subj",
-                "/CN=ringdeck lab CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-            "openssl: the lab CA",
-        )?;
+        let mut args = vec!["req", "-x509"];
+        args.extend(NEW_EC_KEY);
+        let (key, ca) = (s(&ca_key), s(&spec.tls_ca()));
+        args.extend([key.as_str(), "-out", &ca, "-days", "3650", "-subj", "/CN=ringdeck lab CA"]);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&args, "openssl: the lab CA")?;
     }
     let ext = dir.join("server.ext");
     write_file(
@@ -78,23 +68,11 @@ pub fn ensure(spec: &Spec) -> Result<()> {
             continue;
         }
         let csr = dir.join(format!("node{k}.csr"));
-        openssl(
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &s(&spec.node_key(k)),
-                "-out",
-                &s(&csr),
-                "-subj",
-                &format!("/CN=node{k}.ringdeck-lab"),
-            ],
-            &format!("openssl: node{k}'s key"),
-        )?;
+        let mut args = vec!["req"];
+        args.extend(NEW_EC_KEY);
+        let (key, csr_s, subj) = (s(&spec.node_key(k)), s(&csr), format!("/CN=node{k}.ringdeck-lab"));
+        args.extend([key.as_str(), "-out", &csr_s, "-subj", &subj]);
+        openssl(&args, &format!("openssl: node{k}'s key"))?;
         openssl(
             &[
                 "x509",

@@ -91,10 +91,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     }
     let logins = Arc::new(Logins::resolve(&cfg).map_err(|e| fail(2, e))?);
     let cfg = Arc::new(cfg);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(2, format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
     let mut st = match saved {
         Some(st) => {
             if let Some(n) = &args.rejoin

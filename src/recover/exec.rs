@@ -23,7 +23,7 @@ use crate::runbook::changemaster::{self, SourcePos};
 use crate::runbook::engine::Target;
 use crate::runbook::plan::Sql;
 use crate::runbook::quote::{redact, unmask_password};
-use crate::runbook::{Condition, StepAction, Threads};
+use crate::runbook::{StepAction, Threads};
 use crate::ssh::{self, HostKeyPolicy, Session, SshError, SshTarget};
 
 /// Output lines of one remote command shown in the log (the rest is counted).
@@ -839,25 +839,14 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
     }
     run.line(format!("step {number}: {}", kind.title()));
     // Write-ahead: the step's start is on disk before its first statement or remote command.
-    let begun = AuditRecord {
-        id: String::new(),
-        phase: audit::Phase::Started,
-        time: audit::rfc3339(started),
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: super::exec_nodes(st, kind).join(","),
-        address: String::new(),
-        action: StepAction::Recover { step: number as u8, name: format!("{kind:?}").to_lowercase() },
-        title: format!("recovery ({}) step {number}: {}", super::procedure_name(&st.procedure), kind.title()),
-        statements: Vec::new(),
-        statements_run: 0,
-        preconditions: Vec::new(),
-        postconditions: Vec::new(),
-        notes: Vec::new(),
-        ok: false,
-        result: String::new(),
-        duration_ms: 0,
-    };
+    let begun = AuditRecord::new(
+        audit::rfc3339(started),
+        &ctx.operator,
+        (super::exec_nodes(st, kind).join(","), String::new()),
+        StepAction::Recover { step: number as u8, name: format!("{kind:?}").to_lowercase() },
+        format!("recovery ({}) step {number}: {}", super::procedure_name(&st.procedure), kind.title()),
+        Vec::new(),
+    );
     let audit_id = ctx.audit.begin(&begun).unwrap_or_default();
     let result = match kind {
         StepKind::Quiesce => quiesce(&mut run, st).await,
@@ -890,21 +879,13 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
     let rec = AuditRecord {
         id: audit_id,
         phase: audit::Phase::Ended,
-        time: audit::rfc3339(started),
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: super::exec_nodes(st, kind).join(","),
-        address: String::new(),
-        action: StepAction::Recover { step: number as u8, name: format!("{kind:?}").to_lowercase() },
-        title: format!("recovery ({}) step {number}: {}", super::procedure_name(&st.procedure), kind.title()),
         statements: run.commands.clone(),
         statements_run: run.commands.len(),
-        preconditions: Vec::<Condition>::new(),
-        postconditions: Vec::new(),
         notes: run.notes.clone(),
         ok,
         result: summary.clone(),
         duration_ms: t0.elapsed().as_millis() as u64,
+        ..begun
     };
     let audited = ctx.audit.append(&rec);
     let summary = match (saved, audited) {

@@ -204,32 +204,24 @@ pub async fn apply(plan: &Plan, ctx: &EngineCtx, progress: Option<UnboundedSende
     let targets = plan.nodes_changed();
     // Per node, its record: written (started) before its first statement, then ended.
     let record = |i: usize, mine: &[&Change]| AuditRecord {
-        id: String::new(),
-        phase: audit::Phase::Started,
-        time: time.clone(),
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: plan.nodes[i].clone(),
-        address: ctx.cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default(),
-        action: StepAction::Repair {
-            keys: mine
-                .iter()
-                .map(|c| {
-                    let case = &plan.cases[c.case];
-                    let t = &plan.tables[case.table];
-                    format!("{} {} {}", t.name(), t.key_text(&case.key), c.op.word())
-                })
-                .collect(),
-        },
-        title: format!("repair {} row(s) on {} (sql_log_bin = 0)", mine.len(), plan.nodes[i]),
-        statements: mine.iter().map(|c| plan.statement(c).shown).collect(),
-        statements_run: 0,
-        preconditions: Vec::new(),
-        postconditions: Vec::new(),
         notes: mine.iter().map(|c| plan.change_text(c, 60)).collect(),
-        ok: false,
-        result: String::new(),
-        duration_ms: 0,
+        ..AuditRecord::new(
+            time.clone(),
+            &ctx.operator,
+            (plan.nodes[i].clone(), ctx.cfg.nodes.get(i).map(|n| n.address()).unwrap_or_default()),
+            StepAction::Repair {
+                keys: mine
+                    .iter()
+                    .map(|c| {
+                        let case = &plan.cases[c.case];
+                        let t = &plan.tables[case.table];
+                        format!("{} {} {}", t.name(), t.key_text(&case.key), c.op.word())
+                    })
+                    .collect(),
+            },
+            format!("repair {} row(s) on {} (sql_log_bin = 0)", mine.len(), plan.nodes[i]),
+            mine.iter().map(|c| plan.statement(c).shown).collect(),
+        )
     };
     let runs = join_all(targets.iter().map(|&i| {
         let mine: Vec<&Change> = plan.changes.iter().filter(|c| c.node == i).collect();

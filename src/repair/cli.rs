@@ -12,8 +12,6 @@ use std::sync::Arc;
 
 use super::plan::Plan;
 use super::{Prefer, apply, prepare};
-use crate::config::login::Logins;
-use crate::config::{self, Config};
 use crate::fork;
 use crate::runbook::engine::EngineCtx;
 use crate::verify::VerifyOpts;
@@ -72,14 +70,8 @@ fn gather(
     opts: &VerifyOpts,
     args: &RepairArgs,
 ) -> Result<i32, (i32, String)> {
-    let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-    let mut cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
-    cfg.read_only |= read_only_flag;
-    let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+    let (cfg, logins) = crate::cliutil::load(config_flag, read_only_flag)?;
+    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
     let quiet = args.quiet;
     let progress = || {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();

@@ -63,6 +63,39 @@ pub struct AuditRecord {
     pub duration_ms: u64,
 }
 
+impl AuditRecord {
+    /// A step's record before it runs: when, who, where, what, and the statements as shown; what
+    /// its end fills in (statements run, conditions, notes, result, duration) still empty.
+    pub fn new(
+        time: String,
+        operator: &str,
+        (node, address): (String, String),
+        action: StepAction,
+        title: String,
+        statements: Vec<String>,
+    ) -> AuditRecord {
+        AuditRecord {
+            id: String::new(),
+            phase: Phase::Started,
+            time,
+            operator: operator.to_string(),
+            host: host_name(),
+            node,
+            address,
+            action,
+            title,
+            statements,
+            statements_run: 0,
+            preconditions: Vec::new(),
+            postconditions: Vec::new(),
+            notes: Vec::new(),
+            ok: false,
+            result: String::new(),
+            duration_ms: 0,
+        }
+    }
+}
+
 impl AuditLog {
     pub fn new(path: impl Into<PathBuf>) -> AuditLog {
         AuditLog { path: path.into() }

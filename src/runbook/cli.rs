@@ -321,10 +321,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
     let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
     let cfg = Arc::new(cfg);
     let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
     let polled = rt.block_on(poll_once(&cfg, &ctx.logins, ctx.timeout));
     let statuses: Vec<(&str, Option<&NodeStatus>)> =
         cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();

@@ -532,25 +532,14 @@ pub(crate) struct Started {
 /// cannot be recorded still runs, and its final record says so.
 pub(crate) async fn begin(step: &Step, ctx: &EngineCtx, address: String) -> Started {
     let time = audit::rfc3339(SystemTime::now());
-    let rec = AuditRecord {
-        id: String::new(),
-        phase: audit::Phase::Started,
-        time: time.clone(),
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: step.node.clone(),
-        address: address.clone(),
-        action: step.action.clone(),
-        title: step.title.clone(),
-        statements: step.statements.clone(),
-        statements_run: 0,
-        preconditions: Vec::new(),
-        postconditions: Vec::new(),
-        notes: Vec::new(),
-        ok: false,
-        result: String::new(),
-        duration_ms: 0,
-    };
+    let rec = AuditRecord::new(
+        time.clone(),
+        &ctx.operator,
+        (step.node.clone(), address.clone()),
+        step.action.clone(),
+        step.title.clone(),
+        step.statements.clone(),
+    );
     let log = ctx.audit.clone();
     let id = tokio::task::spawn_blocking(move || log.begin(&rec)).await.ok().and_then(Result::ok).unwrap_or_default();
     Started { address, time, at: Instant::now(), id }

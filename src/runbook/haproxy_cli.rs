@@ -65,10 +65,7 @@ pub fn run(
     let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
     let cfg = Arc::new(cfg);
     let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| (2, format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
     let rows = rt
         .block_on(socket_command_within(&socket, "show stat", ctx.timeout))
         .and_then(|t| parse_csv(&t))

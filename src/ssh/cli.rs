@@ -201,10 +201,7 @@ fn run_inner(config_flag: Option<&Path>, args: &SshCheckArgs) -> Result<(String,
     } else {
         HostKeyPolicy::AcceptNew { fingerprints: args.accept_new.clone() }
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let rt = crate::cliutil::runtime()?;
     let results = rt.block_on(check(&cfg, args.node.as_deref(), &policy))?;
     let all_ok = results.iter().all(|r| r.outcome.is_ok());
     Ok((render(&results), all_ok))

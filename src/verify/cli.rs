@@ -83,10 +83,7 @@ fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, Strin
 
 fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, String> {
     let logins = Logins::resolve(cfg)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let rt = crate::cliutil::runtime()?;
     let opts = args.opts();
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
