@@ -662,3 +662,21 @@ fn probes_pane_zoomed_shows_min_avg_p95_max_and_failures_as_marks() {
     assert!(screen.contains("FAIL") && screen.contains("✗1"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn quit_while_a_step_runs_asks_with_cancel_first_even_at_80x24() {
+    let (mut app, now) = state(true, false);
+    app.background =
+        Some(ringdeck::app::dialog::Running { id: 7, step: skip_step(), events: Vec::new(), outcome: None });
+    app.ask_quit();
+    assert!(!app.should_quit());
+    for (w, h) in [(80, 24), (160, 45)] {
+        let screen = render(&app, now, w, h);
+        for want in
+            ["quit while a write runs?", "skip 1 event on node2", "[ Cancel ]", "[ Quit when it ends ]", "[ Quit now ]"]
+        {
+            assert!(screen.contains(want), "{w}x{h} lacks {want:?}:\n{screen}");
+        }
+    }
+    insta::assert_snapshot!(render(&app, now, 80, 24));
+}
