@@ -161,7 +161,8 @@ fn setup_namespace() {
 fn drop_packets_to(port: u16, on: bool) {
     let p = port.to_string();
     let verb = if on { "add" } else { "del" };
-    sh(&["ip", "rule", verb, "pref", "10", "ipproto", "tcp", "dport", &p, "lookup", "200"]);
+    // ipproto 6 (TCP) by number: a minimal Debian has no /etc/protocols to name it.
+    sh(&["ip", "rule", verb, "pref", "10", "ipproto", "6", "dport", &p, "lookup", "200"]);
 }
 
 /// The median time from a key to the screen answering it, over three presses of `?` (help on,
