@@ -53,6 +53,7 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
     drop(tx);
     let mut app = App::new(&cfg, source);
     app.help = keymap.help();
+    app.hints = keymap.status_hints();
     let cfg = Arc::new(cfg);
     let (rb_tx, mut rb_rx) = mpsc::channel(256);
     let mut ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| eyre!(e))?;

@@ -158,6 +158,8 @@ pub struct App {
     pub source: String,
     /// The help overlay's `(keys, description)` lines, from the keymap in use.
     pub help: Vec<(String, String)>,
+    /// The status bar's key hints, from the keymap in use.
+    pub hints: crate::ui::keymap::StatusHints,
     /// The open dialog, if any: it gets every key.
     pub dialog: Option<Dialog>,
     /// A confirmed step whose dialog was hidden while it runs.
@@ -261,6 +263,7 @@ impl App {
             quit_when_done: false,
             source: source.into(),
             help: crate::ui::keymap::Keymap::builtin().help(),
+            hints: crate::ui::keymap::Keymap::builtin().status_hints(),
             dialog: None,
             background: None,
             message: (!cfg.warnings.is_empty()).then(|| cfg.warnings.join("; ")),

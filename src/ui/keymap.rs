@@ -123,6 +123,14 @@ pub struct Binding {
     pub desc: String,
 }
 
+/// The status bar's key hints, per kind of focused pane.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusHints {
+    pub default: String,
+    pub haproxy: String,
+    pub queries: String,
+}
+
 /// The key table.
 #[derive(Clone, Debug)]
 pub struct Keymap {
@@ -192,6 +200,78 @@ impl Keymap {
         out
     }
 
+    /// The label of the first key bound to `a`, if any.
+    pub fn key_of(&self, a: Action) -> Option<String> {
+        self.bindings.iter().find(|b| b.action == a).map(|b| b.key.label())
+    }
+
+    /// The status bar's hints with the keys as bound now (a rebound key shows its new key, an
+    /// unbound action is left out).
+    pub fn status_hints(&self) -> StatusHints {
+        use crate::app::action::{Pane, ServerKey, StepKey};
+        // The pane keys, second on the default line: `tab/1-5` when the five panes have keys.
+        let focus: Option<Vec<String>> = Pane::ALL.iter().map(|p| self.key_of(Action::Focus(*p))).collect();
+        let panes: Vec<String> = self
+            .key_of(Action::NextPane)
+            .into_iter()
+            .chain(focus.map(|f| format!("{}-{}", f[0], f[f.len() - 1])))
+            .collect();
+        let line = |with_panes: bool, hints: &[(&[Action], &str)]| -> String {
+            let mut shown: Vec<String> = hints
+                .iter()
+                .filter_map(|(actions, label)| {
+                    let keys: Vec<String> = actions.iter().map(|a| self.key_of(*a)).collect::<Option<_>>()?;
+                    Some(format!("{}:{label}", keys.join("/")))
+                })
+                .collect();
+            if with_panes && !panes.is_empty() {
+                shown.insert(shown.len().min(1), format!("{}:pane", panes.join("/")));
+            }
+            format!(" {} ", shown.join("  "))
+        };
+        StatusHints {
+            default: line(
+                true,
+                &[
+                    (&[Action::Help], "help"),
+                    (&[Action::Down, Action::Up], "select"),
+                    (&[Action::Zoom], "zoom"),
+                    (&[Action::Step(StepKey::Skip)], "skip"),
+                    (&[Action::Step(StepKey::StopSlave), Action::Step(StepKey::StartSlave)], "stop/start"),
+                    (&[Action::CommandLine], "command"),
+                    (&[Action::Quit], "quit"),
+                ],
+            ),
+            haproxy: line(
+                false,
+                &[
+                    (&[Action::Help], "help"),
+                    (&[Action::Down, Action::Up], "select"),
+                    (&[Action::Zoom], "detail"),
+                    (&[Action::Server(ServerKey::Drain)], "drain"),
+                    (&[Action::Server(ServerKey::Maint)], "maint"),
+                    (&[Action::Server(ServerKey::Ready)], "ready"),
+                    (&[Action::Server(ServerKey::Weight)], "weight"),
+                    (&[Action::Filter], "filter"),
+                    (&[Action::Sort { forward: true }, Action::Sort { forward: false }], "sort"),
+                    (&[Action::Quit], "quit"),
+                ],
+            ),
+            queries: line(
+                false,
+                &[
+                    (&[Action::Help], "help"),
+                    (&[Action::Down, Action::Up], "select"),
+                    (&[Action::Zoom], "detail"),
+                    (&[Action::Kill { connection: false }, Action::Kill { connection: true }], "kill query/conn"),
+                    (&[Action::Filter], "filter"),
+                    (&[Action::ToggleHidden], "all threads"),
+                    (&[Action::Quit], "quit"),
+                ],
+            ),
+        }
+    }
+
     /// The built-in keymap (tests and fallback).
     pub fn builtin() -> Keymap {
         Self::load(None).unwrap_or(Keymap { bindings: Vec::new() })
@@ -211,6 +291,27 @@ mod tests {
         assert_eq!(k.action_for(&ev), Some(Action::Quit));
         let ev = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
         assert_eq!(k.action_for(&ev), Some(Action::PrevPane));
+    }
+
+    #[test]
+    fn status_hints_follow_the_keymap() {
+        let shipped = Keymap::load(None).unwrap().status_hints();
+        assert_eq!(
+            shipped.default,
+            " ?:help  tab/1-5:pane  j/k:select  z:zoom  s:skip  t/T:stop/start  ::command  q:quit "
+        );
+        assert!(shipped.haproxy.contains("d:drain") && shipped.queries.contains("x/X:kill query/conn"));
+        // A user who moved skip to `K` and unbound `z` sees that on the status bar.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("keymap.toml"),
+            "[[bind]]\non = \"K\"\nrun = \"skip\"\ndesc = \"skip\"\n\n[[bind]]\non = \"s\"\nrun = \"noop\"\n\n\
+             [[bind]]\non = \"z\"\nrun = \"noop\"\n",
+        )
+        .unwrap();
+        let user = Keymap::load(Some(dir.path())).unwrap().status_hints();
+        assert!(user.default.contains("K:skip") && !user.default.contains("s:skip"), "{}", user.default);
+        assert!(user.default.contains("enter:zoom"), "the other zoom key: {}", user.default);
     }
 
     #[test]

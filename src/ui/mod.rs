@@ -136,11 +136,9 @@ fn status_bar<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
         return Paragraph::new(Line::from(Span::raw(format!(" running: {} …", r.step.title)))).style(theme.statusbar);
     }
     let keys = match app.focus {
-        Pane::Haproxy => {
-            " ?:help  j/k:select  enter:detail  d:drain  m:maint  r:ready  w:weight  /:filter  >/<:sort  q:quit "
-        }
-        Pane::Queries => " ?:help  j/k:select  enter:detail  x/X:kill query/conn  /:filter  H:all threads  q:quit ",
-        _ => " ?:help  tab/1-5:pane  j/k:select  z:zoom  s:skip  t/T:stop/start  ::command  q:quit ",
+        Pane::Haproxy => &app.hints.haproxy,
+        Pane::Queries => &app.hints.queries,
+        _ => &app.hints.default,
     };
     let text = if app.zoom { format!("{keys} [zoomed: esc]") } else { keys.to_string() };
     Paragraph::new(Line::from(Span::raw(text))).style(theme.statusbar)
