@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::collect::mysql::{self, NodeCollector};
-use crate::collect::{Collector, Payload, PollError};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
+use crate::model::poll::PollError;
 use crate::model::replication::NodeStatus;
 use crate::model::topology::{
     Finding, FindingKind, LinkState, NodeInput, NodeState, Severity, Shape, Thresholds, Topology, Upstream,
@@ -149,13 +148,7 @@ async fn poll_all(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<Polle
         let started = Instant::now();
         let result = async {
             let login = logins.nodes.get(i).cloned().unwrap_or_default();
-            let mut c = NodeCollector::new(mysql::opts(node, &login)?, timeout);
-            match tokio::time::timeout(timeout, c.poll()).await {
-                Ok(Ok(Payload::Node(s))) => Ok(*s),
-                Ok(Ok(_)) => Err(PollError::from("unexpected answer from the collector")),
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(PollError::transient(format!("no answer within {}", crate::ui::fmt::duration(timeout)))),
-            }
+            crate::db::read_node(node, &login, timeout, crate::db::Depth::Full).await.map_err(PollError::from)
         }
         .await;
         Polled { result: result.map_err(|e| e.message), took: started.elapsed() }
@@ -518,7 +511,7 @@ fn text(r: &Report) -> String {
             },
             n.gtid_binlog_pos.clone().filter(|g| !g.is_empty()).unwrap_or_else(|| "-".into()),
             format!("{}/{}", opt(&n.threads_connected), opt(&n.max_connections)),
-            n.uptime_secs.map_or("-".into(), |u| crate::ui::fmt::duration(Duration::from_secs(u))),
+            n.uptime_secs.map_or("-".into(), |u| crate::fmt::duration(Duration::from_secs(u))),
             opt(&n.version),
         ]);
     }

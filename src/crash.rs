@@ -60,11 +60,11 @@ pub fn set_terminal_active(active: bool) {
 fn write_report(info: &std::panic::PanicHookInfo<'_>) -> Option<std::path::PathBuf> {
     let dir = crate::config::paths::state_dir()?;
     let now = std::time::SystemTime::now();
-    let stamp = crate::runbook::audit::rfc3339(now).replace(':', "-");
+    let stamp = crate::fmt::rfc3339(now).replace(':', "-");
     let path = dir.join(format!("panic-{stamp}.txt"));
     let mut f = crate::statefile::open_private_append(&path).ok()?;
     let bt = std::backtrace::Backtrace::force_capture();
-    writeln!(f, "ringdeck {} panicked at {}", env!("CARGO_PKG_VERSION"), crate::runbook::audit::rfc3339(now)).ok()?;
+    writeln!(f, "ringdeck {} panicked at {}", env!("CARGO_PKG_VERSION"), crate::fmt::rfc3339(now)).ok()?;
     writeln!(f, "{info}\n\n{bt}").ok()?;
     Some(path)
 }

@@ -7,6 +7,8 @@ pub mod cliutil;
 pub mod collect;
 pub mod config;
 pub mod crash;
+pub mod db;
+pub mod fmt;
 pub mod fork;
 pub mod inspect;
 pub mod lab;

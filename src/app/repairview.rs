@@ -239,7 +239,7 @@ impl RepairPane {
                                 format!(
                                     "{} {}",
                                     col.name,
-                                    crate::ui::fmt::cut(&crate::model::sqltext::mask_secrets(&shown_value(v)), 30)
+                                    crate::fmt::cut(&crate::model::sqltext::mask_secrets(&shown_value(v)), 30)
                                 )
                             })
                             .collect::<Vec<_>>()

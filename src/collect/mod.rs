@@ -4,7 +4,7 @@
 pub mod apache;
 pub mod haproxy;
 pub mod http;
-pub mod mysql;
+pub mod node;
 pub mod probe;
 
 use std::future::Future;
@@ -47,39 +47,7 @@ pub struct ProbeSample {
     pub retried: Option<String>,
 }
 
-/// Why a poll failed, and whether the next poll may well answer: a timeout or a connection the
-/// peer reset or closed mid-way is `transient` (one such failure makes a target stale, two in a
-/// row make it down); a refused connect, a refused login or an answer that cannot be read is a
-/// hard fact (down at once).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PollError {
-    pub message: String,
-    pub transient: bool,
-}
-
-impl PollError {
-    pub fn transient(message: impl Into<String>) -> PollError {
-        PollError { message: message.into(), transient: true }
-    }
-}
-
-impl From<String> for PollError {
-    fn from(message: String) -> Self {
-        PollError { message, transient: false }
-    }
-}
-
-impl From<&str> for PollError {
-    fn from(message: &str) -> Self {
-        PollError { message: message.to_string(), transient: false }
-    }
-}
-
-impl std::fmt::Display for PollError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
+pub use crate::model::poll::PollError;
 
 /// One poll's outcome.
 #[derive(Clone, Debug)]
@@ -125,7 +93,7 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
             Ok(Ok(r)) => r,
             Ok(Err(_)) => {
                 c.reset();
-                Err(PollError::transient(format!("no answer within {}", crate::ui::fmt::duration(timeout))))
+                Err(PollError::transient(format!("no answer within {}", crate::fmt::duration(timeout))))
             }
             Err(panic) => {
                 c.reset();
@@ -157,10 +125,7 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
     let client = http::Http::new(timeout, cfg.max_response())?;
     let mut node_now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
-        let c = mysql::NodeCollector::new(
-            mysql::opts(node, &logins.nodes[i]).map_err(|e| format!("node {}: {e}", node.name()))?,
-            timeout,
-        );
+        let c = node::NodeCollector::new(crate::db::opts(node, &logins.nodes[i]), timeout);
         let s = sched();
         node_now.push(s.now.clone());
         tokio::spawn(run(TargetId::Node(i), c, s, tx.clone()));

@@ -13,7 +13,7 @@ use crate::config::{Config, ProbeConfig};
 enum Kind {
     Http { url: String, reuse: Reuse },
     Tcp(String),
-    Sql { opts: Box<super::mysql::ConnOpts>, conn: Option<Conn> },
+    Sql { opts: Box<crate::db::ConnOpts>, conn: Option<Conn> },
 }
 
 pub struct Probe {
@@ -36,7 +36,7 @@ impl Probe {
             Kind::Tcp(addr.clone())
         } else if let Some(node) = &p.sql {
             let i = cfg.nodes.iter().position(|n| n.name() == node).ok_or_else(|| format!("probe: no node {node}"))?;
-            Kind::Sql { opts: Box::new(super::mysql::opts(&cfg.nodes[i], &logins.nodes[i])?), conn: None }
+            Kind::Sql { opts: Box::new(crate::db::opts(&cfg.nodes[i], &logins.nodes[i])), conn: None }
         } else {
             return Err(format!("probe {} has no target", p.name.get_ref()));
         };
@@ -60,14 +60,14 @@ impl Collector for Probe {
             }
             Kind::Sql { opts, conn } => {
                 if conn.is_none() {
-                    *conn = Some(super::mysql::connect(opts, self.timeout).await?);
+                    *conn = Some(crate::db::connect(opts, self.timeout).await?);
                 }
                 let start = Instant::now();
                 let c = conn.as_mut().ok_or("not connected")?;
                 let r: Result<Option<u8>, _> = c.query_first("SELECT 1").await;
                 if let Err(e) = r {
                     *conn = None;
-                    return Err(super::mysql::poll_error(&e));
+                    return Err(crate::db::DbError::from(e).into());
                 }
                 return Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: None }));
             }

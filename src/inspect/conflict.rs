@@ -13,13 +13,13 @@ use super::event::{RowChange, RowOp, Transaction};
 use super::read::read_transaction;
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::db::session::{Node, Session, open};
 use crate::fork::{downstreams, spread};
 use crate::model::replication::NodeStatus;
 use crate::model::topology::{Thresholds, Topology, Upstream, error_facts, error_gist};
 use crate::repair::plan::{Seen, TableMeta};
 use crate::repair::prepare::{read_key, table_meta};
 use crate::verify::Key;
-use crate::verify::conn::{Node, Session, open};
 
 /// One stopped link and what it stopped on.
 #[derive(Clone, Debug, PartialEq)]

@@ -16,9 +16,9 @@ use mysql_async::BinlogStreamRequest;
 use mysql_async::prelude::Queryable;
 
 use super::event::{Fold, Transaction};
-use crate::collect::mysql::{describe, opts};
 use crate::config::NodeConfig;
 use crate::config::login::{Login, replication_password};
+use crate::db::{DbError, opts};
 
 /// Events read at most for one transaction (a runaway read stops, reported).
 const MAX_EVENTS: usize = 200_000;
@@ -40,24 +40,23 @@ async fn dump(
     deadline: Instant,
 ) -> Result<Transaction, String> {
     let left = || deadline.saturating_duration_since(Instant::now());
-    let o = opts(node, login)?;
-    let mut conn = crate::collect::mysql::connect(&o, left()).await?;
+    let mut conn = crate::db::connect(&opts(node, login), left()).await?;
     let version: Option<String> = tokio::time::timeout(left(), conn.query_first("SELECT @@version"))
         .await
         .map_err(|_| "no answer to SELECT @@version".to_string())?
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| DbError::from(e).to_string())?;
     if version.as_deref().unwrap_or("").contains("MariaDB") {
         tokio::time::timeout(left(), conn.query_drop("SET @mariadb_slave_capability = 4"))
             .await
             .map_err(|_| "no answer".to_string())?
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| DbError::from(e).to_string())?;
     }
     let req =
         BinlogStreamRequest::new(dump_server_id()).with_filename(file.as_bytes()).with_pos(pos).with_non_blocking();
     let mut stream = tokio::time::timeout(left(), conn.get_binlog_stream(req))
         .await
         .map_err(|_| "the binlog dump did not start in time".to_string())?
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| DbError::from(e).to_string())?;
     let mut fold = Fold::new(pos, failing_end);
     let mut n = 0;
     let result = loop {
@@ -68,7 +67,7 @@ async fn dump(
         match tokio::time::timeout(left(), stream.next()).await {
             Err(_) => break Err("the binlog dump timed out before the transaction ended".into()),
             Ok(None) => break Ok(()),
-            Ok(Some(Err(e))) => break Err(describe(&e)),
+            Ok(Some(Err(e))) => break Err(DbError::from(e).to_string()),
             Ok(Some(Ok(ev))) => match fold.push(&ev) {
                 Ok(true) => break Ok(()),
                 Ok(false) => {}

@@ -25,7 +25,7 @@ fn cell_for(width: usize, cols: usize) -> usize {
 
 /// A value for the inspector: `NULL`, `42`, `'text'` (control characters as `\n`, `\t`, `\xNN`),
 /// `X'00FF' (2 bytes)`; cut to `max` characters with `…`.
-pub fn value_text(v: &Value, max: usize) -> String {
+pub fn display_value(v: &Value, max: usize) -> String {
     let s = match v {
         Value::Bytes(b) => match std::str::from_utf8(b) {
             Ok(t) => {
@@ -51,17 +51,17 @@ pub fn value_text(v: &Value, max: usize) -> String {
         },
         other => crate::repair::plan::shown_value(other),
     };
-    crate::ui::fmt::cut(&s, max)
+    crate::fmt::cut(&s, max)
 }
 
 fn cut(s: &str, w: usize) -> String {
-    crate::ui::fmt::cut(s, w)
+    crate::fmt::cut(s, w)
 }
 
 fn row_line(r: &RowChange, names: &[String], cell: usize) -> String {
     let img = r.after.as_ref().or(r.before.as_ref());
     let vals: Vec<String> = match img {
-        Some(v) => names.iter().zip(v).map(|(n, v)| format!("{n} {}", value_text(v, cell))).collect(),
+        Some(v) => names.iter().zip(v).map(|(n, v)| format!("{n} {}", display_value(v, cell))).collect(),
         None => Vec::new(),
     };
     format!("{} {}: {}", r.op.word(), r.table, vals.join(", "))
@@ -86,7 +86,7 @@ fn conflict_lines(c: &Conflict, width: usize, out: &mut Vec<(Tone, String)>) {
                 && let Some(b) = &r.before
             {
                 let vals: Vec<String> =
-                    names.iter().zip(b).map(|(n, v)| format!("{n} {}", value_text(v, CELL))).collect();
+                    names.iter().zip(b).map(|(n, v)| format!("{n} {}", display_value(v, CELL))).collect();
                 out.push((Tone::Muted, format!("    before: {}", vals.join(", "))));
             }
         }
@@ -120,12 +120,12 @@ fn conflict_lines(c: &Conflict, width: usize, out: &mut Vec<(Tone, String)>) {
             let mut line = format!(
                 "{mark} {:<14} {:<w$}",
                 cut(col, 14),
-                ev.and_then(|v| v.get(i)).map_or("-".into(), |v| value_text(v, cell)),
+                ev.and_then(|v| v.get(i)).map_or("-".into(), |v| display_value(v, cell)),
                 w = cell + 1
             );
             for (_, s) in &c.rows {
                 let text = match s {
-                    Seen::Row { values, .. } => values.get(i).map_or("-".into(), |v| value_text(v, cell)),
+                    Seen::Row { values, .. } => values.get(i).map_or("-".into(), |v| display_value(v, cell)),
                     Seen::Absent if i == 0 => "absent".into(),
                     Seen::Absent => String::new(),
                     Seen::Unknown(e) if i == 0 => format!("unknown: {}", cut(e, cell.saturating_sub(9))),
@@ -167,7 +167,7 @@ fn image_json(names: &[String], v: Option<&Vec<Value>>) -> serde_json::Value {
         Some(v) => {
             let mut m = Map::new();
             for (n, x) in names.iter().zip(v) {
-                m.insert(n.clone(), json!(value_text(x, 4096)));
+                m.insert(n.clone(), json!(display_value(x, 4096)));
             }
             serde_json::Value::Object(m)
         }
@@ -229,15 +229,15 @@ mod tests {
 
     #[test]
     fn values_are_safe_to_show() {
-        assert_eq!(value_text(&Value::Bytes(b"a\nb'c".to_vec()), 40), "'a\\nb''c'");
-        assert_eq!(value_text(&Value::Bytes(vec![0, 0xff]), 40), "X'00FF' (2 bytes)");
-        assert_eq!(value_text(&Value::Bytes(b"\x1b[31mred".to_vec()), 40), "'\\x1B[31mred'");
-        assert_eq!(value_text(&Value::NULL, 40), "NULL");
-        assert_eq!(value_text(&Value::Int(7), 40), "7");
-        let long = value_text(&Value::Bytes("x".repeat(100).into_bytes()), 10);
+        assert_eq!(display_value(&Value::Bytes(b"a\nb'c".to_vec()), 40), "'a\\nb''c'");
+        assert_eq!(display_value(&Value::Bytes(vec![0, 0xff]), 40), "X'00FF' (2 bytes)");
+        assert_eq!(display_value(&Value::Bytes(b"\x1b[31mred".to_vec()), 40), "'\\x1B[31mred'");
+        assert_eq!(display_value(&Value::NULL, 40), "NULL");
+        assert_eq!(display_value(&Value::Int(7), 40), "7");
+        let long = display_value(&Value::Bytes("x".repeat(100).into_bytes()), 10);
         assert_eq!(long.chars().count(), 10);
         assert!(long.ends_with('…'));
-        let big = value_text(&Value::Bytes(vec![0xfe; 40]), 200);
+        let big = display_value(&Value::Bytes(vec![0xfe; 40]), 200);
         assert!(big.ends_with("…' (40 bytes)"), "{big}");
     }
 }

@@ -25,12 +25,12 @@ use super::conflict::{Conflict, Inspection};
 use super::event::RowOp;
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::db::session::{Node, Session, open, send};
 use crate::repair::plan::{Seen, TableMeta, shown_value};
 use crate::repair::prepare::read_key;
 use crate::runbook::audit::{self, AuditRecord};
 use crate::runbook::{EngineCtx, StepAction};
 use crate::verify::Key;
-use crate::verify::conn::{Node, Session, open, send};
 use crate::verify::sql::{ident, idents, table as table_ident};
 
 /// Which version wins.
@@ -302,7 +302,7 @@ impl Resolution {
             let mine: Vec<&Write> = self.writes.iter().filter(|w| w.node == i).collect();
             if !mine.is_empty() {
                 out.push(format!("{n} (sql_log_bin = 0):"));
-                out.extend(mine.iter().map(|w| format!("  {}", crate::ui::fmt::cut(&w.shown, 160))));
+                out.extend(mine.iter().map(|w| format!("  {}", crate::fmt::cut(&w.shown, 160))));
             }
         }
         for l in &self.links {
@@ -357,7 +357,7 @@ pub async fn prepare(cfg: &Config, logins: &Logins, ins: &Inspection, keep: Keep
             let rows =
                 n.query(&format!("SELECT MAX({}) AS m FROM {}", ident(pk), table_ident(&m.schema, &m.table))).await?;
             n.close().await;
-            let v = rows.first().and_then(|r| crate::verify::conn::cell(r, "m")).and_then(|s| s.parse::<i64>().ok());
+            let v = rows.first().and_then(|r| crate::db::session::cell(r, "m")).and_then(|s| s.parse::<i64>().ok());
             max = max.max(v.unwrap_or(0));
         }
         new_key =
@@ -401,7 +401,7 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
     }
     // The row statements, per node one transaction, each row re-read FOR UPDATE first.
     let started = Instant::now();
-    let time = audit::rfc3339(SystemTime::now());
+    let time = crate::fmt::rfc3339(SystemTime::now());
     let targets: Vec<usize> = {
         let mut v: Vec<usize> = res.writes.iter().map(|w| w.node).collect();
         v.dedup();
@@ -539,7 +539,7 @@ async fn write_node(n: &mut Node, res: &Resolution, mine: &[&Write]) -> Result<(
     }
     n.query("SET SESSION sql_log_bin = 0").await?;
     let b = n.query("SELECT @@session.sql_log_bin AS b").await?;
-    if b.first().and_then(|r| crate::verify::conn::cell(r, "b")) != Some("0") {
+    if b.first().and_then(|r| crate::db::session::cell(r, "b")) != Some("0") {
         return Err("sql_log_bin is still 1 on this session: nothing was written".into());
     }
     n.query("START TRANSACTION").await?;

@@ -7,6 +7,7 @@ pub mod digest;
 pub mod haproxy;
 pub mod haproxy_runtime;
 pub mod linkprops;
+pub mod poll;
 pub mod replication;
 pub mod ring;
 pub mod series;

@@ -16,13 +16,13 @@ use super::state::{self, MaintServer, Procedure, RecoveryState, StepKind};
 use super::stopped;
 use crate::config::login::{Logins, replication_password};
 use crate::config::{Config, NodeConfig};
+use crate::db::quote::{redact, unmask_password};
 use crate::model::replication::{NodeStatus, Process};
 use crate::model::sqltext::mask_secrets;
 use crate::runbook::audit::{self, AuditLog, AuditRecord};
 use crate::runbook::changemaster::{self, SourcePos};
 use crate::runbook::engine::Target;
 use crate::runbook::plan::Sql;
-use crate::runbook::quote::{redact, unmask_password};
 use crate::runbook::{StepAction, Threads};
 use crate::ssh::{self, HostKeyPolicy, Session, SshError, SshTarget};
 
@@ -129,7 +129,7 @@ impl Run<'_> {
         for s in statements {
             self.commands.push(format!("{node}: {s}"));
             self.line(format!("{node}> {s}"));
-            let password = if crate::runbook::quote::has_password(s) {
+            let password = if crate::db::quote::has_password(s) {
                 let (ncfg, _) = self.ctx.node(node)?;
                 let ncfg = ncfg.clone();
                 let p = tokio::task::spawn_blocking(move || replication_password(&ncfg))
@@ -142,6 +142,7 @@ impl Run<'_> {
             };
             let real = password.as_ref().map_or_else(|| s.clone(), |p| unmask_password(s, p.expose()));
             if let Err(e) = t.exec(&real, self.ctx.timeout * 5).await {
+                let e = e.to_string();
                 let e = password.as_ref().map_or(e.clone(), |p| redact(&e, p.expose()));
                 return Err(format!("{node}: `{s}` failed: {e}"));
             }
@@ -256,7 +257,7 @@ impl Run<'_> {
             if Instant::now() >= deadline {
                 return Err(format!(
                     "{node}: not proven stopped {} after its stop command: {last}; nothing was copied or removed",
-                    crate::ui::fmt::duration(self.ctx.server_wait)
+                    crate::fmt::duration(self.ctx.server_wait)
                 ));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -840,7 +841,7 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
     run.line(format!("step {number}: {}", kind.title()));
     // Write-ahead: the step's start is on disk before its first statement or remote command.
     let begun = AuditRecord::new(
-        audit::rfc3339(started),
+        crate::fmt::rfc3339(started),
         &ctx.operator,
         (super::exec_nodes(st, kind).join(","), String::new()),
         StepAction::Recover { step: number as u8, name: format!("{kind:?}").to_lowercase() },
@@ -905,7 +906,7 @@ pub fn record_abort(cfg: &Config, st: &RecoveryState) -> Result<(), String> {
     log.append(&AuditRecord {
         id: String::new(),
         phase: audit::Phase::Ended,
-        time: audit::rfc3339(std::time::SystemTime::now()),
+        time: crate::fmt::rfc3339(std::time::SystemTime::now()),
         operator: audit::operator(),
         host: audit::host_name(),
         node: st.nodes.join(","),

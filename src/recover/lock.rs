@@ -53,7 +53,7 @@ impl WizardLock {
             "ringdeck pid {} on {}, since {}",
             std::process::id(),
             crate::runbook::audit::host_name(),
-            crate::runbook::audit::rfc3339(std::time::SystemTime::now())
+            crate::fmt::rfc3339(std::time::SystemTime::now())
         );
         let _ = held.set_len(0).and_then(|()| held.rewind()).and_then(|()| held.write_all(me.as_bytes()));
         Ok(WizardLock { _held: held, path })

@@ -121,7 +121,7 @@ pub fn new_rebuild(
         Procedure::Rebuild,
         nodes,
         config_path.to_path_buf(),
-        crate::runbook::audit::rfc3339(std::time::SystemTime::now()),
+        crate::fmt::rfc3339(std::time::SystemTime::now()),
     );
     st.upstreams = plan_upstreams(cfg, statuses).0;
     st.source = source.or_else(|| propose_source(cfg, statuses).map(|p| p.0));
@@ -153,7 +153,7 @@ pub fn new_rejoin(
         Procedure::Rejoin { node: node.to_string(), donor: donor.to_string() },
         cfg.nodes.iter().map(|n| n.name().to_string()).collect(),
         config_path.to_path_buf(),
-        crate::runbook::audit::rfc3339(std::time::SystemTime::now()),
+        crate::fmt::rfc3339(std::time::SystemTime::now()),
     );
     st.upstreams.insert(node.to_string(), donor.to_string());
     st.upstreams.insert(downstream, node.to_string());

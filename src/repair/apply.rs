@@ -13,12 +13,12 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::plan::{Change, Plan, Seen};
 use super::prepare::read_key;
+use crate::db::session::{Node, Session, open, send};
 use crate::fork;
 use crate::runbook::StepAction;
 use crate::runbook::audit::{self, AuditRecord};
 use crate::runbook::engine::EngineCtx;
 use crate::verify::Key;
-use crate::verify::conn::{Node, Session, open, send};
 
 /// Keys written per transaction.
 const CHUNK: usize = 100;
@@ -77,7 +77,7 @@ async fn run_node(
             .await
             .map_err(|e| format!("SET SESSION sql_log_bin = 0 failed: {e}"))?;
         let off = node.query("SELECT @@session.sql_log_bin AS b").await?;
-        let b = off.first().and_then(|r| crate::verify::conn::cell(r, "b")).unwrap_or("?").to_string();
+        let b = off.first().and_then(|r| crate::db::session::cell(r, "b")).unwrap_or("?").to_string();
         if b != "0" {
             return Err(format!("sql_log_bin is still {b} on this session: nothing was written"));
         }
@@ -200,7 +200,7 @@ pub async fn apply(plan: &Plan, ctx: &EngineCtx, progress: Option<UnboundedSende
         return Outcome { summary: format!("refused: {}", plan.refusals.join("; ")), ..Outcome::default() };
     }
     let started = Instant::now();
-    let time = audit::rfc3339(SystemTime::now());
+    let time = crate::fmt::rfc3339(SystemTime::now());
     let targets = plan.nodes_changed();
     // Per node, its record: written (started) before its first statement, then ended.
     let record = |i: usize, mine: &[&Change]| AuditRecord {

@@ -430,7 +430,7 @@ impl Plan {
             Some(Seen::Row { values, .. }) => values,
             _ => &[],
         };
-        let cut = |v: &Value| crate::ui::fmt::cut(&crate::model::sqltext::mask_secrets(&shown_value(v)), value_w);
+        let cut = |v: &Value| crate::fmt::cut(&crate::model::sqltext::mask_secrets(&shown_value(v)), value_w);
         let head = format!("{} {} {}", ch.op.word().to_uppercase(), t.name(), t.key_text(&case.key));
         let detail = match &ch.op {
             Op::Insert => t
@@ -479,9 +479,7 @@ pub fn shown_value(v: &Value) -> String {
     match v {
         Value::NULL => "NULL".into(),
         Value::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                crate::runbook::quote::sql_string(s)
-            }
+            Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => crate::db::quote::sql_string(s),
             _ => hex_literal(b),
         },
         Value::Int(i) => i.to_string(),

@@ -16,12 +16,12 @@ use super::plan::{KeyCase, Plan, Seen, TableMeta, decide};
 use super::sql;
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::db::session::{Node, Session, cell, open, send};
 use crate::fork::Fork;
 use crate::model::replication::BinlogPos;
 use crate::model::topology::{LinkState, Thresholds, Topology, Upstream};
 use crate::runbook::cli::node_inputs;
 use crate::verify::chunk::Column;
-use crate::verify::conn::{Node, Session, cell, open, send};
 use crate::verify::{Key, Report, RowState, TableReport, TableStatus};
 
 /// How long to wait for the ring to apply everything written before the plan.
@@ -142,7 +142,7 @@ pub async fn read_key(node: &mut Node, t: &TableMeta, key: &Key, lock: bool) -> 
                 if values.is_empty() {
                     return Seen::Unknown("an empty row".into());
                 }
-                let crc = crate::collect::mysql::value_text(&values.remove(0)).and_then(|t| t.parse::<u64>().ok());
+                let crc = crate::db::value_text(&values.remove(0)).and_then(|t| t.parse::<u64>().ok());
                 match crc {
                     Some(crc) => Seen::Row { values, crc },
                     None => Seen::Unknown("no CRC for the row".into()),

@@ -1,6 +1,6 @@
 //! The SQL a repair reads and writes with (pure text; values are bound, names quoted).
 
-use crate::runbook::quote::sql_string;
+use crate::db::quote::sql_string;
 use crate::verify::sql::{idents, row_image_keys, table};
 
 /// One row by primary key (`?` per key column), with the CRC verify computes for it first:

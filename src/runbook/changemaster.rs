@@ -3,8 +3,8 @@
 //! in the dialect's words, and the password masked (put in only by the engine).
 
 use super::plan::Sql;
-use super::quote::{PASSWORD_MASK, sql_string};
 use crate::config::NodeConfig;
+use crate::db::quote::{PASSWORD_MASK, sql_string};
 use crate::model::linkprops::{GtidMode, LinkProps};
 use crate::model::replication::Dialect;
 

@@ -17,8 +17,6 @@ use super::audit::{AuditLog, format_record};
 use super::engine::{self, EngineCtx};
 use super::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
 use super::step::{Condition, Danger, Progress, ServerOp, Step, StepAction, Threads};
-use crate::collect::mysql::{self, NodeCollector};
-use crate::collect::{Collector, Payload};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
 use crate::model::replication::NodeStatus;
@@ -217,13 +215,7 @@ pub struct AuditArgs {
 pub async fn poll_once(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<Result<NodeStatus, String>> {
     let polls = cfg.nodes.iter().enumerate().map(|(i, node)| async move {
         let login = logins.nodes.get(i).cloned().unwrap_or_default();
-        let mut c = NodeCollector::new(mysql::opts(node, &login)?, timeout);
-        match tokio::time::timeout(timeout, c.poll()).await {
-            Ok(Ok(Payload::Node(s))) => Ok(*s),
-            Ok(Ok(_)) => Err("unexpected answer from the collector".to_string()),
-            Ok(Err(e)) => Err(e.message),
-            Err(_) => Err(format!("no answer within {timeout:?}")),
-        }
+        crate::db::read_node(node, &login, timeout, crate::db::Depth::Full).await.map_err(String::from)
     });
     futures_util::future::join_all(polls).await
 }
@@ -399,7 +391,7 @@ fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Resul
     let rec = super::audit::AuditRecord {
         id: String::new(),
         phase: super::audit::Phase::Ended,
-        time: super::audit::rfc3339(std::time::SystemTime::now()),
+        time: crate::fmt::rfc3339(std::time::SystemTime::now()),
         operator: super::audit::operator(),
         host: super::audit::host_name(),
         node: f.node.clone(),

@@ -14,18 +14,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use mysql_async::Conn;
-use mysql_async::prelude::Queryable;
 use tokio::sync::mpsc::Sender;
 
 use super::audit::{self, AuditLog, AuditRecord};
 use super::plan::{self, Check, Live, link_seen};
-use super::quote::{has_password, redact, unmask_password};
 use super::step::{Condition, Outcome, Progress, Step, StepAction};
-use crate::collect::mysql::{self, describe, query_rows, value_text};
 use crate::config::login::{Login, Logins, replication_password};
 use crate::config::{Config, NodeConfig, Secret};
-use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, ReplicaLink};
+pub(crate) use crate::db::Target;
+use crate::db::quote::{has_password, redact, unmask_password};
+use crate::model::replication::{NodeStatus, ReplicaLink};
 use crate::model::topology::error_gist;
 
 /// Everything the engine needs; cheap to clone (the config and logins are shared).
@@ -88,84 +86,6 @@ pub fn read_only_message(step: &Step) -> String {
          nothing was changed",
         step.title
     )
-}
-
-/// A dedicated connection to one node, with its dialect (the recovery wizard uses it too).
-pub(crate) struct Target {
-    pub(crate) conn: Conn,
-    pub(crate) dialect: Dialect,
-    version: String,
-    timeout: Duration,
-}
-
-pub(crate) async fn within<T>(
-    t: Duration,
-    what: &str,
-    f: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    tokio::time::timeout(t, f).await.unwrap_or_else(|_| Err(format!("{what}: no answer within {t:?}")))
-}
-
-impl Target {
-    pub(crate) async fn open(node: &NodeConfig, login: &Login, timeout: Duration) -> Result<Target, String> {
-        let opts = mysql::opts(node, login)?;
-        let mut conn = mysql::connect(&opts, timeout).await.map_err(|e| format!("{}: {e}", node.name()))?;
-        let rows =
-            within(timeout, "SELECT @@version", query_rows(&mut conn, "SELECT @@version AS v, @@version_comment AS c"))
-                .await?;
-        let get = |k: &str| {
-            rows.first().and_then(|r| r.iter().find(|(n, _)| n == k)).and_then(|(_, v)| v.clone()).unwrap_or_default()
-        };
-        let (version, comment) = (get("v"), get("c"));
-        Ok(Target { conn, dialect: Dialect::detect(&version, &comment), version, timeout })
-    }
-
-    /// Variables, replica links and binlog position, read now.
-    pub(crate) async fn read(&mut self) -> Result<NodeStatus, String> {
-        let t = self.timeout;
-        let d = self.dialect;
-        let conn = &mut self.conn;
-        within(t, "status read", async move {
-            let row: Option<mysql_async::Row> = conn.query_first(d.variables_sql()).await.map_err(|e| describe(&e))?;
-            let vals: Vec<Option<String>> =
-                row.map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(value_text)).collect()).unwrap_or_default();
-            let vars = NodeVars::from_values(&vals)?;
-            let links = query_rows(conn, d.replica_status_sql())
-                .await?
-                .iter()
-                .map(ReplicaLink::from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            let binlog = query_rows(conn, d.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
-            Ok((vars, links, binlog))
-        })
-        .await
-        .map(|(vars, links, binlog)| NodeStatus {
-            version: self.version.clone(),
-            dialect: d,
-            vars,
-            counters: NodeCounters::default(),
-            binlog,
-            links,
-            processes: Vec::new(),
-            digests: None,
-        })
-    }
-
-    pub(crate) async fn exec(&mut self, sql: &str, t: Duration) -> Result<(), String> {
-        let conn = &mut self.conn;
-        within(t, "statement", async move { conn.query_drop(sql).await.map_err(|e| describe(&e)) }).await
-    }
-
-    /// Rows of a query, by column name.
-    pub(crate) async fn rows(&mut self, sql: &str) -> Result<Vec<crate::model::replication::Row>, String> {
-        let t = self.timeout;
-        within(t, "query", query_rows(&mut self.conn, sql)).await
-    }
-
-    /// Closes the connection politely (bounded by the timeout).
-    pub(crate) async fn close(self) {
-        let _ = tokio::time::timeout(self.timeout, self.conn.disconnect()).await;
-    }
 }
 
 /// What a run collected, for the audit record and the outcome.
@@ -330,8 +250,8 @@ async fn run_statements(
             }
             Err(e) => {
                 let e = match &run.password {
-                    Some(p) => redact(&e, p.expose()),
-                    None => e,
+                    Some(p) => redact(&e.to_string(), p.expose()),
+                    None => e.to_string(),
                 };
                 let advice = if e.starts_with("1966 ") {
                     format!(" ({})", crate::model::advice::SKIP_REFUSED_1966)
@@ -531,7 +451,7 @@ pub(crate) struct Started {
 /// Writes a step's `started` record (synced) before anything of it runs; a step whose start
 /// cannot be recorded still runs, and its final record says so.
 pub(crate) async fn begin(step: &Step, ctx: &EngineCtx, address: String) -> Started {
-    let time = audit::rfc3339(SystemTime::now());
+    let time = crate::fmt::rfc3339(SystemTime::now());
     let rec = AuditRecord::new(
         time.clone(),
         &ctx.operator,

@@ -5,12 +5,11 @@
 
 use std::time::SystemTime;
 
-use super::audit;
 use super::engine::{EngineCtx, Target};
+use crate::db::quote::sql_string;
 use crate::fork::{Fork, downstreams, new_id, spread};
 use crate::model::replication::{NodeStatus, ReplicaLink};
 use crate::model::topology::{Thresholds, Topology, Upstream, error_facts, error_gist};
-use crate::runbook::quote::sql_string;
 
 /// The server_id of the first event at `file:pos` in `upstream`'s binlog.
 async fn origin_server_id(ctx: &EngineCtx, upstream: &str, file: &str, pos: u64) -> Option<u32> {
@@ -75,7 +74,7 @@ pub(crate) async fn describe(ctx: &EngineCtx, node: &str, link: &ReplicaLink, co
         facts.at.as_deref().and_then(|a| a.split_once(" end_log_pos ")).map(|(_, e)| format!(" (end_log_pos {e})"));
     Fork {
         id: new_id(),
-        time: audit::rfc3339(SystemTime::now()),
+        time: crate::fmt::rfc3339(SystemTime::now()),
         node: node.to_string(),
         upstream,
         event: format!("{}:{}{}", link.relay_master_log_file, link.exec_master_log_pos, at.unwrap_or_default()),

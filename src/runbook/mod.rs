@@ -15,7 +15,6 @@ pub mod haproxy;
 pub mod haproxy_cli;
 pub mod kill;
 pub mod plan;
-pub mod quote;
 pub mod step;
 
 pub use audit::{AuditLog, AuditRecord};

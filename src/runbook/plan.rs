@@ -12,8 +12,8 @@ use crate::model::replication::{Dialect, IoState, NodeStatus, ReplicaLink};
 use crate::model::ring::{NodeIdent, upstream_of};
 use crate::model::topology::error_gist;
 
-use super::quote::sql_string;
 use super::step::{Condition, Danger, Step, StepAction, Threads};
+use crate::db::quote::sql_string;
 
 /// Errors `skip-until-healthy` skips unless told otherwise: duplicate key and row not found.
 pub const DEFAULT_SKIP_ERRNOS: [u32; 2] = [1062, 1032];

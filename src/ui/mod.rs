@@ -2,7 +2,6 @@
 //! function of the state, the theme and the current instant.
 
 pub mod dialog;
-pub mod fmt;
 pub mod help;
 pub mod inspect;
 pub mod keymap;

@@ -78,7 +78,7 @@ impl Part {
         match self {
             Part::Int(i) => i.to_string(),
             Part::Big(u) => u.to_string(),
-            Part::Text(s) => crate::runbook::quote::sql_string(s),
+            Part::Text(s) => crate::db::quote::sql_string(s),
             Part::Bytes(b) => hex_literal(b),
         }
     }

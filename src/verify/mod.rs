@@ -10,7 +10,6 @@
 pub mod chunk;
 pub mod cli;
 pub mod compare;
-pub mod conn;
 pub mod key;
 pub mod render;
 pub mod report;

@@ -12,12 +12,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::VerifyOpts;
 use super::chunk::{self, ChunkPlan, Column};
 use super::compare;
-use super::conn::{Node, Session, cell, int, on_all, on_connected, open, send, uint};
 use super::key::{Key, key_name};
 use super::report::{ChunkNode, ChunkReport, MEANINGFUL_WHEN, NodeReport, NodeTable, Report, TableReport, TableStatus};
 use super::sql;
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::db::session::{Node, Session, cell, int, on_all, on_connected, open, send, uint};
 use crate::model::replication::{BinlogPos, ReplicaLink, Row};
 
 /// A differing range with at most this many rows on every node has its rows listed.
@@ -457,8 +457,7 @@ async fn tuples_of(
         for r in rows {
             let values: Vec<mysql_async::Value> =
                 (0..pk.len()).map(|i| r.as_ref(i).cloned().unwrap_or(mysql_async::Value::NULL)).collect();
-            let crc =
-                r.as_ref(pk.len()).and_then(crate::collect::mysql::value_text).and_then(|t| t.parse::<u64>().ok());
+            let crc = r.as_ref(pk.len()).and_then(crate::db::value_text).and_then(|t| t.parse::<u64>().ok());
             if let (Some(k), Some(c)) = (Key::from_values(&values, pk_cols), crc) {
                 after = Some(k.clone());
                 map.insert(k, c);

@@ -1,7 +1,7 @@
 //! The SQL a verify runs, built from names that came from the servers: identifiers are quoted with
 //! backticks (a backtick inside doubled), strings as SQL literals. Pure text, unit-tested.
 
-use crate::runbook::quote::sql_string;
+use crate::db::quote::sql_string;
 
 /// Quotes an identifier: `` `name` ``, with every backtick inside doubled.
 pub fn ident(name: &str) -> String {

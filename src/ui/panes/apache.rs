@@ -14,10 +14,11 @@ use ratatui::widgets::Paragraph;
 use super::spark::spark;
 use super::{Ctx, note};
 use crate::app::state::{ApacheTarget, Health};
+use crate::fmt;
 use crate::model::apache::{ApacheStatus, SCOREBOARD};
 use crate::model::apache_workers::InFlight;
+use crate::ui::health_style;
 use crate::ui::theme::Theme;
-use crate::ui::{fmt, health_style};
 
 /// Busy fraction from which the bar warns, and from which it is critical.
 const WARN_RATIO: f64 = 0.75;

@@ -15,9 +15,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::{Ctx, note, scroll_offset};
 use crate::app::hapview::{self, SortKey};
 use crate::app::state::{Health, Target};
+use crate::fmt;
 use crate::model::haproxy::{HaproxyStats, RowKind, StatRow, StatusClass};
+use crate::ui::health_style;
 use crate::ui::theme::Theme;
-use crate::ui::{fmt, health_style};
 
 /// A column: header, width, and when it is dropped on a narrow pane (0: never; higher: sooner).
 struct Col {

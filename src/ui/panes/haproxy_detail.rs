@@ -9,8 +9,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Ctx;
 use super::haproxy::{queue_cell, status_style};
+use crate::fmt;
 use crate::model::haproxy::{RowKind, StatRow};
-use crate::ui::fmt;
 
 fn opt(v: Option<u64>) -> String {
     v.map_or("-".to_string(), |v| v.to_string())

@@ -12,7 +12,7 @@ use ratatui::widgets::Paragraph;
 
 use super::spark::spark;
 use super::{Ctx, note};
-use crate::ui::fmt;
+use crate::fmt;
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;

@@ -13,10 +13,10 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{Ctx, note, scroll_offset};
 use crate::app::queryview::{self, explainable};
+use crate::fmt;
 use crate::model::digest::{self, Digests};
 use crate::model::replication::Process;
 use crate::model::sqltext::{mask_secrets, normalise};
-use crate::ui::fmt;
 use crate::ui::theme::Theme;
 
 /// The style of a share of max_connections.

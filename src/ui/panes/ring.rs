@@ -14,9 +14,10 @@ use super::spark::spark;
 use super::{Ctx, note, scroll_offset};
 use crate::app::action::Pane;
 use crate::app::state::Health;
+use crate::fmt;
 use crate::model::replication::IoState;
 use crate::model::topology::{LinkState, Severity, Shape, Topology, Upstream};
-use crate::ui::{fmt, health_style};
+use crate::ui::health_style;
 
 /// The mark for a node's health (so meaning never rests on colour).
 fn mark(h: Health) -> &'static str {

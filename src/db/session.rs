@@ -1,4 +1,4 @@
-//! One node's dedicated connection for a verify or a repair: connect and every statement under a
+//! One node's dedicated session for a verify, a repair or an inspection: connect and every statement under a
 //! timeout, a node that stops answering counted as unreachable from then on, statements sent to
 //! all nodes at once. Reads are text queries; key lookups and writes are prepared statements with
 //! bound values.
@@ -9,11 +9,10 @@ use futures_util::future::join_all;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use crate::collect::mysql::{self as collect_mysql, describe, to_row};
+use super::{DbError, to_row};
 use crate::config::Config;
 use crate::config::login::Logins;
 use crate::model::replication::{Dialect, Row};
-use crate::ui::fmt::duration;
 
 /// Whether a session only reads (a verify) or also writes (a repair).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,14 +87,17 @@ impl Node {
     ) -> Result<T, String> {
         match r {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(mysql_async::Error::Server(e))) => Err(format!("{} {}", e.code, e.message)),
-            Ok(Err(e)) => {
-                let m = describe(&e);
-                self.lost(m.clone());
-                Err(m)
-            }
+            Ok(Err(e)) => match DbError::from(e) {
+                // A server error leaves the connection usable.
+                e @ DbError::Server { .. } => Err(e.to_string()),
+                e => {
+                    let m = e.to_string();
+                    self.lost(m.clone());
+                    Err(m)
+                }
+            },
             Err(_) => {
-                let m = format!("no answer within {} to {}", duration(self.t), short(sql));
+                let m = format!("no answer within {} to {}", crate::fmt::duration(self.t), short(sql));
                 self.lost(m.clone());
                 Err(m)
             }
@@ -118,9 +120,7 @@ fn short(sql: &str) -> String {
     if sql.chars().count() > 80 { format!("{}…", sql.chars().take(79).collect::<String>()) } else { sql.to_string() }
 }
 
-pub fn cell<'a>(row: &'a Row, name: &str) -> Option<&'a str> {
-    row.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
-}
+pub use super::cell;
 
 pub fn int(row: &Row, name: &str) -> Option<i128> {
     cell(row, name).and_then(|v| v.trim().parse().ok())
@@ -160,24 +160,18 @@ pub async fn open(cfg: &Config, logins: &Logins, i: usize, query_t: Duration, se
         t: cfg.timeout.0,
     };
     let login = logins.nodes.get(i).cloned().unwrap_or_default();
-    let conn = match collect_mysql::opts(nc, &login) {
-        Ok(o) => collect_mysql::connect(&o, cfg.timeout.0).await,
-        Err(e) => Err(e),
-    };
-    match conn {
-        Ok(c) => node.conn = Some(c),
+    let mut conn = match super::connect(&super::opts(nc, &login), cfg.timeout.0).await {
+        Ok(c) => c,
         Err(e) => {
-            node.error = Some(e);
+            node.error = Some(e.to_string());
             return node;
         }
-    }
-    if let Ok(rows) = node.query("SELECT @@version AS v, @@version_comment AS c").await {
-        let r = rows.first();
-        let v = r.and_then(|r| cell(r, "v")).unwrap_or_default().to_string();
-        let c = r.and_then(|r| cell(r, "c")).unwrap_or_default().to_string();
-        node.dialect = Dialect::detect(&v, &c);
+    };
+    if let Ok(Ok((v, d))) = tokio::time::timeout(node.t, super::read_version(&mut conn)).await {
+        node.dialect = d;
         node.version = Some(v);
     }
+    node.conn = Some(conn);
     // A verify only reads from here on; the server also cuts off a statement that outlives our
     // timeout.
     if session == Session::ReadOnly {

@@ -1,0 +1,87 @@
+//! Reading a node's state: its version and dialect once per connection, then variables, replica
+//! links, binlog position and (for the console) counters and the process list. The collectors,
+//! the runbook engine, check, verify and recover all read through here.
+
+use mysql_async::Conn;
+
+use super::DbError;
+use super::rows::{cell, first_values, query_rows};
+use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink};
+
+/// How much of a node a read takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Variables, replica links and binlog position: what a step's checks need.
+    Replication,
+    /// Also the status counters and the process list: what the console shows.
+    Full,
+}
+
+/// The server's version and the dialect it speaks.
+pub async fn read_version(conn: &mut Conn) -> Result<(String, Dialect), DbError> {
+    let rows = query_rows(conn, "SELECT @@version AS v, @@version_comment AS c").await?;
+    let get = |k: &str| rows.first().and_then(|r| cell(r, k)).unwrap_or_default().to_string();
+    let (v, c) = (get("v"), get("c"));
+    let dialect = Dialect::detect(&v, &c);
+    Ok((v, dialect))
+}
+
+/// A node's state now (no deadline of its own: callers put one around the whole read).
+pub async fn read_status(
+    conn: &mut Conn,
+    version: &str,
+    dialect: Dialect,
+    depth: Depth,
+) -> Result<NodeStatus, DbError> {
+    let vars = NodeVars::from_values(&first_values(conn, dialect.variables_sql()).await?).map_err(DbError::Answer)?;
+    let links = query_rows(conn, dialect.replica_status_sql())
+        .await?
+        .iter()
+        .map(ReplicaLink::from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(DbError::Answer)?;
+    let binlog = query_rows(conn, dialect.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
+    let (counters, processes) = match depth {
+        Depth::Replication => (NodeCounters::default(), Vec::new()),
+        Depth::Full => {
+            let status = query_rows(
+                conn,
+                "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')",
+            )
+            .await?;
+            let counters = NodeCounters::from_pairs(status.iter().filter_map(|r| {
+                let name = r.first()?.1.as_deref()?;
+                let value = r.get(1)?.1.as_deref()?;
+                Some((name, value))
+            }));
+            let processes =
+                query_rows(conn, "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
+                    .await?
+                    .iter()
+                    .map(Process::from_row)
+                    .collect();
+            (counters, processes)
+        }
+    };
+    Ok(NodeStatus { version: version.to_string(), dialect, vars, counters, binlog, links, processes, digests: None })
+}
+
+/// One read of a node on a connection of its own (connect, version, state, close), the whole
+/// of it within `timeout`: what `check`, the CLIs and the wizard's checks use.
+pub async fn read_node(
+    node: &crate::config::NodeConfig,
+    login: &crate::config::login::Login,
+    timeout: std::time::Duration,
+    depth: Depth,
+) -> Result<NodeStatus, DbError> {
+    let opts = super::opts(node, login);
+    let read = async {
+        let mut conn = super::connect(&opts, timeout).await?;
+        let (version, dialect) = read_version(&mut conn).await?;
+        let status = read_status(&mut conn, &version, dialect, depth).await;
+        // Closing politely is best effort: the read is what counts.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(200), conn.disconnect()).await;
+        status
+    };
+    super::within(timeout, "status read", read).await
+}
