@@ -1,15 +1,15 @@
 //! ringdeck as a library: the binary in `main.rs` and the integration tests both use it.
 
 pub mod app;
-pub mod bench;
-pub mod check;
-pub mod cliutil;
+pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod console;
 pub mod crash;
 pub mod db;
 pub mod fmt;
 pub mod fork;
+pub mod http;
 pub mod inspect;
 pub mod lab;
 pub mod logging;

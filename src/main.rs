@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{Result, eyre};
 
 use ringdeck::app::action::Pane;
-use ringdeck::app::snapshot::SnapshotOpts;
+use ringdeck::cli::snapshot::SnapshotOpts;
 use ringdeck::config::{self, Config};
 
 #[derive(Parser, Debug)]
@@ -36,23 +36,23 @@ enum Command {
     /// Print timings of the hot paths on large synthetic inputs, and memory use.
     Bench,
     /// Check the ring once (for scripts and Nagios): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    Check(ringdeck::check::CheckArgs),
+    Check(ringdeck::cli::check::CheckArgs),
     /// Run a runbook step on one node: without --yes print the plan and change nothing.
-    Run(ringdeck::runbook::cli::RunArgs),
+    Run(ringdeck::cli::run::RunArgs),
     /// Guided recovery of a broken ring (seed 001's nine steps) or a rejoin: --plan prints, --yes runs.
-    Recover(ringdeck::recover::cli::RecoverArgs),
+    Recover(ringdeck::cli::recover::RecoverArgs),
     /// Print the audit log of executed steps.
-    Audit(ringdeck::runbook::cli::AuditArgs),
+    Audit(ringdeck::cli::run::AuditArgs),
     /// Connect to each node's SSH, run `uname -n` and `df` on its data_dir: exit 0 all OK, 1 otherwise.
-    SshCheck(ringdeck::ssh::cli::SshCheckArgs),
+    SshCheck(ringdeck::cli::ssh_check::SshCheckArgs),
     /// Compare tables across the nodes (CHECKSUM TABLE, then chunks and rows): exit 0 all equal, 1 otherwise.
-    Verify(ringdeck::verify::cli::VerifyArgs),
+    Verify(ringdeck::cli::verify::VerifyArgs),
     /// What a node's stopped SQL thread failed on: the event from its upstream's binlog beside
     /// every node's row for that key (reads only).
-    Inspect(ringdeck::inspect::cli::InspectArgs),
+    Inspect(ringdeck::cli::inspect::InspectArgs),
     /// Resolve a node's conflict: keep the event's version, the local one, both, or delete the
     /// row (without --yes print the plan and change nothing).
-    Resolve(ringdeck::inspect::cli::ResolveArgs),
+    Resolve(ringdeck::cli::inspect::ResolveArgs),
     /// A practice ring on loopback: MariaDB, HAProxy, Apache and sshd.
     #[command(subcommand)]
     Lab(ringdeck::lab::LabCommand),
@@ -131,7 +131,7 @@ fn main() -> Result<()> {
             let cfg = load_config(&cli)?;
             let source =
                 config::resolve_path(cli.config.as_deref()).map(|p| p.display().to_string()).unwrap_or_default();
-            ringdeck::app::run_console(cfg, &source)
+            ringdeck::console::run_console(cfg, &source)
         }
         Some(Command::Snapshot(a)) => {
             let cfg = load_config(&cli)?;
@@ -147,25 +147,23 @@ fn main() -> Result<()> {
                 keys: &a.keys,
                 out: a.out.as_deref(),
             };
-            ringdeck::app::snapshot::run(cfg, &config_source(&cli), &opts)
+            ringdeck::cli::snapshot::run(cfg, &config_source(&cli), &opts)
         }
-        Some(Command::Bench) => ringdeck::bench::run(),
-        Some(Command::Check(a)) => std::process::exit(ringdeck::check::run(cli.config.as_deref(), a)),
-        Some(Command::Run(a)) => {
-            std::process::exit(ringdeck::runbook::cli::run(cli.config.as_deref(), cli.read_only, a))
-        }
+        Some(Command::Bench) => ringdeck::cli::bench::run(),
+        Some(Command::Check(a)) => std::process::exit(ringdeck::cli::check::run(cli.config.as_deref(), a)),
+        Some(Command::Run(a)) => std::process::exit(ringdeck::cli::run::run(cli.config.as_deref(), cli.read_only, a)),
         Some(Command::Recover(a)) => {
-            std::process::exit(ringdeck::recover::cli::run(cli.config.as_deref(), cli.read_only, a))
+            std::process::exit(ringdeck::cli::recover::run(cli.config.as_deref(), cli.read_only, a))
         }
-        Some(Command::Audit(a)) => std::process::exit(ringdeck::runbook::cli::audit(cli.config.as_deref(), a)),
-        Some(Command::SshCheck(a)) => std::process::exit(ringdeck::ssh::cli::run(cli.config.as_deref(), a)),
+        Some(Command::Audit(a)) => std::process::exit(ringdeck::cli::run::audit(cli.config.as_deref(), a)),
+        Some(Command::SshCheck(a)) => std::process::exit(ringdeck::cli::ssh_check::run(cli.config.as_deref(), a)),
         Some(Command::Verify(a)) => {
-            std::process::exit(ringdeck::verify::cli::run(cli.config.as_deref(), cli.read_only, a))
+            std::process::exit(ringdeck::cli::verify::run(cli.config.as_deref(), cli.read_only, a))
         }
-        Some(Command::Inspect(a)) => std::process::exit(ringdeck::inspect::cli::run(cli.config.as_deref(), a)),
+        Some(Command::Inspect(a)) => std::process::exit(ringdeck::cli::inspect::run(cli.config.as_deref(), a)),
         Some(Command::Resolve(a)) => {
-            std::process::exit(ringdeck::inspect::cli::resolve(cli.config.as_deref(), cli.read_only, a))
+            std::process::exit(ringdeck::cli::inspect::resolve(cli.config.as_deref(), cli.read_only, a))
         }
-        Some(Command::Lab(cmd)) => ringdeck::lab::run(cmd),
+        Some(Command::Lab(cmd)) => ringdeck::cli::lab::run(cmd),
     }
 }

@@ -199,7 +199,7 @@ proptest! {
     #[test]
     fn keymap_and_theme_loaders_never_panic(keymap in damaged(KEYMAP), theme in damaged(THEME)) {
         with_user_file("keymap.toml", &keymap, |dir| {
-            let _ = ringdeck::ui::keymap::Keymap::load(Some(dir));
+            let _ = ringdeck::app::keymap::Keymap::load(Some(dir));
         });
         with_user_file("themes/default.toml", &theme, |dir| {
             let _ = ringdeck::ui::theme::Theme::load("default", Some(dir), true);

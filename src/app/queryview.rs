@@ -8,6 +8,7 @@ use super::App;
 use super::action::Pane;
 use super::state::{Request, Target};
 use crate::model::replication::{NodeStatus, Process};
+pub use crate::model::sqltext::explainable;
 
 /// A row by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,12 +68,6 @@ pub fn visible<'a>(nodes: &'a [Target<NodeStatus>], view: &QueriesView) -> Vec<(
 pub fn selected_position(rows: &[(&str, &Process)], view: &QueriesView) -> usize {
     let found = view.selected.as_ref().and_then(|k| rows.iter().position(|(n, p)| *n == k.node && p.id == k.id));
     found.unwrap_or(view.fallback.min(rows.len().saturating_sub(1)))
-}
-
-/// Whether a statement is one EXPLAIN may be run on (a SELECT, nothing after it).
-pub fn explainable(sql: &str) -> bool {
-    let s = sql.trim_start();
-    s.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("select")) && !s.trim_end().trim_end_matches(';').contains(';')
 }
 
 impl App {

@@ -159,7 +159,7 @@ pub struct App {
     /// The help overlay's `(keys, description)` lines, from the keymap in use.
     pub help: Vec<(String, String)>,
     /// The status bar's key hints, from the keymap in use.
-    pub hints: crate::ui::keymap::StatusHints,
+    pub hints: crate::app::keymap::StatusHints,
     /// The open dialog, if any: it gets every key.
     pub dialog: Option<Dialog>,
     /// A confirmed step whose dialog was hidden while it runs.
@@ -262,8 +262,8 @@ impl App {
             quit: false,
             quit_when_done: false,
             source: source.into(),
-            help: crate::ui::keymap::Keymap::builtin().help(),
-            hints: crate::ui::keymap::Keymap::builtin().status_hints(),
+            help: crate::app::keymap::Keymap::builtin().help(),
+            hints: crate::app::keymap::Keymap::builtin().status_hints(),
             dialog: None,
             background: None,
             message: (!cfg.warnings.is_empty()).then(|| cfg.warnings.join("; ")),

@@ -1,10 +1,10 @@
 //! The Apache collector: `/server-status?auto`, then the HTML page for the in-flight requests
 //! (ExtendedStatus On). A page without a worker table is asked for again only every 30 polls.
 
-use super::http::{Http, Reuse};
 use super::{Collector, Payload, PollError};
 use crate::config::ApacheConfig;
 use crate::config::login::Login;
+use crate::http::{Http, Reuse};
 use crate::model::apache::parse_auto;
 use crate::model::apache_workers::{in_flight, parse_workers};
 

@@ -2,15 +2,13 @@
 //! a stats URL, `show stat` on the stats socket; with a socket also `show info` (version, uptime,
 //! connections). A failing `show info` does not fail the sample.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use super::http::{Http, Reuse};
 use super::{Collector, Payload, PollError};
 use crate::config::HaproxyConfig;
 use crate::config::login::Login;
+use crate::http::socket::socket_command;
+use crate::http::{Http, Reuse};
 use crate::model::haproxy::{HaproxyStats, parse_csv, parse_info};
 
 pub struct HaproxyCollector {
@@ -34,36 +32,6 @@ impl HaproxyCollector {
             reuse: Reuse::default(),
         }
     }
-}
-
-/// Sends one command to a stats socket and reads the whole answer (the socket closes after it),
-/// at most `max` bytes: a larger answer is refused.
-pub async fn socket_command(path: &Path, command: &str, max: usize) -> Result<String, String> {
-    let mut s =
-        tokio::net::UnixStream::connect(path).await.map_err(|e| format!("stats socket {}: {e}", path.display()))?;
-    s.write_all(format!("{command}\n").as_bytes()).await.map_err(|e| e.to_string())?;
-    // Read in pieces and joined once (see `http::join_chunks`): no doubling buffer.
-    let (mut chunks, mut total, mut piece) = (Vec::new(), 0usize, vec![0u8; 64 * 1024]);
-    loop {
-        let n = s.read(&mut piece).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        total += n;
-        if total > max {
-            return Err(format!("stats socket {}: answer larger than {}", path.display(), super::http::size_text(max)));
-        }
-        chunks.push(piece[..n].to_vec());
-    }
-    Ok(super::http::join_chunks(chunks, total))
-}
-
-/// [`socket_command`] cut off at `timeout`, with the default cap (the admin commands' answers
-/// are short).
-pub async fn socket_command_within(path: &Path, command: &str, timeout: Duration) -> Result<String, String> {
-    tokio::time::timeout(timeout, socket_command(path, command, crate::config::schema::DEFAULT_MAX_RESPONSE))
-        .await
-        .unwrap_or_else(|_| Err(format!("stats socket {}: no answer within {timeout:?}", path.display())))
 }
 
 impl Collector for HaproxyCollector {

@@ -3,7 +3,6 @@
 
 pub mod apache;
 pub mod haproxy;
-pub mod http;
 pub mod node;
 pub mod probe;
 
@@ -122,7 +121,7 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
 pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
     let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
-    let client = http::Http::new(timeout, cfg.max_response())?;
+    let client = crate::http::Http::new(timeout, cfg.max_response())?;
     let mut node_now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
         let c = node::NodeCollector::new(crate::db::opts(node, &logins.nodes[i]), timeout);

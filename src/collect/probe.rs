@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use super::http::{Http, Reuse};
 use super::{Collector, Payload, PollError, ProbeSample};
 use crate::config::login::{Login, Logins};
 use crate::config::{Config, ProbeConfig};
+use crate::http::{Http, Reuse};
 
 enum Kind {
     Http { url: String, reuse: Reuse },

@@ -6,6 +6,7 @@
 pub mod conn;
 pub mod error;
 pub mod quote;
+pub mod ring;
 pub mod rows;
 pub mod session;
 pub mod status;
@@ -13,6 +14,7 @@ pub mod target;
 
 pub use conn::{ConnOpts, connect, opts};
 pub use error::DbError;
+pub use ring::{node_inputs, read_all};
 pub use rows::{cell, first_values, query_rows, to_row, value_text};
 pub use status::{Depth, read_node, read_status, read_version};
 pub use target::Target;

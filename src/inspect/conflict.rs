@@ -75,8 +75,8 @@ fn key_of(meta: &TableMeta, values: &[Value]) -> Option<Key> {
 
 /// Reads the conflicts of `node` (its links stopped on an SQL error, and the other direction).
 pub async fn inspect(cfg: &Config, logins: &Logins, node: &str, timeout: Duration) -> Result<Inspection, String> {
-    let polled: Vec<Result<NodeStatus, String>> = crate::runbook::cli::poll_once(cfg, logins, timeout).await;
-    let inputs = crate::runbook::cli::node_inputs(cfg, &polled);
+    let polled: Vec<Result<NodeStatus, String>> = crate::db::read_all(cfg, logins, timeout).await;
+    let inputs = crate::db::node_inputs(cfg, &polled);
     let topo = Topology::build(&inputs, &Thresholds::default());
     let names: Vec<String> = cfg.nodes.iter().map(|n| n.name().to_string()).collect();
     let d = names.iter().position(|n| n == node).ok_or_else(|| format!("no [[node]] is named {node:?}"))?;

@@ -344,7 +344,7 @@ pub async fn prepare(cfg: &Config, logins: &Logins, ins: &Inspection, keep: Keep
         && let Some(c) = ins.conflicts.first()
         && let Some(m) = &c.meta
     {
-        let polled = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
+        let polled = crate::db::read_all(cfg, logins, cfg.timeout.0).await;
         let d = cfg.nodes.iter().position(|n| n.name() == c.node).ok_or("no such node")?;
         let vars = &polled[d].as_ref().map_err(|e| format!("{}: {e}", c.node))?.vars;
         let [pk] = m.pk.as_slice() else { return Err("keep both needs a single-column integer primary key".into()) };
@@ -381,7 +381,7 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
     }
     let cfg = &ctx.cfg;
     // Live: each link still stopped on the same error at the same coordinates.
-    let polled = crate::runbook::cli::poll_once(cfg, &ctx.logins, ctx.timeout).await;
+    let polled = crate::db::read_all(cfg, &ctx.logins, ctx.timeout).await;
     for l in &res.links {
         let (LinkAct::Skip { node, at, errno } | LinkAct::Start { node, at, errno }) = l;
         let i = cfg.nodes.iter().position(|n| n.name() == node);
@@ -474,7 +474,7 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
             LinkAct::Skip { node, .. } => (StepAction::Skip { count: 1 }, node),
             LinkAct::Start { node, .. } => (StepAction::StartSlave, node),
         };
-        let polled = crate::runbook::cli::poll_once(cfg, &ctx.logins, ctx.timeout).await;
+        let polled = crate::db::read_all(cfg, &ctx.logins, ctx.timeout).await;
         let statuses: Vec<(&str, Option<&crate::model::replication::NodeStatus>)> =
             cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
         let step = match crate::runbook::plan(&action, node, cfg, &statuses) {
@@ -519,7 +519,7 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
             }
         }
     }
-    let polled = crate::runbook::cli::poll_once(cfg, &ctx.logins, ctx.timeout).await;
+    let polled = crate::db::read_all(cfg, &ctx.logins, ctx.timeout).await;
     let running =
         polled.iter().all(|p| p.as_ref().is_ok_and(|s| s.links.iter().all(|l| l.sql_running && l.last_sql_errno == 0)));
     let ok = all_equal && running;

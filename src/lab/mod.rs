@@ -3,25 +3,22 @@
 //! This file holds the `ringdeck lab ...` command line and dispatches to the modules.
 
 mod apache;
-mod breaks;
+pub mod breaks;
 mod configfile;
 mod haproxy;
-mod load;
+pub mod load;
 mod mariadb;
 mod proc;
 pub mod spec;
 mod sql;
 mod sshd;
-mod status;
+pub mod status;
 mod tls;
-mod updown;
+pub mod updown;
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use color_eyre::eyre::Result;
-
-use spec::{Spec, resolve_dir};
 
 /// `ringdeck lab ...`
 #[derive(Subcommand, Debug, Clone)]
@@ -127,38 +124,4 @@ pub struct LoadArgs {
     pub seconds: u64,
     #[command(flatten)]
     pub dir: DirArgs,
-}
-
-fn spec_of(dir: &DirArgs) -> Result<Spec> {
-    Spec::require(&resolve_dir(dir.dir.as_deref())?)
-}
-
-pub fn run(cmd: &LabCommand) -> Result<()> {
-    match cmd {
-        LabCommand::Up(args) => updown::up(args),
-        LabCommand::Down(args) => updown::down(&resolve_dir(args.dir.dir.as_deref())?, args.purge),
-        LabCommand::Status(dir) => status::print(&spec_of(dir)?),
-        LabCommand::Open(dir) => {
-            let path = spec_of(dir)?.dir.join("ringdeck.toml");
-            let cfg = crate::config::Config::load(&path).map_err(|e| color_eyre::eyre::eyre!("{e}"))?;
-            crate::app::run_console(cfg, &path.display().to_string())
-        }
-        LabCommand::Break(BreakCommand::Dup { node, dir }) => breaks::dup(&spec_of(dir)?, *node),
-        LabCommand::Break(BreakCommand::Unlogged { node, dir }) => breaks::unlogged(&spec_of(dir)?, *node),
-        LabCommand::Break(BreakCommand::Missing { node, dir }) => breaks::missing(&spec_of(dir)?, *node),
-        LabCommand::Break(BreakCommand::Conflict { nodes, dir }) => match nodes.as_slice() {
-            [k, l] => breaks::conflict(&spec_of(dir)?, *k, *l),
-            _ => Err(color_eyre::eyre::eyre!("--nodes K,L: two nodes")),
-        },
-        LabCommand::Break(BreakCommand::Stop { node, web, dir }) => {
-            let spec = spec_of(dir)?;
-            match (node, web) {
-                (Some(k), _) => breaks::stop_node(&spec, *k),
-                (None, Some(k)) => breaks::stop_web(&spec, *k),
-                // clap requires one of them.
-                (None, None) => Ok(()),
-            }
-        }
-        LabCommand::Load(args) => load::run(&spec_of(&args.dir)?, args.seconds),
-    }
 }

@@ -66,6 +66,12 @@ pub fn normalise(s: &str, max: usize) -> String {
     cut
 }
 
+/// Whether a statement is one EXPLAIN may be run on (a SELECT, nothing after it).
+pub fn explainable(sql: &str) -> bool {
+    let s = sql.trim_start();
+    s.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("select")) && !s.trim_end().trim_end_matches(';').contains(';')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

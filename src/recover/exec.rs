@@ -370,7 +370,7 @@ async fn node_servers(ctx: &Ctx, nodes: &[String]) -> Vec<(MaintServer, Result<(
     let mut out = Vec::new();
     for h in &ctx.cfg.haproxies {
         let Some(sock) = &h.socket else { continue };
-        let text = match crate::collect::haproxy::socket_command_within(sock, "show servers state", ctx.timeout).await {
+        let text = match crate::http::socket::socket_command_within(sock, "show servers state", ctx.timeout).await {
             Ok(t) => t,
             Err(e) => {
                 out.push((
@@ -404,7 +404,7 @@ async fn set_server_state(ctx: &Ctx, m: &MaintServer, state: &str) -> Result<Str
     let sock = h.socket.as_ref().ok_or("no admin socket configured")?;
     let cmd = format!("set server {}/{} state {state}", m.backend, m.server);
     let ans =
-        tokio::time::timeout(ctx.timeout, crate::collect::haproxy::socket_command(sock, &cmd, ctx.cfg.max_response()))
+        tokio::time::timeout(ctx.timeout, crate::http::socket::socket_command(sock, &cmd, ctx.cfg.max_response()))
             .await
             .map_err(|_| format!("{cmd}: no answer within {:?}", ctx.timeout))??;
     if ans.trim().is_empty() { Ok(cmd) } else { Err(format!("{cmd}: {}", ans.trim())) }

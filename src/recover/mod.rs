@@ -2,7 +2,6 @@
 //! planning from the config and the last samples (pure), the saved wizard state, running each step
 //! over SQL and SSH with its post-checks and audit record, and `ringdeck recover`.
 
-pub mod cli;
 pub mod exec;
 pub mod files;
 pub mod lock;

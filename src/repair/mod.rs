@@ -10,7 +10,6 @@
 //! [`cli`], the console's verify overlay uses both.
 
 pub mod apply;
-pub mod cli;
 pub mod plan;
 pub mod prepare;
 pub mod sql;

@@ -16,11 +16,11 @@ use super::plan::{KeyCase, Plan, Seen, TableMeta, decide};
 use super::sql;
 use crate::config::Config;
 use crate::config::login::Logins;
+use crate::db::node_inputs;
 use crate::db::session::{Node, Session, cell, open, send};
 use crate::fork::Fork;
 use crate::model::replication::BinlogPos;
 use crate::model::topology::{LinkState, Thresholds, Topology, Upstream};
-use crate::runbook::cli::node_inputs;
 use crate::verify::chunk::Column;
 use crate::verify::{Key, Report, RowState, TableReport, TableStatus};
 
@@ -30,7 +30,7 @@ const CATCH_UP: Duration = Duration::from_secs(30);
 /// The ring right now: `Err` with the reason when a node does not answer or a link is broken;
 /// and the most complete node when the model names one.
 pub async fn ring_now(cfg: &Config, logins: &Logins) -> (Result<(), String>, Option<usize>) {
-    let polled = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
+    let polled = crate::db::read_all(cfg, logins, cfg.timeout.0).await;
     let inp = node_inputs(cfg, &polled);
     let topo = Topology::build(&inp, &Thresholds::default());
     let mut why = Vec::new();
@@ -57,10 +57,10 @@ pub async fn ring_now(cfg: &Config, logins: &Logins) -> (Result<(), String>, Opt
 pub async fn catch_up(cfg: &Config, logins: &Logins, deadline: Duration) -> Result<(), String> {
     let end = Instant::now() + deadline;
     for _ in 1..cfg.nodes.len().max(2) {
-        let start = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
+        let start = crate::db::read_all(cfg, logins, cfg.timeout.0).await;
         let at: Vec<Option<BinlogPos>> = start.iter().map(|s| s.as_ref().ok().and_then(|s| s.binlog.clone())).collect();
         loop {
-            let now = crate::runbook::cli::poll_once(cfg, logins, cfg.timeout.0).await;
+            let now = crate::db::read_all(cfg, logins, cfg.timeout.0).await;
             let inp = node_inputs(cfg, &now);
             let topo = Topology::build(&inp, &Thresholds::default());
             let behind: Vec<String> = topo

@@ -125,6 +125,18 @@ pub fn with_config(mut p: LinkProps, ncfg: &NodeConfig) -> LinkProps {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_configs_replication_tls_goes_into_every_link_written() {
+        let cfg: crate::config::Config = toml::from_str(
+            "[[node]]\nname = \"n1\"\nhost = \"127.0.0.1\"\nreplication_ssl = true\n\
+             replication_ssl_ca = \"/etc/mysql/ca.pem\"\nreplication_ssl_verify_server_cert = true\n\
+             replication_get_public_key = true\n",
+        )
+        .expect("a valid config");
+        let p = with_config(Default::default(), &cfg.nodes[0]);
+        assert!(p.ssl && p.ssl_verify_server_cert && p.get_public_key && p.ssl_ca == "/etc/mysql/ca.pem");
+    }
+
     fn file() -> SourcePos {
         SourcePos::File { file: "binlog.000009".into(), pos: 4 }
     }

@@ -3,7 +3,7 @@
 //! task. Only a single SELECT is explained (`queryview::explainable`); EXPLAIN does not run it.
 
 use super::engine::{EngineCtx, Target};
-use crate::app::queryview::explainable;
+use crate::model::sqltext::explainable;
 
 /// Column names and rows of `EXPLAIN sql` on `node` with default database `db`.
 pub async fn explain(

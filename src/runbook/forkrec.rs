@@ -36,8 +36,8 @@ async fn key_columns(ctx: &EngineCtx, node: &str, table: &str) -> Vec<String> {
 /// Describes the event `link` on `node` is stopped on, before `count` events are skipped.
 pub(crate) async fn describe(ctx: &EngineCtx, node: &str, link: &ReplicaLink, count: u32) -> Fork {
     let facts = error_facts(&link.last_sql_error);
-    let polled = super::cli::poll_once(&ctx.cfg, &ctx.logins, ctx.timeout).await;
-    let inputs = super::cli::node_inputs(&ctx.cfg, &polled);
+    let polled = crate::db::read_all(&ctx.cfg, &ctx.logins, ctx.timeout).await;
+    let inputs = crate::db::node_inputs(&ctx.cfg, &polled);
     let topo = Topology::build(&inputs, &Thresholds::default());
     let names: Vec<&str> = inputs.iter().map(|n| n.name).collect();
     let s = names.iter().position(|n| *n == node);

@@ -12,8 +12,8 @@ use tokio::sync::mpsc::Sender;
 
 use super::engine::{Done, EngineCtx, Tally, read_only_message, record};
 use super::step::{Condition, Danger, Outcome, Progress, ServerOp, Step, StepAction};
-use crate::collect::haproxy::socket_command_within;
 use crate::config::Config;
+use crate::http::socket::socket_command_within;
 use crate::model::haproxy::{RowKind, ServerState, StatRow, parse_csv, parse_servers_state};
 
 /// The warning every HAProxy step carries.

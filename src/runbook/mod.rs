@@ -7,12 +7,10 @@
 pub mod audit;
 pub mod bypass;
 pub mod changemaster;
-pub mod cli;
 pub mod engine;
 pub mod explain;
 mod forkrec;
 pub mod haproxy;
-pub mod haproxy_cli;
 pub mod kill;
 pub mod plan;
 pub mod step;

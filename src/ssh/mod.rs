@@ -4,7 +4,6 @@
 //! ssh-agent, runs argv commands quoted for a POSIX shell, and relays one command's output into
 //! another's input across two hosts. Every network step has a timeout.
 
-pub mod cli;
 mod client;
 mod error;
 mod exec;

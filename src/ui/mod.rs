@@ -4,10 +4,8 @@
 pub mod dialog;
 pub mod help;
 pub mod inspect;
-pub mod keymap;
 pub mod panes;
 pub mod svg;
-pub mod terminal;
 pub mod theme;
 pub mod verify;
 pub mod wizard;

@@ -8,7 +8,6 @@
 //! says when that was not so.
 
 pub mod chunk;
-pub mod cli;
 pub mod compare;
 pub mod key;
 pub mod render;

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::exec::{self, Ctx, Event};
-use super::state::{self, Procedure, RecoveryState};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
 use crate::model::replication::NodeStatus;
+use crate::recover::exec::{self, Ctx, Event};
+use crate::recover::state::{self, Procedure, RecoveryState};
 
 /// `ringdeck recover` options.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -74,7 +74,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     let state_path =
         state::state_path(&path).ok_or_else(|| fail(2, "cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
     // One wizard at a time; the saved state is read under the lock.
-    let _lock = super::lock::WizardLock::acquire(&state_path).map_err(|e| fail(1, e))?;
+    let _lock = crate::recover::lock::WizardLock::acquire(&state_path).map_err(|e| fail(1, e))?;
     let saved = state::load(&state_path).map_err(|e| fail(2, e))?;
     if args.abort {
         return abort(&cfg, &state_path, saved);
@@ -91,7 +91,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     }
     let logins = Arc::new(Logins::resolve(&cfg).map_err(|e| fail(2, e))?);
     let cfg = Arc::new(cfg);
-    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
+    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
     let mut st = match saved {
         Some(st) => {
             if let Some(n) = &args.rejoin
@@ -102,14 +102,14 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
                     2,
                     format!(
                         "a saved wizard ({}) is at {}: finish it, or forget it with --abort",
-                        super::procedure_name(&st.procedure),
+                        crate::recover::procedure_name(&st.procedure),
                         st.position()
                     ),
                 ));
             }
             println!(
                 "resuming the saved wizard ({}, started {}) at {}",
-                super::procedure_name(&st.procedure),
+                crate::recover::procedure_name(&st.procedure),
                 st.started,
                 st.position()
             );
@@ -119,7 +119,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
             st
         }
         None => {
-            let polled = rt.block_on(crate::runbook::cli::poll_once(&cfg, &logins, cfg.timeout.0));
+            let polled = rt.block_on(crate::db::read_all(&cfg, &logins, cfg.timeout.0));
             let statuses: Vec<(&str, Option<&NodeStatus>)> =
                 cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
             for (n, p) in cfg.nodes.iter().zip(&polled) {
@@ -129,7 +129,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
             }
             match (&args.rejoin, &args.donor) {
                 (Some(node), Some(donor)) => {
-                    super::new_rejoin(&cfg, &statuses, &path, node, donor).map_err(|e| fail(1, e))?
+                    crate::recover::new_rejoin(&cfg, &statuses, &path, node, donor).map_err(|e| fail(1, e))?
                 }
                 _ => {
                     if let Some(s) = &args.source
@@ -137,9 +137,10 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
                     {
                         return Err(fail(2, format!("--source {s}: no such node")));
                     }
-                    let st = super::new_rebuild(&cfg, &statuses, &path, args.source.clone()).map_err(|e| fail(2, e))?;
+                    let st = crate::recover::new_rebuild(&cfg, &statuses, &path, args.source.clone())
+                        .map_err(|e| fail(2, e))?;
                     if args.source.is_none() {
-                        match super::propose_source(&cfg, &statuses) {
+                        match crate::recover::propose_source(&cfg, &statuses) {
                             Some((n, why)) => {
                                 println!("most complete data: {n}");
                                 for w in why {
@@ -151,7 +152,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
                             }
                         }
                     }
-                    println!("ring to rebuild ({}):", super::plan_upstreams(&cfg, &statuses).1);
+                    println!("ring to rebuild ({}):", crate::recover::plan_upstreams(&cfg, &statuses).1);
                     for (d, u) in &st.upstreams {
                         println!("  {u} -> {d}");
                     }
@@ -165,7 +166,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     {
         st.source = Some(s.clone());
     }
-    print!("{}", super::plan_text(&cfg, &st));
+    print!("{}", crate::recover::plan_text(&cfg, &st));
     if !args.yes {
         let confirm = st.source.as_deref().map_or(String::new(), |s| format!(" --confirm-node {s}"));
         println!("plan only: nothing was changed; run it with: ringdeck recover --yes{confirm}");
@@ -227,7 +228,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     });
     if code == 0 && st.done() {
         let _ = state::clear(&state_path);
-        println!("recovery complete: {}", super::procedure_name(&st.procedure));
+        println!("recovery complete: {}", crate::recover::procedure_name(&st.procedure));
     }
     Ok(code)
 }
@@ -252,7 +253,7 @@ fn abort(cfg: &Config, state_path: &Path, saved: Option<RecoveryState>) -> Resul
         println!("no saved recovery wizard for this config");
         return Ok(0);
     };
-    println!("aborting {} at {}", super::procedure_name(&st.procedure), st.position());
+    println!("aborting {} at {}", crate::recover::procedure_name(&st.procedure), st.position());
     for l in st.rollback_text() {
         println!("{l}");
     }

@@ -10,8 +10,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
-use super::App;
-use super::action::{Action, Pane};
+use crate::app::App;
+use crate::app::action::{Action, Pane};
 use crate::collect::{self, TargetId};
 use crate::config::Config;
 use crate::config::login::Logins;
@@ -72,7 +72,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         app.verify.running = Some((0, String::new()));
         app.verify_done(0, report.clone());
         if let (Ok(r), true) =
-            (&report, app.requests.iter().any(|q| matches!(q, super::state::Request::PlanRepair { .. })))
+            (&report, app.requests.iter().any(|q| matches!(q, crate::app::state::Request::PlanRepair { .. })))
         {
             let forks = crate::fork::load_for(&cfg_for_wizard).unwrap_or_default();
             let p = crate::repair::Prefer::Default;
@@ -91,7 +91,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     }
     if o.inspect {
         app.open_inspector();
-        if let Some(super::state::Request::Inspect { id, node }) = app.requests.pop() {
+        if let Some(crate::app::state::Request::Inspect { id, node }) = app.requests.pop() {
             let r = rt.block_on(crate::inspect::conflict::inspect(
                 &cfg_for_wizard,
                 &logins,
@@ -107,7 +107,8 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     }
     app.zoom = o.zoom;
     if o.recover {
-        let w = super::wizard::open(&cfg_for_wizard, std::path::Path::new(source), &app.nodes).map_err(|e| eyre!(e))?;
+        let w = crate::app::wizard::open(&cfg_for_wizard, std::path::Path::new(source), &app.nodes)
+            .map_err(|e| eyre!(e))?;
         app.wizard = Some(w);
     }
     app.screen = (o.width, o.height);

@@ -24,15 +24,15 @@ pub struct InspectArgs {
 /// Runs `ringdeck inspect`; returns the exit code.
 pub fn run(config_flag: Option<&Path>, args: &InspectArgs) -> i32 {
     let result = (|| {
-        let (cfg, logins) = crate::cliutil::load(config_flag, false)?;
-        let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
-        rt.block_on(super::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))
+        let (cfg, logins) = crate::cli::start::load(config_flag, false)?;
+        let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+        rt.block_on(crate::inspect::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))
     })();
     match result {
         Ok(i) => {
             match args.format {
-                Format::Text => print!("{}", super::render::text(&i)),
-                Format::Json => print!("{}", super::render::json(&i)),
+                Format::Text => print!("{}", crate::inspect::render::text(&i)),
+                Format::Json => print!("{}", crate::inspect::render::json(&i)),
             }
             0
         }
@@ -52,7 +52,7 @@ pub struct ResolveArgs {
     /// Which version wins: event, local, both (1062: the local row moves to a new key), delete
     /// (1032: skip the event, delete the row everywhere).
     #[arg(long, value_enum)]
-    pub keep: super::resolve::Keep,
+    pub keep: crate::inspect::resolve::Keep,
     /// Run it (without it: print the plan and change nothing).
     #[arg(long)]
     pub yes: bool,
@@ -63,12 +63,13 @@ pub struct ResolveArgs {
 /// run); 1 refused or failed; 2 usage or config errors; 3 read-only.
 pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveArgs) -> i32 {
     let result = (|| {
-        let (cfg, logins) = crate::cliutil::load(config_flag, read_only_flag)?;
-        let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
-        let ins =
-            rt.block_on(super::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))?;
-        print!("{}", super::render::text(&ins));
-        let res = rt.block_on(super::resolve::prepare(&cfg, &logins, &ins, args.keep)).map_err(|e| (1, e))?;
+        let (cfg, logins) = crate::cli::start::load(config_flag, read_only_flag)?;
+        let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+        let ins = rt
+            .block_on(crate::inspect::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0))
+            .map_err(|e| (1, e))?;
+        print!("{}", crate::inspect::render::text(&ins));
+        let res = rt.block_on(crate::inspect::resolve::prepare(&cfg, &logins, &ins, args.keep)).map_err(|e| (1, e))?;
         println!();
         for l in res.lines() {
             println!("{l}");
@@ -99,7 +100,7 @@ pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveA
                     println!("{l}");
                 }
             };
-            let (o, ()) = tokio::join!(super::resolve::apply(&res, &ctx, Some(tx)), print);
+            let (o, ()) = tokio::join!(crate::inspect::resolve::apply(&res, &ctx, Some(tx)), print);
             o
         });
         if o.ok {

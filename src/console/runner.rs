@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::App;
-use super::state::Request;
-use super::wizard::{Wizard, WizardRequest};
+use crate::app::App;
+use crate::app::state::Request;
+use crate::app::wizard::{Wizard, WizardRequest};
 use crate::config::Config;
 use crate::recover::{self, RecoveryState};
 use crate::runbook::{self, Condition, EngineCtx, Progress};
@@ -28,7 +28,7 @@ pub enum RunbookEvent {
     /// Verify `id` finished.
     VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
     /// An EXPLAIN for the queries drill-in.
-    Explain(Box<super::queryview::Explain>),
+    Explain(Box<crate::app::queryview::Explain>),
     /// The inspection for inspector `id`.
     Inspected(u64, Box<Result<crate::inspect::conflict::Inspection, String>>),
     /// A resolution planned for inspector `id`.
@@ -76,7 +76,7 @@ impl Runner {
     }
 
     fn previews(&self, st: &RecoveryState) -> Vec<Vec<String>> {
-        super::wizard::previews(&self.cfg, st)
+        crate::app::wizard::previews(&self.cfg, st)
     }
 
     /// Opens the saved wizard at start, if there is one: a crash or a quit resumes at its step.
@@ -117,7 +117,7 @@ impl Runner {
             app.message = Some(e);
             return;
         }
-        match super::wizard::open(&self.cfg, &self.config_path, &app.nodes) {
+        match crate::app::wizard::open(&self.cfg, &self.config_path, &app.nodes) {
             Ok(w) => app.wizard = Some(w),
             Err(e) => app.message = Some(e),
         }
@@ -246,8 +246,8 @@ impl Runner {
                     let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
                     tokio::spawn(async move {
                         let result = crate::runbook::explain::explain(&ctx, &node, &db, &sql).await;
-                        let key = super::queryview::QueryKey { node, id };
-                        let e = super::queryview::Explain { key, statement: sql, result };
+                        let key = crate::app::queryview::QueryKey { node, id };
+                        let e = crate::app::queryview::Explain { key, statement: sql, result };
                         let _ = tx.send(RunbookEvent::Explain(Box::new(e))).await;
                     });
                 }

@@ -11,15 +11,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::audit::{AuditLog, format_record};
-use super::engine::{self, EngineCtx};
-use super::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
-use super::step::{Condition, Danger, Progress, ServerOp, Step, StepAction, Threads};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
 use crate::model::replication::NodeStatus;
+use crate::runbook::audit::{AuditLog, format_record};
+use crate::runbook::engine::{self, EngineCtx};
+use crate::runbook::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
+use crate::runbook::step::{Condition, Danger, Progress, ServerOp, Step, StepAction, Threads};
 
 /// `ringdeck run` options.
 #[derive(clap::Args, Debug)]
@@ -211,31 +210,6 @@ pub struct AuditArgs {
     pub tail: Option<usize>,
 }
 
-/// Polls every node once, concurrently, each cut off at `timeout`.
-pub async fn poll_once(cfg: &Config, logins: &Logins, timeout: Duration) -> Vec<Result<NodeStatus, String>> {
-    let polls = cfg.nodes.iter().enumerate().map(|(i, node)| async move {
-        let login = logins.nodes.get(i).cloned().unwrap_or_default();
-        crate::db::read_node(node, &login, timeout, crate::db::Depth::Full).await.map_err(String::from)
-    });
-    futures_util::future::join_all(polls).await
-}
-
-/// The nodes as the ring model takes them, from one [`poll_once`].
-pub fn node_inputs<'a>(
-    cfg: &'a Config,
-    polled: &'a [Result<NodeStatus, String>],
-) -> Vec<crate::model::topology::NodeInput<'a>> {
-    use crate::model::topology::NodeInput;
-    cfg.nodes
-        .iter()
-        .zip(polled)
-        .map(|(n, p)| match p {
-            Ok(s) => NodeInput::up(n.name(), &n.host, n.port, s),
-            Err(e) => NodeInput::down(n.name(), &n.host, n.port, e),
-        })
-        .collect()
-}
-
 fn mark(ok: Option<bool>) -> &'static str {
     match ok {
         Some(true) => "ok  ",
@@ -290,7 +264,7 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> 
 
 fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> Result<i32, (i32, String)> {
     if let Some(op) = args.action.server_op() {
-        return super::haproxy_cli::run(config_flag, read_only_flag, args, op);
+        return crate::cli::run_haproxy::run(config_flag, read_only_flag, args, op);
     }
     let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
     let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
@@ -313,8 +287,8 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
     let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
     let cfg = Arc::new(cfg);
     let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
-    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
-    let polled = rt.block_on(poll_once(&cfg, &ctx.logins, ctx.timeout));
+    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+    let polled = rt.block_on(crate::db::read_all(&cfg, &ctx.logins, ctx.timeout));
     let statuses: Vec<(&str, Option<&NodeStatus>)> =
         cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
     let i = cfg.nodes.iter().position(|n| n.name() == node).unwrap_or(0);
@@ -388,12 +362,12 @@ fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Resul
     let started = std::time::Instant::now();
     let path = crate::fork::path_for(&cfg.source).ok_or((2, "no state dir: set HOME or XDG_STATE_HOME".to_string()))?;
     crate::fork::settle(&path, |x| x.id == f.id).map_err(|e| (1, e))?;
-    let rec = super::audit::AuditRecord {
+    let rec = crate::runbook::audit::AuditRecord {
         id: String::new(),
-        phase: super::audit::Phase::Ended,
+        phase: crate::runbook::audit::Phase::Ended,
         time: crate::fmt::rfc3339(std::time::SystemTime::now()),
-        operator: super::audit::operator(),
-        host: super::audit::host_name(),
+        operator: crate::runbook::audit::operator(),
+        host: crate::runbook::audit::host_name(),
         node: f.node.clone(),
         address: cfg.node(&f.node).map(|n| n.address()).unwrap_or_default(),
         action: StepAction::ForgetFork { id: f.id.clone() },
@@ -451,13 +425,13 @@ pub fn audit(config_flag: Option<&Path>, args: &AuditArgs) -> i32 {
     let ended: std::collections::HashSet<&str> = lines
         .iter()
         .filter_map(|l| l.as_ref().ok())
-        .filter(|r| r.phase == super::audit::Phase::Ended && !r.id.is_empty())
+        .filter(|r| r.phase == crate::runbook::audit::Phase::Ended && !r.id.is_empty())
         .map(|r| r.id.as_str())
         .collect();
-    let shown: Vec<&Result<super::audit::AuditRecord, String>> = lines
+    let shown: Vec<&Result<crate::runbook::audit::AuditRecord, String>> = lines
         .iter()
         .filter(|l| match l {
-            Ok(r) => args.json || r.phase == super::audit::Phase::Ended || !ended.contains(r.id.as_str()),
+            Ok(r) => args.json || r.phase == crate::runbook::audit::Phase::Ended || !ended.contains(r.id.as_str()),
             Err(_) => true,
         })
         .collect();

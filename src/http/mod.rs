@@ -12,12 +12,14 @@
 //! stack (5 in 90 s). A request that fails on a *new* connection, or after the answer began, or by
 //! timeout or refused connect, is never retried: that is the site failing.
 
+pub mod socket;
+
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Response, StatusCode, Version, header};
 
-use super::PollError;
 use crate::config::login::Login;
+use crate::model::poll::PollError;
 
 /// How long an idle kept-alive connection stays in the pool (set on the client, so [`Reuse`]
 /// knows whether the next request can find one).

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Report, VerifyOpts, json, text};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
+use crate::verify::{Report, VerifyOpts, json, text};
 
 /// Output formats.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct VerifyArgs {
     #[arg(long = "table", value_name = "DB.T")]
     pub tables: Vec<String>,
     /// Key values per chunk when comparing a differing table by key ranges.
-    #[arg(long, value_name = "N", default_value_t = super::DEFAULT_CHUNK_SIZE)]
+    #[arg(long, value_name = "N", default_value_t = crate::verify::DEFAULT_CHUNK_SIZE)]
     pub chunk_size: u64,
     /// Timeout of each query in seconds (default: 20 times the config's timeout, at least 60).
     #[arg(long, value_name = "SECS")]
@@ -83,7 +83,7 @@ fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, Strin
 
 fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, String> {
     let logins = Logins::resolve(cfg)?;
-    let rt = crate::cliutil::runtime()?;
+    let rt = crate::cli::start::runtime()?;
     let opts = args.opts();
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -95,7 +95,7 @@ fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, Strin
                 }
             }
         };
-        let (report, ()) = tokio::join!(super::verify(cfg, &logins, &opts, Some(tx)), print);
+        let (report, ()) = tokio::join!(crate::verify::verify(cfg, &logins, &opts, Some(tx)), print);
         report
     })
 }
@@ -108,13 +108,13 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &VerifyArgs) 
             eprintln!("ringdeck verify --repair: the repair prints text only (leave out --format json)");
             return 2;
         }
-        let r = crate::repair::cli::RepairArgs {
+        let r = crate::cli::repair::RepairArgs {
             prefer: args.prefer.as_deref().map(crate::repair::Prefer::parse).unwrap_or_default(),
             max_rows: args.max_rows,
             yes: args.yes,
             quiet: args.quiet,
         };
-        return crate::repair::cli::run(config_flag, read_only_flag, &args.opts(), &r);
+        return crate::cli::repair::run(config_flag, read_only_flag, &args.opts(), &r);
     }
     let report = gather(config_flag, args).unwrap_or_else(|e| Report::failed(e, args.chunk_size));
     let out = match args.format {

@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::plan::Plan;
-use super::{Prefer, apply, prepare};
 use crate::fork;
+use crate::repair::plan::Plan;
+use crate::repair::{Prefer, apply, prepare};
 use crate::runbook::engine::EngineCtx;
 use crate::verify::VerifyOpts;
 
@@ -70,8 +70,8 @@ fn gather(
     opts: &VerifyOpts,
     args: &RepairArgs,
 ) -> Result<i32, (i32, String)> {
-    let (cfg, logins) = crate::cliutil::load(config_flag, read_only_flag)?;
-    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
+    let (cfg, logins) = crate::cli::start::load(config_flag, read_only_flag)?;
+    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
     let quiet = args.quiet;
     let progress = || {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();

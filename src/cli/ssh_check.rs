@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{HostKeyPolicy, Session, SshError, SshTarget, connect};
 use crate::config::{self, Config, NodeConfig};
+use crate::ssh::{HostKeyPolicy, Session, SshError, SshTarget, connect};
 
 /// `ringdeck ssh-check` options (`--config` is the global one).
 #[derive(clap::Args, Debug)]
@@ -86,7 +86,7 @@ fn hint_for(e: &SshError) -> Option<String> {
             "the host shows {fingerprint}: if that is really its key, re-run with --accept-new {fingerprint}"
         )),
         SshError::ChangedHostKey(c) => {
-            let name = super::known_hosts::host_entry_name(&c.host, c.port);
+            let name = crate::ssh::known_hosts::host_entry_name(&c.host, c.port);
             Some(format!(
                 "find out why the key changed before anything else; only then remove the old entry with \
                  `ssh-keygen -R '{name}' -f {}` and re-run",
@@ -201,7 +201,7 @@ fn run_inner(config_flag: Option<&Path>, args: &SshCheckArgs) -> Result<(String,
     } else {
         HostKeyPolicy::AcceptNew { fingerprints: args.accept_new.clone() }
     };
-    let rt = crate::cliutil::runtime()?;
+    let rt = crate::cli::start::runtime()?;
     let results = rt.block_on(check(&cfg, args.node.as_deref(), &policy))?;
     let all_ok = results.iter().all(|r| r.outcome.is_ok());
     Ok((render(&results), all_ok))

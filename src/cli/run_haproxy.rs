@@ -7,14 +7,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::cli::{RunArgs, print_conditions};
-use super::engine::{self, EngineCtx};
-use super::haproxy::{plan, socket_of};
-use super::step::{Condition, Danger, ServerOp, Step, StepAction};
-use crate::collect::haproxy::socket_command_within;
+use crate::cli::run::{RunArgs, print_conditions};
 use crate::config::login::Logins;
 use crate::config::{self, Config};
+use crate::http::socket::socket_command_within;
 use crate::model::haproxy::parse_csv;
+use crate::runbook::engine::{self, EngineCtx};
+use crate::runbook::haproxy::{plan, socket_of};
+use crate::runbook::step::{Condition, Danger, ServerOp, Step, StepAction};
 
 fn print_plan(step: &Step, socket: &Path) {
     println!("{}", step.title);
@@ -65,7 +65,7 @@ pub fn run(
     let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
     let cfg = Arc::new(cfg);
     let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
-    let rt = crate::cliutil::runtime().map_err(|e| (2, e))?;
+    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
     let rows = rt
         .block_on(socket_command_within(&socket, "show stat", ctx.timeout))
         .and_then(|t| parse_csv(&t))
@@ -86,5 +86,5 @@ pub fn run(
         println!("add --yes to run it");
         return Ok(0);
     }
-    super::cli::execute_printing(&rt, step, &ctx)
+    crate::cli::run::execute_printing(&rt, step, &ctx)
 }

@@ -1,0 +1,112 @@
+//! The console: the terminal, the collector tasks feeding the loop over a channel, the task
+//! runner for steps and checks, and a loop that redraws only when state changed or a key came.
+
+pub mod runner;
+pub mod terminal;
+
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, eyre};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::app::keymap::Keymap;
+use crate::collect;
+use crate::config::Config;
+use crate::config::login::Logins;
+use crate::runbook::EngineCtx;
+use crate::ui::theme::{self, Theme};
+use runner::Runner;
+
+/// Opens the full-screen console on `cfg` and runs until the user quits.
+pub fn run_console(cfg: Config, source: &str) -> Result<()> {
+    // Credentials first: a password command may prompt on the terminal.
+    let logins = Logins::resolve(&cfg).map_err(|e| eyre!(e))?;
+    let user_dir = crate::config::paths::config_dir();
+    let theme_name = cfg.theme.clone().unwrap_or_else(|| "default".into());
+    let theme =
+        Theme::load(&theme_name, user_dir.as_deref(), theme::color_enabled()).map_err(|e| eyre!("theme: {e}"))?;
+    let keymap = Keymap::load(user_dir.as_deref()).map_err(|e| eyre!("keymap: {e}"))?;
+    crate::logging::init_file();
+    tracing::info!(config = source, nodes = cfg.nodes.len(), read_only = cfg.read_only, "console starting");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(console_loop(cfg, logins, theme, keymap, source.to_string()))
+}
+
+async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap, source: String) -> Result<()> {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let poll_now = collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
+    drop(tx);
+    let mut app = App::new(&cfg, source);
+    app.help = keymap.help();
+    app.hints = keymap.status_hints();
+    let cfg = Arc::new(cfg);
+    let (rb_tx, mut rb_rx) = mpsc::channel(256);
+    let mut ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| eyre!(e))?;
+    ctx.read_only |= app.read_only;
+    let config_path = std::path::PathBuf::from(&app.source);
+    let runner = Runner::new(cfg, Arc::new(ctx), rb_tx, poll_now, &config_path);
+    runner.resume_wizard(&mut app);
+    let mut terminal = crate::console::terminal::enter()?;
+    if let Ok(size) = terminal.size() {
+        app.screen = (size.width, size.height);
+    }
+    let result = async {
+        let mut events = EventStream::new();
+        // Time alone changes only staleness; check it once a second and redraw if it changed.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut healths = app.healths(Instant::now());
+        terminal.draw(|f| crate::ui::render(f, &app, &theme, Instant::now()))?;
+        loop {
+            let mut dirty = tokio::select! {
+                Some(u) = rx.recv() => app.apply(u),
+                ev = events.next() => match ev {
+                    Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                        if app.dialog.is_some() {
+                            app.dialog_key(&k)
+                        } else if app.wizard.as_ref().is_some_and(|w| w.visible) {
+                            app.wizard_key(&k)
+                        } else {
+                            let had_message = app.message.take().is_some();
+                            keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
+                        }
+                    }
+                    Some(Ok(Event::Resize(w, h))) => {
+                        app.screen = (w, h);
+                        true
+                    }
+                    Some(Ok(_)) => false,
+                    Some(Err(e)) => return Err(eyre!("terminal input: {e}")),
+                    None => return Ok(()),
+                },
+                Some(ev) = rb_rx.recv() => runner.apply(&mut app, ev),
+                _ = tick.tick() => false,
+            };
+            // Planning, live checks and steps run off this task; their results come back above.
+            runner.perform(&mut app);
+            // Fold in everything already waiting before drawing once.
+            while let Ok(u) = rx.try_recv() {
+                dirty |= app.apply(u);
+            }
+            if app.should_quit() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let h = app.healths(now);
+            if h != healths {
+                healths = h;
+                dirty = true;
+            }
+            if dirty {
+                terminal.draw(|f| crate::ui::render(f, &app, &theme, now))?;
+            }
+        }
+    }
+    .await;
+    crate::console::terminal::leave();
+    result
+}
