@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ringdeck::app::App;
-use ringdeck::collect::{Payload, TargetId, Update};
+use ringdeck::collect::{Polled, Update};
 use ringdeck::config::Config;
 use ringdeck::model::apache::parse_auto;
 use ringdeck::model::haproxy::{HaproxyStats, parse_csv};
@@ -138,39 +138,40 @@ fn apache(busy: u32, acc: u64, up: u64) -> String {
     )
 }
 
-fn probe(took: Duration, retried: Option<String>) -> Payload {
-    Payload::Probe(ringdeck::collect::ProbeSample { took, retried })
+fn probe(took: Duration, retried: Option<String>) -> ringdeck::collect::ProbeSample {
+    ringdeck::collect::ProbeSample { took, retried }
+}
+
+fn polled<T>(index: usize, at: Instant, result: Result<T, ringdeck::collect::PollError>) -> Polled<T> {
+    Polled { index, at, result }
 }
 
 fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
     let cfg = Config::parse(CFG, Path::new("lab.toml")).unwrap();
     let mut app = App::new(&cfg, "lab.toml");
     let now = Instant::now();
-    let send = |app: &mut App, target, result| {
-        app.apply(Update { target, at: now, result });
-    };
     for i in 0..3u32 {
         let r = if i == 2 && node3_down {
             Err("2003 Can't connect to server on '127.0.0.1' (111)".into())
         } else {
-            Ok(Payload::Node(Box::new(node(i + 1, broken_node2 && i == 1))))
+            Ok(Box::new(node(i + 1, broken_node2 && i == 1)))
         };
-        send(&mut app, TargetId::Node(i as usize), r);
+        app.apply(Update::Node(polled(i as usize, now, r)));
     }
     let stats = HaproxyStats { rows: parse_csv(CSV).unwrap(), info: None, info_error: None };
-    send(&mut app, TargetId::Haproxy(0), Ok(Payload::Haproxy(stats)));
+    app.apply(Update::Haproxy(polled(0, now, Ok(stats))));
     for (i, busy) in [(0usize, 4u32), (1, 18)] {
-        send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 100, 100)).unwrap())));
-        send(&mut app, TargetId::Apache(i), Ok(Payload::Apache(parse_auto(&apache(busy, 120, 102)).unwrap())));
+        app.apply(Update::Apache(polled(i, now, Ok(parse_auto(&apache(busy, 100, 100)).unwrap()))));
+        app.apply(Update::Apache(polled(i, now, Ok(parse_auto(&apache(busy, 120, 102)).unwrap()))));
     }
     for ms in [3u64, 4, 3, 5, 40, 3] {
         // The slow one had its kept-alive connection closed by HAProxy and was sent again.
         let retried = (ms == 40).then(|| "kept-alive connection closed before an answer".to_string());
-        send(&mut app, TargetId::Probe(0), Ok(probe(Duration::from_millis(ms), retried)));
+        app.apply(Update::Probe(polled(0, now, Ok(probe(Duration::from_millis(ms), retried)))));
     }
-    send(&mut app, TargetId::Probe(0), Err("connection refused".into()));
+    app.apply(Update::Probe(polled(0, now, Err("connection refused".into()))));
     for ms in [1u64, 1, 2] {
-        send(&mut app, TargetId::Probe(1), Ok(probe(Duration::from_micros(ms * 700), None)));
+        app.apply(Update::Probe(polled(1, now, Ok(probe(Duration::from_micros(ms * 700), None)))));
     }
     (app, now)
 }
@@ -357,18 +358,14 @@ fn recorded_stats(csv: &str) -> HaproxyStats {
 /// The lab's HAProxy recorded with a queue on backend `web` (seed 002's "never see one").
 fn haproxy_state() -> (App, Instant) {
     let (mut app, now) = state(false, false);
-    app.apply(Update {
-        target: TargetId::Haproxy(0),
-        at: now,
-        result: Ok(Payload::Haproxy(recorded_stats(QUEUE_CSV))),
-    });
+    app.apply(Update::Haproxy(Polled { index: 0, at: now, result: Ok(recorded_stats(QUEUE_CSV)) }));
     app.act(Action::Focus(Pane::Haproxy));
     (app, now)
 }
 
 fn select(app: &mut App, proxy: &str, server: &str) {
     for _ in 0..50 {
-        if app.hap.selected_row(&app.haproxies).is_some_and(|(_, r)| r.proxy == proxy && r.server == server) {
+        if app.hap.selected_row(&app.data.haproxies).is_some_and(|(_, r)| r.proxy == proxy && r.server == server) {
             return;
         }
         app.act(Action::Down);
@@ -400,13 +397,9 @@ fn two_haproxy_instances_side_by_side() {
     .unwrap();
     let mut app = App::new(&cfg, "pair.toml");
     let now = Instant::now();
-    app.apply(Update {
-        target: TargetId::Haproxy(0),
-        at: now,
-        result: Ok(Payload::Haproxy(recorded_stats(QUEUE_CSV))),
-    });
+    app.apply(Update::Haproxy(Polled { index: 0, at: now, result: Ok(recorded_stats(QUEUE_CSV)) }));
     let passive = include_str!("fixtures/haproxy-2.6-show-stat-web2-maint.csv");
-    app.apply(Update { target: TargetId::Haproxy(1), at: now, result: Ok(Payload::Haproxy(recorded_stats(passive))) });
+    app.apply(Update::Haproxy(Polled { index: 1, at: now, result: Ok(recorded_stats(passive)) }));
     app.act(Action::Focus(Pane::Haproxy));
     app.act(Action::Zoom);
     let screen = render(&app, now, 160, 30);
@@ -423,11 +416,11 @@ fn two_haproxy_instances_side_by_side() {
 
     // The passive instance going away shows as DOWN with its error, its last rows dimmed.
     let later = now + Duration::from_secs(1);
-    app.apply(Update {
-        target: TargetId::Haproxy(1),
+    app.apply(Update::Haproxy(Polled {
+        index: 1,
         at: later,
         result: Err("stats socket /run/b.sock: No such file or directory (os error 2)".into()),
-    });
+    }));
     let screen = render(&app, later, 160, 30);
     assert!(screen.contains("lb-passive DOWN") && screen.contains("No such file"), "{screen}");
 }
@@ -443,7 +436,7 @@ fn haproxy_filter_sort_and_a_selection_that_follows_its_server() {
     assert_eq!(app.hap.sort, ringdeck::app::hapview::SortKey::Queue);
     let screen = render(&app, now, 120, 36);
     assert!(screen.contains("sort queue"), "{screen}");
-    let (_, r) = app.hap.selected_row(&app.haproxies).unwrap();
+    let (_, r) = app.hap.selected_row(&app.data.haproxies).unwrap();
     assert_eq!((r.proxy.as_str(), r.server.as_str()), ("web", "web2"));
     let web_line = screen.lines().position(|l| l.contains("web (be)")).unwrap();
     let mysql_line = screen.lines().position(|l| l.contains("mysql (be)")).unwrap();
@@ -545,7 +538,7 @@ fn drain_confirm_dialog_shows_the_socket_command_and_the_reload_warning() {
         server: "web/web1".into(),
         op: ringdeck::runbook::ServerOp::Drain,
     };
-    let rows = app.haproxies[0].last.as_ref().map(|s| s.rows.clone());
+    let rows = app.data.haproxies[0].last.as_ref().map(|s| s.rows.clone());
     let step = ringdeck::runbook::haproxy::plan(&action, &cfg, rows.as_deref()).unwrap();
     app.open_confirm(step);
     let screen = render(&app, now, 120, 36);
@@ -566,9 +559,9 @@ fn apache_pane_zoomed_lists_the_request_that_never_finishes() {
     st2.uptime = st.uptime.map(|u| u + 2);
     st2.total_accesses = st.total_accesses.map(|a| a + 30);
     st2.total_kbytes = st.total_kbytes.map(|k| k + 12);
-    app.apply(Update { target: TargetId::Apache(0), at: now, result: Ok(Payload::Apache(st)) });
-    app.apply(Update { target: TargetId::Apache(0), at: now, result: Ok(Payload::Apache(st2)) });
-    app.apply(Update { target: TargetId::Apache(1), at: now, result: Err("connection refused or unreachable".into()) });
+    app.apply(Update::Apache(Polled { index: 0, at: now, result: Ok(st) }));
+    app.apply(Update::Apache(Polled { index: 0, at: now, result: Ok(st2) }));
+    app.apply(Update::Apache(Polled { index: 1, at: now, result: Err("connection refused or unreachable".into()) }));
     let screen = render(&app, now, 160, 45);
     assert!(screen.contains("GET /slow?seconds=20 HTTP/1.1"), "the unzoomed pane lists it too: {screen}");
     app.act(Action::Focus(Pane::Apache));

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use super::App;
 use super::action::{Pane, ServerKey};
+use super::collected::Target;
 use super::dialog::{CommandLine, Dialog};
-use super::state::Target;
 use crate::model::haproxy::{HaproxyStats, RowKind, StatRow};
 use crate::runbook::{ServerOp, StepAction};
 
@@ -279,23 +279,23 @@ impl App {
 
     /// Resolves a server command's target (given, else the selection) and asks for its plan.
     pub(super) fn server_command(&mut self, cmd: ServerCommand) {
-        let selected = self.hap.selected_row(&self.haproxies);
+        let selected = self.hap.selected_row(&self.data.haproxies);
         let target = match (&cmd.server, &cmd.haproxy) {
             (Some(server), Some(h)) => Some((h.clone(), server.clone())),
             (Some(server), None) => {
                 // The selected row's instance if it has that server, else the first that has it.
                 let (b, sv) = server.split_once('/').unwrap_or((server.as_str(), ""));
-                let has = |i: usize| self.haproxies[i].last.as_ref().is_some_and(|st| st.find(b, sv).is_some());
+                let has = |i: usize| self.data.haproxies[i].last.as_ref().is_some_and(|st| st.find(b, sv).is_some());
                 let i = selected
                     .map(|(i, _)| i)
                     .filter(|i| has(*i))
-                    .or_else(|| (0..self.haproxies.len()).find(|i| has(*i)))
+                    .or_else(|| (0..self.data.haproxies.len()).find(|i| has(*i)))
                     .unwrap_or(0);
-                self.haproxies.get(i).map(|t| (t.name.clone(), server.clone()))
+                self.data.haproxies.get(i).map(|t| (t.name.clone(), server.clone()))
             }
             (None, h) => match selected {
                 Some((i, row)) if row.kind() == RowKind::Server => {
-                    let name = self.haproxies[i].name.clone();
+                    let name = self.data.haproxies[i].name.clone();
                     if h.as_ref().is_some_and(|h| *h != name) {
                         self.message =
                             Some(format!("the selected server is on {name}, not {}", h.as_deref().unwrap_or("")));

@@ -190,11 +190,12 @@ impl super::App {
     /// `I`: opens the inspector on the selected ring node when its SQL thread stopped on an
     /// error, else on the first node (config order) whose SQL thread did.
     pub fn open_inspector(&mut self) -> bool {
-        let stopped = |t: &super::state::Target<crate::model::replication::NodeStatus>| {
+        let stopped = |t: &super::collected::Target<crate::model::replication::NodeStatus>| {
             t.last.as_ref().is_some_and(|s| s.links.iter().any(|l| l.last_sql_errno != 0))
         };
         let sel = self.selected[super::action::Pane::Ring.index()];
-        let pick = self.nodes.get(sel).filter(|t| stopped(t)).or_else(|| self.nodes.iter().find(|t| stopped(t)));
+        let pick =
+            self.data.nodes.get(sel).filter(|t| stopped(t)).or_else(|| self.data.nodes.iter().find(|t| stopped(t)));
         match pick.map(|t| t.name.clone()) {
             Some(node) => self.inspect_node(node),
             None => {

@@ -2,6 +2,7 @@
 //! the console loop performs. `App::apply` folds a message in; nothing here does I/O.
 
 pub mod action;
+pub mod collected;
 pub mod dialog;
 pub mod hapview;
 pub mod inspectview;

@@ -6,7 +6,8 @@
 
 use super::App;
 use super::action::Pane;
-use super::state::{Request, Target};
+use super::collected::Target;
+use super::state::Request;
 use crate::model::replication::{NodeStatus, Process};
 pub use crate::model::sqltext::explainable;
 
@@ -73,7 +74,7 @@ pub fn selected_position(rows: &[(&str, &Process)], view: &QueriesView) -> usize
 impl App {
     /// The queries pane's rows (filtered, longest first).
     pub fn query_rows(&self) -> Vec<(&str, &Process)> {
-        visible(&self.nodes, &self.queries)
+        visible(&self.data.nodes, &self.queries)
     }
 
     /// The selected statement now.
@@ -85,7 +86,7 @@ impl App {
 
     /// Moves the selection by `delta` rows (clamped), remembered by (node, id).
     pub(super) fn step_query(&mut self, delta: isize) {
-        let rows = visible(&self.nodes, &self.queries);
+        let rows = visible(&self.data.nodes, &self.queries);
         let pos = selected_position(&rows, &self.queries);
         let new = if rows.is_empty() { 0 } else { pos.saturating_add_signed(delta).min(rows.len() - 1) };
         let key = rows.get(new).map(|(n, p)| QueryKey { node: n.to_string(), id: p.id });

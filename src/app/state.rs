@@ -1,150 +1,27 @@
-//! The console's state, owned by the UI task: every target's last good sample, its error and age,
-//! time series, focus and selection. `apply` folds collector updates in; nothing here does I/O.
+//! The console's state, owned by the UI task: the collected data ([`Collected`]) beside the UI
+//! state (focus, selection, dialogs, the wizard, overlays) and the requests for the loop. `apply`
+//! folds a collector update in, `act` performs an action; nothing here does I/O.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::action::{Action, Pane, StepKey};
+use super::collected::Collected;
 use super::dialog::{self, Command, CommandLine, Confirm, Dialog, DialogOutcome, Running};
 use super::hapview::{self, HaproxyView};
 use super::queryview::QueriesView;
-use crate::collect::{Payload, PollError, ProbeSample, TargetId, Update};
+use crate::collect::Update;
 use crate::config::Config;
-use crate::model::apache::{ApacheStatus, Counters, RateStep, Rates, rate_step};
-use crate::model::haproxy::HaproxyStats;
-use crate::model::replication::NodeStatus;
-use crate::model::series::Series;
-use crate::model::topology::{NodeInput, NodeState, Thresholds, Topology};
 use crate::runbook::{Condition, Progress, Step, StepAction, Threads};
-
-/// How fresh a target's data is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Health {
-    /// Not polled yet.
-    Unknown,
-    Up,
-    /// No answer for longer than two intervals, or the last poll failed in a way the next poll may
-    /// not (a timeout, a reset): the data shown is old.
-    Stale,
-    /// The last poll failed with a hard fact (refused, login denied, unreadable answer), or two
-    /// polls in a row failed.
-    Down,
-}
-
-/// One polled target.
-#[derive(Clone, Debug)]
-pub struct Target<T> {
-    pub name: String,
-    /// Where it is (host:port or URL), for the screen.
-    pub address: String,
-    pub last: Option<T>,
-    /// The good sample before `last`, when both came from consecutive polls (for findings that
-    /// need two samples to agree, such as lag).
-    pub prev: Option<T>,
-    pub last_ok: Option<Instant>,
-    pub error: Option<String>,
-    /// Polls in a row that failed (0 while it answers).
-    pub failures: u32,
-    /// Whether the last failure may pass by the next poll (a timeout, a reset).
-    pub transient: bool,
-    pub updated: Option<Instant>,
-}
-
-impl<T> Target<T> {
-    pub fn new(name: impl Into<String>, address: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            address: address.into(),
-            last: None,
-            prev: None,
-            last_ok: None,
-            error: None,
-            failures: 0,
-            transient: false,
-            updated: None,
-        }
-    }
-
-    pub fn health(&self, now: Instant, stale_after: Duration) -> Health {
-        let Some(updated) = self.updated else { return Health::Unknown };
-        if self.error.is_some() {
-            // One transient failure of a target that had answered: stale (old data, retrying);
-            // a hard fact, or the second failure in a row: down.
-            return match (self.transient && self.failures < 2, self.last_ok) {
-                (true, Some(_)) => Health::Stale,
-                (true, None) => Health::Unknown,
-                (false, _) => Health::Down,
-            };
-        }
-        if now.saturating_duration_since(updated) > stale_after { Health::Stale } else { Health::Up }
-    }
-
-    fn record(&mut self, at: Instant, value: Result<T, PollError>) {
-        self.updated = Some(at);
-        match value {
-            Ok(v) => {
-                let consecutive = self.failures == 0;
-                let before = self.last.replace(v);
-                self.prev = if consecutive { before } else { None };
-                self.last_ok = Some(at);
-                self.error = None;
-                self.failures = 0;
-                self.transient = false;
-            }
-            Err(e) => {
-                self.prev = None;
-                self.error = Some(e.message);
-                self.failures = self.failures.saturating_add(1);
-                self.transient = e.transient;
-            }
-        }
-    }
-
-    /// Seconds since the last good sample.
-    pub fn age(&self, now: Instant) -> Option<Duration> {
-        self.last_ok.map(|t| now.saturating_duration_since(t))
-    }
-}
-
-/// Apache with its derived rates.
-#[derive(Clone, Debug)]
-pub struct ApacheTarget {
-    pub target: Target<ApacheStatus>,
-    /// Requests/s and bytes/s from counter deltas; `None` until two samples, or after a restart.
-    pub rates: Option<Rates>,
-    /// The reading the next rates are computed from.
-    pub base: Option<Counters>,
-    pub busy: Series,
-}
-
-/// A probe with its series of round trips in milliseconds (gaps for failures).
-#[derive(Clone, Debug)]
-pub struct ProbeTarget {
-    pub target: Target<ProbeSample>,
-    pub series: Series,
-    /// Per sample of `series`, whether its first try was sent again on a new connection.
-    pub retried: std::collections::VecDeque<bool>,
-    /// When the latest retry happened and why.
-    pub last_retry: Option<(Instant, String)>,
-    pub warn_ms: f64,
-    pub crit_ms: f64,
-}
-
-/// How many samples each series keeps (enough for a very wide terminal).
-pub const SERIES_LEN: usize = 600;
 
 /// The whole console state.
 #[derive(Clone, Debug)]
 pub struct App {
-    pub nodes: Vec<Target<NodeStatus>>,
-    pub node_lag: Vec<Series>,
-    pub haproxies: Vec<Target<HaproxyStats>>,
+    /// What the collectors read, and the forked-data records.
+    pub data: Collected,
     /// Sort, filter and selection of the HAProxy pane.
     pub hap: HaproxyView,
     /// Filter, selection and drill-in of the slow queries pane.
     pub queries: QueriesView,
-    pub apaches: Vec<ApacheTarget>,
-    pub probes: Vec<ProbeTarget>,
-    pub interval: Duration,
     pub read_only: bool,
     pub focus: Pane,
     pub zoom: bool,
@@ -174,9 +51,6 @@ pub struct App {
     pub verify: super::verify::VerifyRun,
     /// The terminal's `(width, height)` as last seen by the loop (`(0, 0)` before), for scrolling.
     pub screen: (u16, u16),
-    /// The forked-data records of this ring (a skip that left the data unequal), or why they
-    /// cannot be read: either way the ring is not called healthy.
-    pub forks: Result<Vec<crate::fork::Fork>, String>,
     pub(crate) next_id: u64,
 }
 
@@ -216,44 +90,9 @@ pub enum Request {
 impl App {
     pub fn new(cfg: &Config, source: impl Into<String>) -> App {
         App {
-            nodes: cfg.nodes.iter().map(|n| Target::new(n.name(), n.address())).collect(),
-            node_lag: cfg.nodes.iter().map(|_| Series::new(SERIES_LEN)).collect(),
-            haproxies: cfg
-                .haproxies
-                .iter()
-                .map(|h| {
-                    let addr = h.stats_url.clone().or_else(|| h.socket.as_ref().map(|s| s.display().to_string()));
-                    Target::new(h.name.get_ref(), addr.unwrap_or_default())
-                })
-                .collect(),
+            data: Collected::new(cfg),
             hap: HaproxyView::default(),
             queries: QueriesView::default(),
-            apaches: cfg
-                .apaches
-                .iter()
-                .map(|a| ApacheTarget {
-                    target: Target::new(a.name.get_ref(), &a.status_url),
-                    rates: None,
-                    base: None,
-                    busy: Series::new(SERIES_LEN),
-                })
-                .collect(),
-            probes: cfg
-                .effective_probes()
-                .iter()
-                .map(|p| ProbeTarget {
-                    target: Target::new(
-                        p.name.get_ref(),
-                        p.http.clone().or(p.tcp.clone()).or(p.sql.clone()).unwrap_or_default(),
-                    ),
-                    series: Series::new(SERIES_LEN),
-                    retried: std::collections::VecDeque::with_capacity(SERIES_LEN),
-                    last_retry: None,
-                    warn_ms: p.warn.map_or(200.0, |d| d.0.as_secs_f64() * 1000.0),
-                    crit_ms: p.crit.map_or(1000.0, |d| d.0.as_secs_f64() * 1000.0),
-                })
-                .collect(),
-            interval: cfg.poll_interval.0,
             read_only: cfg.read_only,
             focus: Pane::Ring,
             zoom: false,
@@ -271,163 +110,28 @@ impl App {
             requests: Vec::new(),
             verify: Default::default(),
             screen: (0, 0),
-            forks: Ok(Vec::new()),
             next_id: 1,
         }
     }
 
-    /// Data older than this shows as stale.
-    pub fn stale_after(&self) -> Duration {
-        self.interval * 2 + Duration::from_millis(500)
-    }
-
     /// Folds a collector update in. Returns whether the screen must be redrawn.
     pub fn apply(&mut self, u: Update) -> bool {
-        match (u.target, u.result) {
-            (TargetId::Node(i), r) => {
-                let Some(t) = self.nodes.get_mut(i) else {
-                    return false;
-                };
-                let r = r.and_then(|p| match p {
-                    Payload::Node(s) => Ok(*s),
-                    _ => Err("wrong payload".into()),
-                });
-                let lag = r
-                    .as_ref()
-                    .ok()
-                    .and_then(|s| s.links.iter().filter_map(|l| l.seconds_behind).max())
-                    .map(|v| v as f64);
-                self.node_lag[i].push(lag);
-                t.record(u.at, r);
-                self.ask_explain();
-            }
-            (TargetId::Haproxy(i), r) => {
-                let Some(t) = self.haproxies.get_mut(i) else {
-                    return false;
-                };
-                t.record(
-                    u.at,
-                    r.and_then(|p| match p {
-                        Payload::Haproxy(stats) => Ok(stats),
-                        _ => Err("wrong payload".into()),
-                    }),
-                );
-            }
-            (TargetId::Apache(i), r) => {
-                let Some(a) = self.apaches.get_mut(i) else {
-                    return false;
-                };
-                let r = r.and_then(|p| match p {
-                    Payload::Apache(s) => Ok(s),
-                    _ => Err("wrong payload".into()),
-                });
-                match &r {
-                    Ok(new) => {
-                        let now = new.counters();
-                        match (a.base.as_ref(), now.as_ref()) {
-                            (Some(old), Some(now)) => match rate_step(old, now) {
-                                RateStep::Rates(r) => {
-                                    a.rates = Some(r);
-                                    a.base = Some(*now);
-                                }
-                                RateStep::TooSoon => {}
-                                RateStep::Restarted => {
-                                    a.rates = None;
-                                    a.base = Some(*now);
-                                }
-                            },
-                            _ => {
-                                a.rates = None;
-                                a.base = now;
-                            }
-                        }
-                        a.busy.push(Some(new.busy_workers as f64));
-                    }
-                    Err(_) => {
-                        a.rates = None;
-                        a.base = None;
-                        a.busy.push(None);
-                    }
-                }
-                a.target.record(u.at, r);
-            }
-            (TargetId::Probe(i), r) => {
-                let Some(p) = self.probes.get_mut(i) else {
-                    return false;
-                };
-                let r = r.and_then(|p| match p {
-                    Payload::Probe(d) => Ok(d),
-                    _ => Err("wrong payload".into()),
-                });
-                p.series.push(r.as_ref().ok().map(|s| s.took.as_secs_f64() * 1000.0));
-                if p.retried.len() == SERIES_LEN {
-                    p.retried.pop_front();
-                }
-                let why = r.as_ref().ok().and_then(|s| s.retried.clone());
-                p.retried.push_back(why.is_some());
-                if let Some(why) = why {
-                    p.last_retry = Some((u.at, why));
-                }
-                p.target.record(u.at, r);
-            }
+        let node = matches!(u, Update::Node(_));
+        let dirty = self.data.apply(u);
+        if node {
+            self.ask_explain();
         }
-        true
-    }
-
-    /// Every target's health, to notice when time alone changes what the screen must show.
-    pub fn healths(&self, now: Instant) -> Vec<Health> {
-        let s = self.stale_after();
-        self.nodes
-            .iter()
-            .map(|t| t.health(now, s))
-            .chain(self.haproxies.iter().map(|t| t.health(now, s)))
-            .chain(self.apaches.iter().map(|a| a.target.health(now, s)))
-            .chain(self.probes.iter().map(|p| p.target.health(now, s)))
-            .collect()
-    }
-
-    /// The nodes as the topology model takes them.
-    pub fn node_inputs(&self, now: Instant) -> Vec<NodeInput<'_>> {
-        let stale = self.stale_after();
-        self.nodes
-            .iter()
-            .map(|t| {
-                let (host, port) = t.address.rsplit_once(':').unwrap_or((t.address.as_str(), "0"));
-                NodeInput {
-                    name: &t.name,
-                    host,
-                    port: port.parse().unwrap_or(0),
-                    state: match t.health(now, stale) {
-                        Health::Up => NodeState::Up,
-                        Health::Stale => NodeState::Stale,
-                        Health::Down => NodeState::Down,
-                        Health::Unknown => NodeState::Unknown,
-                    },
-                    status: t.last.as_ref(),
-                    prev: t.prev.as_ref(),
-                    error: t.error.as_deref(),
-                    age: t.age(now),
-                }
-            })
-            .collect()
-    }
-
-    /// The ring model of the current samples, with the forked-data findings.
-    pub fn topology(&self, now: Instant) -> Topology {
-        let th = Thresholds { stale_after: self.stale_after(), ..Thresholds::default() };
-        let mut t = Topology::build(&self.node_inputs(now), &th);
-        t.add_findings(crate::fork::findings(&self.forks));
-        t
+        dirty
     }
 
     /// Rows the focused pane can select, for moving the selection.
     fn rows_in(&self, pane: Pane) -> usize {
         match pane {
-            Pane::Ring => self.nodes.len(),
-            Pane::Haproxy => hapview::visible(&self.haproxies, &self.hap).iter().map(Vec::len).sum(),
-            Pane::Apache => self.apaches.len(),
+            Pane::Ring => self.data.nodes.len(),
+            Pane::Haproxy => hapview::visible(&self.data.haproxies, &self.hap).iter().map(Vec::len).sum(),
+            Pane::Apache => self.data.apaches.len(),
             Pane::Queries => self.visible_queries().len(),
-            Pane::Probes => self.probes.len(),
+            Pane::Probes => self.data.probes.len(),
         }
     }
 
@@ -472,7 +176,7 @@ impl App {
                 self.open_inspector();
             }
             Action::Step(k) => {
-                let Some(node) = self.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
+                let Some(node) = self.data.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
                 let node = node.name.clone();
                 let action = match k {
                     StepKey::StopSlave => StepAction::StopSlave { threads: Threads::Both },
@@ -515,7 +219,7 @@ impl App {
                 self.hap.sort = self.hap.sort.cycle(forward);
             }
             Action::Up | Action::Down if self.focus == Pane::Haproxy => {
-                self.hap.step(&self.haproxies, if a == Action::Down { 1 } else { -1 });
+                self.hap.step(&self.data.haproxies, if a == Action::Down { 1 } else { -1 });
                 self.selected[Pane::Haproxy.index()] = self.hap.fallback;
             }
             Action::Up | Action::Down if self.focus == Pane::Queries => {
@@ -541,14 +245,14 @@ impl App {
     /// The node `i` should replicate from: its current configured upstream, else the previous
     /// node in config order (the ring as configured).
     pub fn ring_upstream(&self, i: usize) -> String {
-        let topo = self.topology(Instant::now());
+        let topo = self.data.topology(Instant::now());
         let current = topo.links.iter().find_map(|l| match l.upstream {
             crate::model::topology::Upstream::Node(u) if l.downstream == i => Some(u),
             _ => None,
         });
-        let n = self.nodes.len().max(1);
+        let n = self.data.nodes.len().max(1);
         let u = current.unwrap_or((i + n - 1) % n);
-        self.nodes.get(u).map(|t| t.name.clone()).unwrap_or_default()
+        self.data.nodes.get(u).map(|t| t.name.clone()).unwrap_or_default()
     }
 
     /// Asks for a step to be planned, unless read-only refuses it first.
@@ -742,7 +446,7 @@ impl App {
                 }
             }
             DialogOutcome::Command(text) => {
-                let haproxies: Vec<&str> = self.haproxies.iter().map(|t| t.name.as_str()).collect();
+                let haproxies: Vec<&str> = self.data.haproxies.iter().map(|t| t.name.as_str()).collect();
                 match hapview::parse_server_command(&text, &haproxies) {
                     Some(Ok(cmd)) => {
                         self.dialog = None;
@@ -757,7 +461,7 @@ impl App {
                     }
                     None => {}
                 }
-                let names: Vec<&str> = self.nodes.iter().map(|t| t.name.as_str()).collect();
+                let names: Vec<&str> = self.data.nodes.iter().map(|t| t.name.as_str()).collect();
                 match dialog::parse_command(&text, &names) {
                     Ok(Command::Quit) => {
                         self.dialog = None;
@@ -774,8 +478,8 @@ impl App {
                     }
                     Ok(Command::Step { action, node }) => {
                         self.dialog = None;
-                        let node =
-                            node.or_else(|| self.nodes.get(self.selected[Pane::Ring.index()]).map(|t| t.name.clone()));
+                        let node = node
+                            .or_else(|| self.data.nodes.get(self.selected[Pane::Ring.index()]).map(|t| t.name.clone()));
                         if let Some(node) = node {
                             self.request_step(action, node);
                         }
@@ -811,73 +515,5 @@ pub fn action_name(a: &StepAction) -> &'static str {
         StepAction::Kill { connection: true, .. } => "kill connection",
         StepAction::Repair { .. } => "repair",
         StepAction::ForgetFork { .. } => "forget a fork",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn status(uptime: u64, acc: u64, kb: u64) -> ApacheStatus {
-        ApacheStatus { uptime: Some(uptime), total_accesses: Some(acc), total_kbytes: Some(kb), ..Default::default() }
-    }
-
-    #[test]
-    fn apache_rates_survive_a_poll_too_soon_and_restart_on_a_restart() {
-        let cfg = Config::parse(
-            "[[apache]]\nname = \"web1\"\nstatus_url = \"http://127.0.0.1:1/server-status\"\n",
-            std::path::Path::new("t.toml"),
-        )
-        .unwrap();
-        let mut app = App::new(&cfg, "t");
-        let t0 = Instant::now();
-        let mut feed = |s: ApacheStatus| {
-            app.apply(Update { target: TargetId::Apache(0), at: t0, result: Ok(Payload::Apache(s)) });
-            app.apaches[0].rates.map(|r| (r.requests, r.bytes))
-        };
-        assert_eq!(feed(status(100, 50, 10)), None, "one reading has no rate");
-        assert_eq!(feed(status(102, 70, 14)), Some((10.0, 2048.0)));
-        assert_eq!(feed(status(102, 71, 14)), Some((10.0, 2048.0)), "same uptime second: rates kept");
-        assert_eq!(feed(status(103, 80, 15)), Some((10.0, 1024.0)), "from the last base, 102 -> 103");
-        assert_eq!(feed(status(3, 2, 1)), None, "restart: uptime went down");
-        assert_eq!(feed(status(4, 12, 2)), Some((10.0, 1024.0)));
-    }
-
-    #[test]
-    fn health_transitions() {
-        let t0 = Instant::now();
-        let mut t: Target<u32> = Target::new("a", "h:1");
-        let stale = Duration::from_secs(2);
-        assert_eq!(t.health(t0, stale), Health::Unknown);
-        t.record(t0, Ok(1));
-        assert_eq!(t.health(t0 + Duration::from_secs(1), stale), Health::Up);
-        assert_eq!(t.health(t0 + Duration::from_secs(3), stale), Health::Stale);
-        t.record(t0 + Duration::from_secs(4), Err("refused".into()));
-        assert_eq!(t.health(t0 + Duration::from_secs(4), stale), Health::Down);
-        assert_eq!(t.last, Some(1), "the last good sample is kept while down");
-    }
-
-    #[test]
-    fn one_transient_failure_is_stale_two_are_down() {
-        let t0 = Instant::now();
-        let s = |secs: u64| t0 + Duration::from_secs(secs);
-        let stale = Duration::from_secs(2);
-        let mut t: Target<u32> = Target::new("a", "h:1");
-        t.record(s(0), Err(PollError::transient("no answer within 3s")));
-        assert_eq!(t.health(s(0), stale), Health::Unknown, "never answered: nothing to call stale");
-        t.record(s(1), Ok(1));
-        t.record(s(2), Ok(2));
-        assert_eq!((t.last, t.prev), (Some(2), Some(1)), "two samples in a row");
-        t.record(s(3), Err(PollError::transient("connection reset")));
-        assert_eq!(t.health(s(3), stale), Health::Stale);
-        assert_eq!(t.prev, None, "no longer two samples in a row");
-        t.record(s(4), Ok(3));
-        assert_eq!((t.health(s(4), stale), t.prev), (Health::Up, None), "answers the next: up, one sample");
-        t.record(s(5), Err(PollError::transient("connection reset")));
-        t.record(s(6), Err(PollError::transient("no answer within 3s")));
-        assert_eq!(t.health(s(6), stale), Health::Down, "the second failure in a row");
-        t.record(s(7), Ok(4));
-        t.record(s(8), Err("connection refused".into()));
-        assert_eq!(t.health(s(8), stale), Health::Down, "a hard fact at once");
     }
 }

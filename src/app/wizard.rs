@@ -195,7 +195,7 @@ impl Wizard {
 pub fn open(
     cfg: &crate::config::Config,
     config_path: &std::path::Path,
-    nodes: &[super::state::Target<crate::model::replication::NodeStatus>],
+    nodes: &[super::collected::Target<crate::model::replication::NodeStatus>],
 ) -> Result<Wizard, String> {
     let statuses: Vec<(&str, Option<&crate::model::replication::NodeStatus>)> =
         nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();

@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::app::App;
-use crate::collect::{Payload, ProbeSample, TargetId, Update};
+use crate::collect::{Polled, ProbeSample, Update};
 use crate::config::Config;
 use crate::model::apache::parse_auto;
 use crate::model::haproxy::{HaproxyStats, parse_csv};
@@ -66,13 +66,10 @@ pub fn run() -> Result<()> {
     let rows = parse_csv(&synthetic_csv(5000)).map_err(|e| eyre!(e))?;
     let now = Instant::now();
     let stats = HaproxyStats { rows, info: None, info_error: None };
-    app.apply(Update { target: TargetId::Haproxy(0), at: now, result: Ok(Payload::Haproxy(stats)) });
+    app.apply(Update::Haproxy(Polled { index: 0, at: now, result: Ok(stats) }));
     let d = time(1000, || {
-        app.apply(Update {
-            target: TargetId::Probe(0),
-            at: now,
-            result: Ok(Payload::Probe(ProbeSample { took: Duration::from_millis(3), retried: None })),
-        })
+        let took = Duration::from_millis(3);
+        app.apply(Update::Probe(Polled { index: 0, at: now, result: Ok(ProbeSample { took, retried: None }) }))
     });
     println!("fold one probe sample into the state: {:>9.3} µs", d.as_secs_f64() * 1e6);
     let theme = Theme::builtin(true);

@@ -46,7 +46,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     let theme = Theme::load(&theme_name, user_dir.as_deref(), color).map_err(|e| eyre!("theme: {e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let app = rt.block_on(async {
-        let (tx, mut rx) = mpsc::channel(1024);
+        let (tx, mut rx) = mpsc::channel::<collect::Update>(1024);
         collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
         drop(tx);
         let mut app = App::new(&cfg, source);
@@ -57,7 +57,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         while seen.len() < targets || seen.values().any(|n| *n < o.polls) {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(u)) => {
-                    *seen.entry(u.target).or_default() += 1;
+                    *seen.entry(u.target()).or_default() += 1;
                     app.apply(u);
                 }
                 _ => break,
@@ -66,7 +66,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         Ok::<App, color_eyre::Report>(app)
     })?;
     let mut app = app;
-    app.forks = crate::fork::load_for(&cfg_for_wizard);
+    app.data.forks = crate::fork::load_for(&cfg_for_wizard);
     if o.verify {
         let report = rt.block_on(crate::verify::verify(&cfg_for_wizard, &logins, &Default::default(), None));
         app.verify.running = Some((0, String::new()));
@@ -107,7 +107,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     }
     app.zoom = o.zoom;
     if o.recover {
-        let w = crate::app::wizard::open(&cfg_for_wizard, std::path::Path::new(source), &app.nodes)
+        let w = crate::app::wizard::open(&cfg_for_wizard, std::path::Path::new(source), &app.data.nodes)
             .map_err(|e| eyre!(e))?;
         app.wizard = Some(w);
     }

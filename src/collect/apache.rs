@@ -1,11 +1,11 @@
 //! The Apache collector: `/server-status?auto`, then the HTML page for the in-flight requests
 //! (ExtendedStatus On). A page without a worker table is asked for again only every 30 polls.
 
-use super::{Collector, Payload, PollError};
+use super::{Collector, PollError, Polled, Update};
 use crate::config::ApacheConfig;
 use crate::config::login::Login;
 use crate::http::{Http, Reuse};
-use crate::model::apache::parse_auto;
+use crate::model::apache::{ApacheStatus, parse_auto};
 use crate::model::apache_workers::{in_flight, parse_workers};
 
 /// Polls to wait before asking again for a page that had no worker table.
@@ -38,7 +38,13 @@ impl ApacheCollector {
 }
 
 impl Collector for ApacheCollector {
-    async fn poll(&mut self) -> Result<Payload, PollError> {
+    type Sample = ApacheStatus;
+
+    fn update(polled: Polled<ApacheStatus>) -> Update {
+        Update::Apache(polled)
+    }
+
+    async fn poll(&mut self) -> Result<ApacheStatus, PollError> {
         let text = self.client.get_text(&self.url, &self.login, &mut self.reuse).await?;
         let mut status = parse_auto(&text)?;
         if self.skip_html > 0 {
@@ -58,6 +64,6 @@ impl Collector for ApacheCollector {
                 }
             }
         }
-        Ok(Payload::Apache(status))
+        Ok(status)
     }
 }

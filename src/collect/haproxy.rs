@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{Collector, Payload, PollError};
+use super::{Collector, PollError, Polled, Update};
 use crate::config::HaproxyConfig;
 use crate::config::login::Login;
 use crate::http::socket::socket_command;
@@ -35,7 +35,13 @@ impl HaproxyCollector {
 }
 
 impl Collector for HaproxyCollector {
-    async fn poll(&mut self) -> Result<Payload, PollError> {
+    type Sample = HaproxyStats;
+
+    fn update(polled: Polled<HaproxyStats>) -> Update {
+        Update::Haproxy(polled)
+    }
+
+    async fn poll(&mut self) -> Result<HaproxyStats, PollError> {
         let text = match (&self.url, &self.socket) {
             (Some(url), _) => self.client.get_text(url, &self.login, &mut self.reuse).await?,
             (None, Some(sock)) => socket_command(sock, "show stat", self.max).await?,
@@ -49,6 +55,6 @@ impl Collector for HaproxyCollector {
             },
             None => (None, None),
         };
-        Ok(Payload::Haproxy(HaproxyStats { rows, info, info_error }))
+        Ok(HaproxyStats { rows, info, info_error })
     }
 }

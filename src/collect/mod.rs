@@ -30,13 +30,54 @@ pub enum TargetId {
     Probe(usize),
 }
 
-/// What a successful poll read.
+/// One poll of target `index` (of its kind): when it finished and what it read.
 #[derive(Clone, Debug)]
-pub enum Payload {
-    Node(Box<NodeStatus>),
-    Haproxy(HaproxyStats),
-    Apache(ApacheStatus),
-    Probe(ProbeSample),
+pub struct Polled<T> {
+    pub index: usize,
+    pub at: Instant,
+    pub result: Result<T, PollError>,
+}
+
+/// One poll's outcome; the kind of target carries the type of its sample.
+#[derive(Clone, Debug)]
+pub enum Update {
+    Node(Polled<Box<NodeStatus>>),
+    Haproxy(Polled<HaproxyStats>),
+    Apache(Polled<ApacheStatus>),
+    Probe(Polled<ProbeSample>),
+}
+
+impl Update {
+    /// Which target it is about.
+    pub fn target(&self) -> TargetId {
+        match self {
+            Update::Node(p) => TargetId::Node(p.index),
+            Update::Haproxy(p) => TargetId::Haproxy(p.index),
+            Update::Apache(p) => TargetId::Apache(p.index),
+            Update::Probe(p) => TargetId::Probe(p.index),
+        }
+    }
+
+    /// The poll's error, or "" when it answered.
+    pub fn error_text(&self) -> &str {
+        let e = match self {
+            Update::Node(p) => p.result.as_ref().err(),
+            Update::Haproxy(p) => p.result.as_ref().err(),
+            Update::Apache(p) => p.result.as_ref().err(),
+            Update::Probe(p) => p.result.as_ref().err(),
+        };
+        e.map_or("", |e| e.message.as_str())
+    }
+
+    /// Whether the poll answered.
+    pub fn is_ok(&self) -> bool {
+        match self {
+            Update::Node(p) => p.result.is_ok(),
+            Update::Haproxy(p) => p.result.is_ok(),
+            Update::Apache(p) => p.result.is_ok(),
+            Update::Probe(p) => p.result.is_ok(),
+        }
+    }
 }
 
 /// A probe's round trip (both tries when the first was sent again), and why it was sent again.
@@ -48,18 +89,13 @@ pub struct ProbeSample {
 
 pub use crate::model::poll::PollError;
 
-/// One poll's outcome.
-#[derive(Clone, Debug)]
-pub struct Update {
-    pub target: TargetId,
-    /// When the poll finished.
-    pub at: Instant,
-    pub result: Result<Payload, PollError>,
-}
-
 /// A target that can be polled. `poll` is called once per interval and is cut off at the timeout.
 pub trait Collector: Send + 'static {
-    fn poll(&mut self) -> impl Future<Output = Result<Payload, PollError>> + Send;
+    /// What one poll reads.
+    type Sample: Send + 'static;
+    fn poll(&mut self) -> impl Future<Output = Result<Self::Sample, PollError>> + Send;
+    /// The update that carries one of its polls.
+    fn update(polled: Polled<Self::Sample>) -> Update;
     /// Called when a poll timed out, so the next one starts afresh (e.g. reconnects).
     fn reset(&mut self) {}
 }
@@ -73,9 +109,15 @@ pub struct Schedule {
     pub now: Arc<Notify>,
 }
 
-/// Polls `c` forever: one poll per interval (or at once when asked), each cut off at the timeout.
-/// Stops when the UI is gone.
-pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: mpsc::Sender<Update>) {
+/// Polls `c` (target `index` of its kind) forever: one poll per interval (or at once when asked),
+/// each cut off at the timeout, each sent as an [`Update`] in whatever message the receiver takes.
+/// Stops when the receiver is gone.
+pub async fn run<C: Collector, M: From<Update> + Send + 'static>(
+    index: usize,
+    mut c: C,
+    sched: Schedule,
+    tx: mpsc::Sender<M>,
+) {
     let (interval, timeout) = (sched.interval, sched.timeout);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -102,14 +144,16 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
                 )))
             }
         };
+        let update = C::update(Polled { index, at: Instant::now(), result });
         // Log transitions only: one line when a target stops answering, one when it answers again.
-        match (&result, failing) {
-            (Err(e), None | Some(false)) => tracing::warn!(?target, error = %e, "target not answering"),
-            (Ok(_), Some(true)) => tracing::info!(?target, "target answering again"),
+        let target = update.target();
+        match (update.is_ok(), failing) {
+            (false, None | Some(false)) => tracing::warn!(?target, error = update.error_text(), "target not answering"),
+            (true, Some(true)) => tracing::info!(?target, "target answering again"),
             _ => {}
         }
-        failing = Some(result.is_err());
-        if tx.send(Update { target, at: Instant::now(), result }).await.is_err() {
+        failing = Some(!update.is_ok());
+        if tx.send(M::from(update)).await.is_err() {
             return;
         }
     }
@@ -118,7 +162,11 @@ pub async fn run<C: Collector>(target: TargetId, mut c: C, sched: Schedule, tx: 
 /// Starts one collector task per configured target on the current runtime. Returns the handles
 /// that make collectors poll at once: every node's in config order, then every HAProxy's (a
 /// runbook step polls them all when it ends).
-pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Result<Vec<Arc<Notify>>, String> {
+pub fn spawn_all<M: From<Update> + Send + 'static>(
+    cfg: &Config,
+    logins: &Logins,
+    tx: &mpsc::Sender<M>,
+) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
     let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
     let client = crate::http::Http::new(timeout, cfg.max_response())?;
@@ -127,21 +175,21 @@ pub fn spawn_all(cfg: &Config, logins: &Logins, tx: &mpsc::Sender<Update>) -> Re
         let c = node::NodeCollector::new(crate::db::opts(node, &logins.nodes[i]), timeout);
         let s = sched();
         node_now.push(s.now.clone());
-        tokio::spawn(run(TargetId::Node(i), c, s, tx.clone()));
+        tokio::spawn(run(i, c, s, tx.clone()));
     }
     for (i, h) in cfg.haproxies.iter().enumerate() {
         let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone(), cfg.max_response());
         let s = sched();
         node_now.push(s.now.clone());
-        tokio::spawn(run(TargetId::Haproxy(i), c, s, tx.clone()));
+        tokio::spawn(run(i, c, s, tx.clone()));
     }
     for (i, a) in cfg.apaches.iter().enumerate() {
         let c = apache::ApacheCollector::new(a, &logins.apaches[i], client.clone());
-        tokio::spawn(run(TargetId::Apache(i), c, sched(), tx.clone()));
+        tokio::spawn(run(i, c, sched(), tx.clone()));
     }
     for (i, p) in cfg.effective_probes().iter().enumerate() {
         let c = probe::Probe::new(p, cfg, logins, client.clone(), timeout)?;
-        tokio::spawn(run(TargetId::Probe(i), c, sched(), tx.clone()));
+        tokio::spawn(run(i, c, sched(), tx.clone()));
     }
     Ok(node_now)
 }
@@ -154,14 +202,20 @@ mod tests {
     struct Flaky(u32);
 
     impl Collector for Flaky {
-        async fn poll(&mut self) -> Result<Payload, PollError> {
+        type Sample = ProbeSample;
+
+        fn update(polled: Polled<ProbeSample>) -> Update {
+            Update::Probe(polled)
+        }
+
+        async fn poll(&mut self) -> Result<ProbeSample, PollError> {
             self.0 += 1;
             if self.0 == 1 {
                 let cell = "&é";
                 // A byte slice through a multibyte char: the kind of bug this guards against.
                 let _ = &cell[..2];
             }
-            Ok(Payload::Probe(ProbeSample { took: Duration::from_millis(1), retried: None }))
+            Ok(ProbeSample { took: Duration::from_millis(1), retried: None })
         }
     }
 
@@ -173,13 +227,13 @@ mod tests {
             timeout: Duration::from_secs(1),
             now: Arc::new(Notify::new()),
         };
-        let task = tokio::spawn(run(TargetId::Probe(0), Flaky(0), sched, tx));
-        let first = rx.recv().await.expect("an update for the panicking poll");
+        let task = tokio::spawn(run(0, Flaky(0), sched, tx));
+        let Some(Update::Probe(first)) = rx.recv().await else { panic!("a probe update for the panicking poll") };
         let e = first.result.expect_err("a panic is an error");
         assert!(e.message.contains("collector failed") && e.message.contains("char boundary"), "{e}");
         assert!(!e.transient, "a panic is not a network hiccup");
-        let second = rx.recv().await.expect("the collector still runs");
-        assert!(second.result.is_ok());
+        let second: Update = rx.recv().await.expect("the collector still runs");
+        assert!(second.is_ok());
         drop(rx);
         task.await.expect("the task ends when the UI is gone, without panicking");
     }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use mysql_async::Conn;
 
-use super::{Collector, Payload, PollError};
+use super::{Collector, PollError, Polled, Update};
 use crate::db::{self, ConnOpts, Depth, query_rows};
 use crate::model::digest::{self, Digest, Digests};
-use crate::model::replication::Dialect;
+use crate::model::replication::{Dialect, NodeStatus};
 
 /// Polls one node.
 pub struct NodeCollector {
@@ -47,7 +47,13 @@ impl NodeCollector {
 }
 
 impl Collector for NodeCollector {
-    async fn poll(&mut self) -> Result<Payload, PollError> {
+    type Sample = Box<NodeStatus>;
+
+    fn update(polled: Polled<Box<NodeStatus>>) -> Update {
+        Update::Node(polled)
+    }
+
+    async fn poll(&mut self) -> Result<Box<NodeStatus>, PollError> {
         if self.conn.is_none() {
             self.conn = Some(db::connect(&self.opts, self.timeout).await?);
             self.version = None;
@@ -68,7 +74,7 @@ impl Collector for NodeCollector {
                 }
                 self.polls += 1;
                 s.digests = self.digests.clone();
-                Ok(Payload::Node(Box::new(s)))
+                Ok(Box::new(s))
             }
             Err(e) => {
                 self.reset();

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use super::{Collector, Payload, PollError, ProbeSample};
+use super::{Collector, PollError, Polled, ProbeSample, Update};
 use crate::config::login::{Login, Logins};
 use crate::config::{Config, ProbeConfig};
 use crate::http::{Http, Reuse};
@@ -45,7 +45,13 @@ impl Probe {
 }
 
 impl Collector for Probe {
-    async fn poll(&mut self) -> Result<Payload, PollError> {
+    type Sample = ProbeSample;
+
+    fn update(polled: Polled<ProbeSample>) -> Update {
+        Update::Probe(polled)
+    }
+
+    async fn poll(&mut self) -> Result<ProbeSample, PollError> {
         let start = Instant::now();
         match &mut self.kind {
             Kind::Http { url, reuse } => {
@@ -53,7 +59,7 @@ impl Collector for Probe {
                 if !(a.status.is_success() || a.status.is_redirection()) {
                     return Err(format!("HTTP {}", a.status).into());
                 }
-                return Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: a.retried }));
+                return Ok(ProbeSample { took: start.elapsed(), retried: a.retried });
             }
             Kind::Tcp(addr) => {
                 tokio::net::TcpStream::connect(addr.as_str()).await.map_err(|e| e.to_string())?;
@@ -69,10 +75,10 @@ impl Collector for Probe {
                     *conn = None;
                     return Err(crate::db::DbError::from(e).into());
                 }
-                return Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: None }));
+                return Ok(ProbeSample { took: start.elapsed(), retried: None });
             }
         }
-        Ok(Payload::Probe(ProbeSample { took: start.elapsed(), retried: None }))
+        Ok(ProbeSample { took: start.elapsed(), retried: None })
     }
 
     fn reset(&mut self) {

@@ -4,6 +4,47 @@
 pub mod runner;
 pub mod terminal;
 
+/// Everything that reaches the console loop, over one channel.
+#[derive(Debug)]
+pub enum Message {
+    /// A collector's poll.
+    Sample(collect::Update),
+    /// What a task the runner started reports.
+    Task(runner::TaskEvent),
+    /// A terminal event: a key, a resize.
+    Term(Event),
+    /// The terminal's input failed (`Some`) or ended (`None`).
+    TermEnded(Option<String>),
+}
+
+impl From<collect::Update> for Message {
+    fn from(u: collect::Update) -> Message {
+        Message::Sample(u)
+    }
+}
+
+impl From<runner::TaskEvent> for Message {
+    fn from(e: runner::TaskEvent) -> Message {
+        Message::Task(e)
+    }
+}
+
+/// Reads the terminal's events into the loop's channel (ends with the terminal or the loop).
+async fn forward_terminal(tx: mpsc::Sender<Message>) {
+    let mut events = EventStream::new();
+    loop {
+        let m = match events.next().await {
+            Some(Ok(ev)) => Message::Term(ev),
+            Some(Err(e)) => Message::TermEnded(Some(e.to_string())),
+            None => Message::TermEnded(None),
+        };
+        let end = matches!(m, Message::TermEnded(_));
+        if tx.send(m).await.is_err() || end {
+            return;
+        }
+    }
+}
+
 use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, eyre};
@@ -38,65 +79,41 @@ pub fn run_console(cfg: Config, source: &str) -> Result<()> {
 }
 
 async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap, source: String) -> Result<()> {
-    let (tx, mut rx) = mpsc::channel(1024);
+    let (tx, mut rx) = mpsc::channel::<Message>(1024);
     let poll_now = collect::spawn_all(&cfg, &logins, &tx).map_err(|e| eyre!(e))?;
-    drop(tx);
     let mut app = App::new(&cfg, source);
     app.help = keymap.help();
     app.hints = keymap.status_hints();
     let cfg = Arc::new(cfg);
-    let (rb_tx, mut rb_rx) = mpsc::channel(256);
     let mut ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| eyre!(e))?;
     ctx.read_only |= app.read_only;
     let config_path = std::path::PathBuf::from(&app.source);
-    let runner = Runner::new(cfg, Arc::new(ctx), rb_tx, poll_now, &config_path);
+    let runner = Runner::new(cfg, Arc::new(ctx), tx.clone(), poll_now, &config_path);
     runner.resume_wizard(&mut app);
-    let mut terminal = crate::console::terminal::enter()?;
+    let mut terminal = terminal::enter()?;
     if let Ok(size) = terminal.size() {
         app.screen = (size.width, size.height);
     }
+    let input = tokio::spawn(forward_terminal(tx));
     let result = async {
-        let mut events = EventStream::new();
         // Time alone changes only staleness; check it once a second and redraw if it changed.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let mut healths = app.healths(Instant::now());
+        let mut healths = app.data.healths(Instant::now());
         terminal.draw(|f| crate::ui::render(f, &app, &theme, Instant::now()))?;
         loop {
             let mut dirty = tokio::select! {
-                Some(u) = rx.recv() => app.apply(u),
-                ev = events.next() => match ev {
-                    Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
-                        if app.dialog.is_some() {
-                            app.dialog_key(&k)
-                        } else if app.wizard.as_ref().is_some_and(|w| w.visible) {
-                            app.wizard_key(&k)
-                        } else {
-                            let had_message = app.message.take().is_some();
-                            keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
-                        }
-                    }
-                    Some(Ok(Event::Resize(w, h))) => {
-                        app.screen = (w, h);
-                        true
-                    }
-                    Some(Ok(_)) => false,
-                    Some(Err(e)) => return Err(eyre!("terminal input: {e}")),
-                    None => return Ok(()),
-                },
-                Some(ev) = rb_rx.recv() => runner.apply(&mut app, ev),
+                Some(m) = rx.recv() => handle(&mut app, &keymap, &runner, m)?,
                 _ = tick.tick() => false,
             };
-            // Planning, live checks and steps run off this task; their results come back above.
-            runner.perform(&mut app);
-            // Fold in everything already waiting before drawing once.
-            while let Ok(u) = rx.try_recv() {
-                dirty |= app.apply(u);
+            // Fold in every message already waiting (samples, task reports, keys), then draw once.
+            while let Ok(m) = rx.try_recv() {
+                dirty |= handle(&mut app, &keymap, &runner, m)?;
             }
             if app.should_quit() {
                 return Ok(());
             }
             let now = Instant::now();
-            let h = app.healths(now);
+            let h = app.data.healths(now);
             if h != healths {
                 healths = h;
                 dirty = true;
@@ -107,6 +124,39 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
         }
     }
     .await;
-    crate::console::terminal::leave();
+    input.abort();
+    terminal::leave();
     result
+}
+
+/// Folds one message into the state and performs the requests it made (planning, live checks
+/// and steps run off this task; their results come back as messages). Returns whether the screen
+/// must be redrawn; an error ends the console.
+fn handle(app: &mut App, keymap: &Keymap, runner: &Runner, m: Message) -> Result<bool> {
+    let dirty = match m {
+        Message::Sample(u) => app.apply(u),
+        Message::Task(ev) => runner.apply(app, ev),
+        Message::Term(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+            if app.dialog.is_some() {
+                app.dialog_key(&k)
+            } else if app.wizard.as_ref().is_some_and(|w| w.visible) {
+                app.wizard_key(&k)
+            } else {
+                let had_message = app.message.take().is_some();
+                keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
+            }
+        }
+        Message::Term(Event::Resize(w, h)) => {
+            app.screen = (w, h);
+            true
+        }
+        Message::Term(_) => false,
+        Message::TermEnded(Some(e)) => return Err(eyre!("terminal input: {e}")),
+        Message::TermEnded(None) => {
+            app.quit = true;
+            false
+        }
+    };
+    runner.perform(app);
+    Ok(dirty)
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
+use super::Message;
 use crate::app::App;
 use crate::app::state::Request;
 use crate::app::wizard::{Wizard, WizardRequest};
@@ -14,9 +15,9 @@ use crate::config::Config;
 use crate::recover::{self, RecoveryState};
 use crate::runbook::{self, Condition, EngineCtx, Progress};
 
-/// What a runbook task reports to the loop.
+/// What a task the runner started reports to the loop (inside [`Message::Task`]).
 #[derive(Debug)]
-pub enum RunbookEvent {
+pub enum TaskEvent {
     /// Live preconditions for confirm dialog `id`.
     Live(u64, Vec<Condition>),
     /// Progress of running step `id`.
@@ -51,7 +52,7 @@ pub enum RunbookEvent {
 pub struct Runner {
     pub cfg: Arc<Config>,
     pub ctx: Arc<EngineCtx>,
-    pub tx: mpsc::Sender<RunbookEvent>,
+    pub tx: mpsc::Sender<Message>,
     /// One per node collector in config order, then one per HAProxy collector.
     pub poll_now: Vec<Arc<Notify>>,
     /// The config file (names the wizard's saved state).
@@ -64,7 +65,7 @@ impl Runner {
     pub fn new(
         cfg: Arc<Config>,
         ctx: Arc<EngineCtx>,
-        tx: mpsc::Sender<RunbookEvent>,
+        tx: mpsc::Sender<Message>,
         poll_now: Vec<Arc<Notify>>,
         config_path: &Path,
     ) -> Runner {
@@ -82,7 +83,7 @@ impl Runner {
     /// Opens the saved wizard at start, if there is one: a crash or a quit resumes at its step.
     /// Also reads the forked-data records.
     pub fn resume_wizard(&self, app: &mut App) {
-        app.forks = crate::fork::load_for(&self.cfg);
+        app.data.forks = crate::fork::load_for(&self.cfg);
         let Some(path) = self.state_path() else { return };
         if !path.exists() {
             return;
@@ -117,7 +118,7 @@ impl Runner {
             app.message = Some(e);
             return;
         }
-        match crate::app::wizard::open(&self.cfg, &self.config_path, &app.nodes) {
+        match crate::app::wizard::open(&self.cfg, &self.config_path, &app.data.nodes) {
             Ok(w) => app.wizard = Some(w),
             Err(e) => app.message = Some(e),
         }
@@ -143,7 +144,7 @@ impl Runner {
                 let (etx, mut erx) = mpsc::unbounded_channel();
                 tokio::spawn(async move {
                     while let Some(ev) = erx.recv().await {
-                        if tx.send(RunbookEvent::Recover(ev)).await.is_err() {
+                        if tx.send(TaskEvent::Recover(ev).into()).await.is_err() {
                             return;
                         }
                     }
@@ -164,23 +165,23 @@ impl Runner {
         }
     }
 
-    /// Applies a runbook or wizard event to the state.
-    pub fn apply(&self, app: &mut App, ev: RunbookEvent) -> bool {
+    /// Folds what a task reported into the state. Returns whether the screen must be redrawn.
+    pub fn apply(&self, app: &mut App, ev: TaskEvent) -> bool {
         match ev {
-            RunbookEvent::Live(id, live) => app.live_preconditions(id, live),
-            RunbookEvent::Progress(id, p) => app.progress(id, p),
-            RunbookEvent::Recover(ev) => app.wizard_event(ev, |st| self.previews(st)),
-            RunbookEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
-            RunbookEvent::VerifyDone(id, result) => app.verify_done(id, *result),
-            RunbookEvent::Explain(e) => app.explained(*e),
-            RunbookEvent::Inspected(id, r) => app.inspected(id, *r),
-            RunbookEvent::ResolutionPlanned(id, r) => app.resolution_planned(id, *r),
-            RunbookEvent::ResolutionProgress(id, line) => app.resolution_event(id, Some(line), None),
-            RunbookEvent::ResolutionDone(id, o) => app.resolution_event(id, None, Some(*o)),
-            RunbookEvent::RepairPlanning(id, line) => app.repair_planning(id, line),
-            RunbookEvent::RepairPlanned(id, plan) => app.repair_planned(id, *plan),
-            RunbookEvent::RepairProgress(id, line) => app.repair_event(id, Some(line), None),
-            RunbookEvent::RepairDone(id, o) => app.repair_event(id, None, Some(*o)),
+            TaskEvent::Live(id, live) => app.live_preconditions(id, live),
+            TaskEvent::Progress(id, p) => app.progress(id, p),
+            TaskEvent::Recover(ev) => app.wizard_event(ev, |st| self.previews(st)),
+            TaskEvent::VerifyProgress(id, line) => app.verify_progress(id, line),
+            TaskEvent::VerifyDone(id, result) => app.verify_done(id, *result),
+            TaskEvent::Explain(e) => app.explained(*e),
+            TaskEvent::Inspected(id, r) => app.inspected(id, *r),
+            TaskEvent::ResolutionPlanned(id, r) => app.resolution_planned(id, *r),
+            TaskEvent::ResolutionProgress(id, line) => app.resolution_event(id, Some(line), None),
+            TaskEvent::ResolutionDone(id, o) => app.resolution_event(id, None, Some(*o)),
+            TaskEvent::RepairPlanning(id, line) => app.repair_planning(id, line),
+            TaskEvent::RepairPlanned(id, plan) => app.repair_planned(id, *plan),
+            TaskEvent::RepairProgress(id, line) => app.repair_event(id, Some(line), None),
+            TaskEvent::RepairDone(id, o) => app.repair_event(id, None, Some(*o)),
         }
     }
 
@@ -203,7 +204,7 @@ impl Runner {
                 Request::Plan { action, node } if action.haproxy_target().is_some() => {
                     // Planned from the instance's last stats sample (is the server there, is it
                     // the last one serving).
-                    let rows = app.haproxies.iter().find(|t| t.name == node).and_then(|t| t.last.as_ref());
+                    let rows = app.data.haproxies.iter().find(|t| t.name == node).and_then(|t| t.last.as_ref());
                     match runbook::haproxy::plan(&action, &self.cfg, rows.map(|s| s.rows.as_slice())) {
                         Ok(step) => app.open_confirm(step),
                         Err(e) => app.message = Some(e),
@@ -211,7 +212,7 @@ impl Runner {
                 }
                 Request::Plan { action, node } => {
                     let statuses: Vec<(&str, Option<&crate::model::replication::NodeStatus>)> =
-                        app.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
+                        app.data.nodes.iter().map(|t| (t.name.as_str(), t.last.as_ref())).collect();
                     match runbook::plan(&action, &node, &self.cfg, &statuses) {
                         Ok(step) => app.open_confirm(step),
                         Err(e) => app.message = Some(e),
@@ -221,7 +222,7 @@ impl Runner {
                     let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
                     tokio::spawn(async move {
                         let live = runbook::check_preconditions(&step, &ctx).await;
-                        let _ = tx.send(RunbookEvent::Live(id, live)).await;
+                        let _ = tx.send(TaskEvent::Live(id, live).into()).await;
                     });
                 }
                 Request::Execute { id, step } => {
@@ -230,7 +231,7 @@ impl Runner {
                     let forward = tx.clone();
                     tokio::spawn(async move {
                         while let Some(p) = prx.recv().await {
-                            if forward.send(RunbookEvent::Progress(id, p)).await.is_err() {
+                            if forward.send(TaskEvent::Progress(id, p).into()).await.is_err() {
                                 return;
                             }
                         }
@@ -248,22 +249,22 @@ impl Runner {
                         let result = crate::runbook::explain::explain(&ctx, &node, &db, &sql).await;
                         let key = crate::app::queryview::QueryKey { node, id };
                         let e = crate::app::queryview::Explain { key, statement: sql, result };
-                        let _ = tx.send(RunbookEvent::Explain(Box::new(e))).await;
+                        let _ = tx.send(TaskEvent::Explain(Box::new(e)).into()).await;
                     });
                 }
-                Request::ReloadForks => app.forks = crate::fork::load_for(&self.cfg),
+                Request::ReloadForks => app.data.forks = crate::fork::load_for(&self.cfg),
                 Request::Inspect { id, node } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {
                         let r = crate::inspect::conflict::inspect(&cfg, &logins, &node, cfg.timeout.0).await;
-                        let _ = tx.send(RunbookEvent::Inspected(id, Box::new(r))).await;
+                        let _ = tx.send(TaskEvent::Inspected(id, Box::new(r)).into()).await;
                     });
                 }
                 Request::PlanResolution { id, keep, ins } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {
                         let r = crate::inspect::resolve::prepare(&cfg, &logins, &ins, keep).await;
-                        let _ = tx.send(RunbookEvent::ResolutionPlanned(id, Box::new(r))).await;
+                        let _ = tx.send(TaskEvent::ResolutionPlanned(id, Box::new(r)).into()).await;
                     });
                 }
                 Request::RunResolution { id, res } => {
@@ -272,11 +273,11 @@ impl Runner {
                         let (ptx, mut prx) = mpsc::unbounded_channel();
                         let forward = async {
                             while let Some(line) = prx.recv().await {
-                                let _ = tx.send(RunbookEvent::ResolutionProgress(id, line)).await;
+                                let _ = tx.send(TaskEvent::ResolutionProgress(id, line).into()).await;
                             }
                         };
                         let (o, ()) = tokio::join!(crate::inspect::resolve::apply(&res, &ctx, Some(ptx)), forward);
-                        let _ = tx.send(RunbookEvent::ResolutionDone(id, Box::new(o))).await;
+                        let _ = tx.send(TaskEvent::ResolutionDone(id, Box::new(o)).into()).await;
                     });
                 }
                 Request::PlanRepair { id, report } => {
@@ -285,7 +286,7 @@ impl Runner {
                         let (ptx, mut prx) = mpsc::unbounded_channel();
                         let forward = async {
                             while let Some(line) = prx.recv().await {
-                                let _ = tx.send(RunbookEvent::RepairPlanning(id, line)).await;
+                                let _ = tx.send(TaskEvent::RepairPlanning(id, line).into()).await;
                             }
                         };
                         let plan = async {
@@ -303,7 +304,7 @@ impl Runner {
                             .await
                         };
                         let (plan, ()) = tokio::join!(plan, forward);
-                        let _ = tx.send(RunbookEvent::RepairPlanned(id, Box::new(plan))).await;
+                        let _ = tx.send(TaskEvent::RepairPlanned(id, Box::new(plan)).into()).await;
                     });
                 }
                 Request::RunRepair { id, plan } => {
@@ -312,11 +313,11 @@ impl Runner {
                         let (ptx, mut prx) = mpsc::unbounded_channel();
                         let forward = async {
                             while let Some(line) = prx.recv().await {
-                                let _ = tx.send(RunbookEvent::RepairProgress(id, line)).await;
+                                let _ = tx.send(TaskEvent::RepairProgress(id, line).into()).await;
                             }
                         };
                         let (outcome, ()) = tokio::join!(crate::repair::apply(&plan, &ctx, Some(ptx)), forward);
-                        let _ = tx.send(RunbookEvent::RepairDone(id, Box::new(outcome))).await;
+                        let _ = tx.send(TaskEvent::RepairDone(id, Box::new(outcome)).into()).await;
                     });
                 }
                 Request::Verify { id, opts } => {
@@ -325,7 +326,7 @@ impl Runner {
                         let (ptx, mut prx) = mpsc::unbounded_channel();
                         let forward = async {
                             while let Some(line) = prx.recv().await {
-                                let _ = tx.send(RunbookEvent::VerifyProgress(id, line)).await;
+                                let _ = tx.send(TaskEvent::VerifyProgress(id, line).into()).await;
                             }
                         };
                         // The progress sender goes with `verify`, so every line is forwarded
@@ -338,7 +339,7 @@ impl Runner {
                             let _ = tokio::task::spawn_blocking(move || crate::fork::settle_after_verify(&c, &eq, all))
                                 .await;
                         }
-                        let _ = tx.send(RunbookEvent::VerifyDone(id, Box::new(result))).await;
+                        let _ = tx.send(TaskEvent::VerifyDone(id, Box::new(result)).into()).await;
                     });
                 }
             }

@@ -43,7 +43,7 @@ fn confirm_lines(c: &Confirm, app: &App, t: &Theme) -> Vec<Line<'static>> {
         // A HAProxy step: socket commands, no SQL semicolons.
         Some((h, server, _)) => (format!("server {server} on HAProxy {h}"), "will send on the admin socket", ""),
         None => {
-            let addr = app.nodes.iter().find(|n| n.name == s.node).map(|n| n.address.clone()).unwrap_or_default();
+            let addr = app.data.nodes.iter().find(|n| n.name == s.node).map(|n| n.address.clone()).unwrap_or_default();
             (format!("{}  {addr}", s.node), "will run", ";")
         }
     };

@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use crate::app::App;
 use crate::app::action::Pane;
-use crate::app::state::Health;
+use crate::app::collected::Health;
 use theme::Theme;
 
 /// Draws the whole console.
@@ -40,7 +40,7 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
             (ring, hap, apache, probes, bottom)
         } else {
             // Narrow terminals: the ring gets the full width, the rest share rows; `z` zooms any pane.
-            let ring_h = (app.nodes.len() as u16 + 7).min(body.height / 2);
+            let ring_h = (app.data.nodes.len() as u16 + 7).min(body.height / 2);
             let [ring, mid, low] =
                 Layout::vertical([Constraint::Length(ring_h), Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
             let [hap, apache] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(mid);
@@ -95,11 +95,11 @@ pub fn health_style(h: Health, theme: &Theme) -> (Style, &'static str) {
 }
 
 fn title_bar<'a>(app: &'a App, theme: &Theme, now: Instant) -> Paragraph<'a> {
-    let s = app.stale_after();
+    let s = app.data.stale_after();
     let count = |hs: Vec<Health>| (hs.iter().filter(|h| **h == Health::Up).count(), hs.len());
-    let (nu, nn) = count(app.nodes.iter().map(|t| t.health(now, s)).collect());
-    let (hu, hn) = count(app.haproxies.iter().map(|t| t.health(now, s)).collect());
-    let (au, an) = count(app.apaches.iter().map(|a| a.target.health(now, s)).collect());
+    let (nu, nn) = count(app.data.nodes.iter().map(|t| t.health(now, s)).collect());
+    let (hu, hn) = count(app.data.haproxies.iter().map(|t| t.health(now, s)).collect());
+    let (au, an) = count(app.data.apaches.iter().map(|a| a.target.health(now, s)).collect());
     let part = |label: &str, up: usize, n: usize| {
         let st = if up == n {
             theme.ok

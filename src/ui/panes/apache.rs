@@ -13,7 +13,7 @@ use ratatui::widgets::Paragraph;
 
 use super::spark::spark;
 use super::{Ctx, note};
-use crate::app::state::{ApacheTarget, Health};
+use crate::app::collected::{ApacheTarget, Health};
 use crate::fmt;
 use crate::model::apache::{ApacheStatus, SCOREBOARD};
 use crate::model::apache_workers::InFlight;
@@ -82,7 +82,7 @@ fn about_text(st: &ApacheStatus) -> String {
 /// The first line of a server: name, bar, busy/capacity, rates, sparkline, warning.
 fn server_line(i: usize, a: &ApacheTarget, width: usize, bar_w: usize, ctx: &Ctx) -> Line<'static> {
     let t = ctx.theme;
-    let h = a.target.health(ctx.now, ctx.app.stale_after());
+    let h = a.target.health(ctx.now, ctx.app.data.stale_after());
     let (hs, word) = health_style(h, t);
     let name_style = if ctx.focused && i == ctx.selected { t.selected } else { t.title };
     let mut spans = vec![Span::styled(format!("{:<6} ", fmt::cut(&a.target.name, 6)), name_style)];
@@ -138,9 +138,10 @@ fn second_line(a: &ApacheTarget, st: &ApacheStatus, text: String, width: usize, 
 
 /// One bar width for every server (so bars compare), leaving room for the widest warning.
 fn bar_width(width: usize, ctx: &Ctx) -> usize {
-    let stale = ctx.app.stale_after();
+    let stale = ctx.app.data.stale_after();
     let word_w = ctx
         .app
+        .data
         .apaches
         .iter()
         .map(|a| {
@@ -163,10 +164,10 @@ fn bar_width(width: usize, ctx: &Ctx) -> usize {
 
 /// Every running request of the servers that answer, longest first.
 fn in_flight<'a>(ctx: &Ctx<'a>) -> (Vec<(&'a str, &'a InFlight)>, Vec<String>) {
-    let stale = ctx.app.stale_after();
+    let stale = ctx.app.data.stale_after();
     let mut all = Vec::new();
     let mut notes = Vec::new();
-    for a in &ctx.app.apaches {
+    for a in &ctx.app.data.apaches {
         if !matches!(a.target.health(ctx.now, stale), Health::Up | Health::Stale) {
             continue;
         }
@@ -211,13 +212,13 @@ fn in_flight_line(name: &str, r: &InFlight, width: usize, zoomed: bool, t: &Them
 pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;
     let t = ctx.theme;
-    if app.apaches.is_empty() {
+    if app.data.apaches.is_empty() {
         return note(f, area, t, "no [[apache]] in the config");
     }
     let width = area.width as usize;
     let height = area.height as usize;
     let zoomed = app.zoom && ctx.focused;
-    let n = app.apaches.len();
+    let n = app.data.apaches.len();
     let per = if zoomed && height >= n * 4 + 3 {
         4
     } else if height >= n * 2 + 2 {
@@ -227,7 +228,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     };
     let bar_w = bar_width(width, ctx);
     let mut lines = Vec::new();
-    for (i, a) in app.apaches.iter().enumerate() {
+    for (i, a) in app.data.apaches.iter().enumerate() {
         lines.push(server_line(i, a, width, bar_w, ctx));
         let Some(st) = a.target.last.as_ref().filter(|_| per >= 2) else { continue };
         if zoomed && per >= 4 {

@@ -13,8 +13,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{Ctx, note, scroll_offset};
+use crate::app::collected::{Health, Target};
 use crate::app::hapview::{self, SortKey};
-use crate::app::state::{Health, Target};
 use crate::fmt;
 use crate::model::haproxy::{HaproxyStats, RowKind, StatRow, StatusClass};
 use crate::ui::health_style;
@@ -220,8 +220,8 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, entries: &[Entry]) {
         .enumerate()
         .map(|(k, e)| match e {
             Entry::Title(i) => {
-                let h = &app.haproxies[*i];
-                spanning.push((k as u16, title_line(h, h.health(ctx.now, app.stale_after()), t)));
+                let h = &app.data.haproxies[*i];
+                spanning.push((k as u16, title_line(h, h.health(ctx.now, app.data.stale_after()), t)));
                 Row::new(vec![Cell::from("")])
             }
             Entry::Empty(text) => {
@@ -268,7 +268,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, entries: &[Entry]) {
 pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;
     let t = ctx.theme;
-    if app.haproxies.is_empty() {
+    if app.data.haproxies.is_empty() {
         return note(f, area, t, "no [[haproxy]] in the config");
     }
     let (table_area, detail_area) = if app.zoom && ctx.focused && area.height >= 16 {
@@ -277,11 +277,11 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     } else {
         (area, None)
     };
-    let lists = hapview::visible(&app.haproxies, &app.hap);
+    let lists = hapview::visible(&app.data.haproxies, &app.hap);
     let (sel_pos, _) = hapview::selected_position(&lists, &app.hap);
-    let stale = app.stale_after();
+    let stale = app.data.stale_after();
     let entries_of = |i: usize, first_flat: usize| -> Vec<Entry> {
-        let h = &app.haproxies[i];
+        let h = &app.data.haproxies[i];
         let dim = h.health(ctx.now, stale) != Health::Up;
         let mut v = vec![Entry::Title(i)];
         if h.last.is_some() && lists[i].is_empty() {
@@ -294,7 +294,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         }));
         v
     };
-    let n = app.haproxies.len();
+    let n = app.data.haproxies.len();
     let firsts: Vec<usize> = lists.iter().scan(0, |acc, l| Some(std::mem::replace(acc, *acc + l.len()))).collect();
     if n > 1 && table_area.width / n as u16 >= 60 {
         // An active/passive pair (or more) side by side.

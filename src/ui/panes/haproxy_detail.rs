@@ -149,7 +149,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx, selected: Option<(usize, &Stat
     let t = ctx.theme;
     let block = Block::default().borders(Borders::TOP).border_style(t.border).title(" detail ");
     let lines = match selected {
-        Some((i, r)) => lines(r, &ctx.app.haproxies[i].name, ctx),
+        Some((i, r)) => lines(r, &ctx.app.data.haproxies[i].name, ctx),
         None => vec![Line::from(Span::styled("no row selected", t.muted))],
     };
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);

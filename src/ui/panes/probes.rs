@@ -17,10 +17,10 @@ use crate::fmt;
 pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;
     let t = ctx.theme;
-    if app.probes.is_empty() {
+    if app.data.probes.is_empty() {
         return note(f, area, t, "no probe: no [[probe]], [[apache]] or [[node]] in the config");
     }
-    let name_w = app.probes.iter().map(|p| p.target.name.chars().count()).max().unwrap_or(4).min(18);
+    let name_w = app.data.probes.iter().map(|p| p.target.name.chars().count()).max().unwrap_or(4).min(18);
     let wide = area.width >= 60;
     let very_wide = area.width >= 100;
     let stats_w = if very_wide {
@@ -31,14 +31,15 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         12
     };
     let retries_in =
-        |p: &crate::app::state::ProbeTarget, w: usize| p.retried.iter().rev().take(w).filter(|r| **r).count();
+        |p: &crate::app::collected::ProbeTarget, w: usize| p.retried.iter().rev().take(w).filter(|r| **r).count();
     let room = (area.width as usize).saturating_sub(name_w + stats_w + 2);
     // Room for ` ↻N` when some probe had a retry in its window.
     let retry_w =
-        app.probes.iter().map(|p| retries_in(p, room)).filter(|n| *n > 0).map(|n| 2 + n.to_string().len()).max();
+        app.data.probes.iter().map(|p| retries_in(p, room)).filter(|n| *n > 0).map(|n| 2 + n.to_string().len()).max();
     let spark_w = room.saturating_sub(retry_w.unwrap_or(0)).max(4);
     let zoomed = app.zoom && ctx.focused;
     let lines: Vec<Line> = app
+        .data
         .probes
         .iter()
         .enumerate()

@@ -48,7 +48,7 @@ fn pressure_spans(ctx: &Ctx, compact: bool) -> Vec<Span<'static>> {
     let t = ctx.theme;
     let (conn, run, gap) = if compact { ("", " r", " ") } else { ("conn ", " run ", "  ") };
     let mut spans = Vec::new();
-    for n in &ctx.app.nodes {
+    for n in &ctx.app.data.nodes {
         if !spans.is_empty() {
             spans.push(Span::raw(gap));
         }
@@ -80,7 +80,7 @@ fn time_style(p: &Process, t: &Theme) -> Style {
 pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let app = ctx.app;
-    if app.nodes.is_empty() {
+    if app.data.nodes.is_empty() {
         return note(f, area, t, "no [[node]] in the config");
     }
     let [head, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
@@ -139,7 +139,7 @@ fn draw_digests(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let with: Vec<(&str, &Digests)> =
-        ctx.app.nodes.iter().filter_map(|n| Some((n.name.as_str(), n.last.as_ref()?.digests.as_ref()?))).collect();
+        ctx.app.data.nodes.iter().filter_map(|n| Some((n.name.as_str(), n.last.as_ref()?.digests.as_ref()?))).collect();
     // Nodes without digests, grouped by reason, in config order.
     let mut hints: Vec<(String, Vec<&str>)> = Vec::new();
     for (n, d) in &with {

@@ -13,7 +13,7 @@ use super::ring_graph::{self, GraphNode};
 use super::spark::spark;
 use super::{Ctx, note, scroll_offset};
 use crate::app::action::Pane;
-use crate::app::state::Health;
+use crate::app::collected::Health;
 use crate::fmt;
 use crate::model::replication::IoState;
 use crate::model::topology::{LinkState, Severity, Shape, Topology, Upstream};
@@ -39,11 +39,11 @@ fn ring_order(topo: &Topology, n: usize) -> Vec<usize> {
 /// The ring as one line: `node1 ──▶ node2 ──✗ node3 ──▶ node1`.
 fn ring_line(ctx: &Ctx, topo: &Topology, order: &[usize]) -> Line<'static> {
     let t = ctx.theme;
-    let s = ctx.app.stale_after();
+    let s = ctx.app.data.stale_after();
     let n = order.len();
     let mut spans = Vec::new();
     for k in 0..=n {
-        let node = &ctx.app.nodes[order[k % n]];
+        let node = &ctx.app.data.nodes[order[k % n]];
         let (st, _) = health_style(node.health(ctx.now, s), t);
         spans.push(Span::styled(node.name.clone(), st));
         if k == n {
@@ -54,7 +54,7 @@ fn ring_line(ctx: &Ctx, topo: &Topology, order: &[usize]) -> Line<'static> {
             Some(LinkState::Lagging) => (" ──▶ ", t.warn),
             Some(LinkState::Broken) => (" ──✗ ", t.crit),
             Some(LinkState::Unknown) => (" ┄?┄ ", t.stale),
-            None if ctx.app.nodes[order[(k + 1) % n]].health(ctx.now, s) != Health::Up => (" ┄?┄ ", t.stale),
+            None if ctx.app.data.nodes[order[(k + 1) % n]].health(ctx.now, s) != Health::Up => (" ┄?┄ ", t.stale),
             None => (" ╳ ", t.crit),
         };
         spans.push(Span::styled(arrow, style));
@@ -64,10 +64,10 @@ fn ring_line(ctx: &Ctx, topo: &Topology, order: &[usize]) -> Line<'static> {
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;
-    if app.nodes.is_empty() {
+    if app.data.nodes.is_empty() {
         return note(f, area, ctx.theme, "no [[node]] in the config");
     }
-    let topo = app.topology(ctx.now);
+    let topo = app.data.topology(ctx.now);
     let zoomed = app.zoom && app.focus == Pane::Ring;
     let (main, side) = if zoomed && area.width >= 120 {
         let [m, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).spacing(2).areas(area);
@@ -75,14 +75,14 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     } else {
         (area, None)
     };
-    let order = ring_order(&topo, app.nodes.len());
-    let s = app.stale_after();
+    let order = ring_order(&topo, app.data.nodes.len());
+    let s = app.data.stale_after();
     let graph_nodes: Vec<GraphNode> = order
         .iter()
         .map(|&i| {
-            let h = app.nodes[i].health(ctx.now, s);
+            let h = app.data.nodes[i].health(ctx.now, s);
             GraphNode {
-                name: &app.nodes[i].name,
+                name: &app.data.nodes[i].name,
                 mark: mark(h),
                 style: health_style(h, ctx.theme).0,
                 answering: h == Health::Up,
@@ -90,7 +90,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         })
         .collect();
     let findings = finding_lines(ctx, &topo);
-    let table_h = app.nodes.len() as u16 + 1;
+    let table_h = app.data.nodes.len() as u16 + 1;
     let findings_h = (findings.len() as u16).min(6);
     let graph = (main.height >= ring_graph::HEIGHT + table_h + findings_h)
         .then(|| ring_graph::draw(&graph_nodes, &order, &topo, ctx.theme, main.width))
@@ -121,7 +121,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
 fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
     let app = ctx.app;
     let t = ctx.theme;
-    let s = app.stale_after();
+    let s = app.data.stale_after();
     // Narrow panes drop the lag history column first.
     let narrow = area.width < 100;
     let mut head = vec!["", "node", "state", "threads", "lag", "from", "lag history", "binlog / error"];
@@ -130,6 +130,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
     }
     let header = Row::new(head).style(t.header);
     let rows: Vec<Row> = app
+        .data
         .nodes
         .iter()
         .enumerate()
@@ -170,7 +171,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
             let from = links
                 .iter()
                 .map(|l| match &l.upstream {
-                    Upstream::Node(u) => app.nodes[*u].name.clone(),
+                    Upstream::Node(u) => app.data.nodes[*u].name.clone(),
                     Upstream::External { host, port } => format!("{host}:{port}!"),
                 })
                 .collect::<Vec<_>>()
@@ -184,7 +185,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
                 (Health::Stale, Some(age)) => format!("stale {}", fmt::duration(age)),
                 _ => word.to_string(),
             };
-            let hist: Vec<Option<f64>> = app.node_lag[i].tail(12).collect();
+            let hist: Vec<Option<f64>> = app.data.node_lag[i].tail(12).collect();
             let mut cells = vec![
                 Cell::from(Span::styled(mark(h), hs)),
                 Cell::from(node.name.clone()),
@@ -249,7 +250,7 @@ fn finding_lines(ctx: &Ctx, topo: &Topology) -> Vec<Line<'static>> {
         })
         .collect();
     if let Some(mc) = &topo.most_complete {
-        let name = ctx.app.nodes.get(mc.node).map_or("?", |n| n.name.as_str());
+        let name = ctx.app.data.nodes.get(mc.node).map_or("?", |n| n.name.as_str());
         let how = if mc.certain { "" } else { " (a judgement call: several breaks)" };
         let hint = if ctx.app.zoom { "" } else { "  (z: evidence)" };
         out.push(Line::from(vec![
@@ -278,8 +279,8 @@ fn short(s: Severity) -> &'static str {
 fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
     let t = ctx.theme;
     let app = ctx.app;
-    let i = ctx.selected.min(app.nodes.len().saturating_sub(1));
-    let node = &app.nodes[i];
+    let i = ctx.selected.min(app.data.nodes.len().saturating_sub(1));
+    let node = &app.data.nodes[i];
     let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:>22}  "), t.label), Span::raw(v)]);
     let mut out = vec![Line::from(Span::styled(format!("{}  {}", node.name, node.address), t.title))];
     if let Some(e) = &node.error {
@@ -313,14 +314,14 @@ fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
     if !v.gtid_slave_pos.is_empty() {
         out.push(kv("gtid_slave_pos", v.gtid_slave_pos.clone()));
     }
-    let hist: Vec<Option<f64>> = app.node_lag[i].tail(width.saturating_sub(26) as usize).collect();
+    let hist: Vec<Option<f64>> = app.data.node_lag[i].tail(width.saturating_sub(26) as usize).collect();
     let mut lag = vec![Span::styled(format!("{:>22}  ", "lag history"), t.label)];
     lag.extend(spark(&hist, None, t.spark, t.stale));
     out.push(Line::from(lag));
     for (k, l) in st.links.iter().enumerate() {
         let link = topo.links.iter().filter(|x| x.downstream == i).nth(k);
         let from = match link.map(|x| &x.upstream) {
-            Some(Upstream::Node(u)) => app.nodes[*u].name.clone(),
+            Some(Upstream::Node(u)) => app.data.nodes[*u].name.clone(),
             _ => "outside the configured nodes".into(),
         };
         let title =
@@ -354,7 +355,7 @@ fn detail_lines(ctx: &Ctx, topo: &Topology, width: u16) -> Vec<Line<'static>> {
         }
     }
     if let Some(mc) = &topo.most_complete {
-        let name = app.nodes.get(mc.node).map_or("?", |n| n.name.as_str());
+        let name = app.data.nodes.get(mc.node).map_or("?", |n| n.name.as_str());
         out.push(Line::from(Span::styled(format!("most complete data: {name}"), t.title)));
         out.push(Line::from(Span::raw(mc.reason.clone())));
         for e in &mc.evidence {
