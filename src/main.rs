@@ -39,7 +39,7 @@ enum Command {
     Check(ringdeck::cli::check::CheckArgs),
     /// Run a runbook step on one node: without --yes print the plan and change nothing.
     Run(ringdeck::cli::run::RunArgs),
-    /// Guided recovery of a broken ring (seed 001's nine steps) or a rejoin: --plan prints, --yes runs.
+    /// Guided recovery of a broken ring (the nine-step rebuild) or a rejoin: --plan prints, --yes runs.
     Recover(ringdeck::cli::recover::RecoverArgs),
     /// Print the audit log of executed steps.
     Audit(ringdeck::cli::run::AuditArgs),

@@ -115,6 +115,8 @@ fn console_on_a_live_lab() {
         s.contains("READ-ONLY") && s.contains("1062")
     });
     ro.keys(&["j", "s"]);
-    ro.wait_for(Duration::from_secs(2), "the refusal", |s| s.contains("read-only: refusing skip on node2"));
+    ro.wait_for(Duration::from_secs(2), "the refusal", |s| {
+        s.contains("refused: ringdeck is read-only; skip on node2 was not run")
+    });
     assert_eq!(common::audit_all(state.path()).len(), 2, "read-only wrote nothing new (the skip's start and end)");
 }

@@ -287,10 +287,10 @@ fn confirm_dialog_defaults_to_cancel_and_shows_live_checks() {
 fn read_only_refuses_before_planning() {
     let (mut app, now) = state(true, false);
     app.read_only = true;
-    app.act(ringdeck::app::action::Action::Step(ringdeck::app::action::StepKey::Skip));
+    app.act(ringdeck::app::action::Action::Step(ringdeck::app::action::StepName::Skip));
     assert!(app.requests.is_empty(), "nothing is planned or run");
     let screen = render(&app, now, 120, 36);
-    assert!(screen.contains("read-only: refusing skip on node1"), "{screen}");
+    assert!(screen.contains("refused: ringdeck is read-only; skip on node1 was not run"), "{screen}");
     assert!(screen.contains("READ-ONLY"), "{screen}");
 }
 
@@ -520,7 +520,10 @@ fn server_keys_plan_a_step_on_the_selected_server_only() {
     assert!(app.requests.is_empty());
     assert_eq!(
         app.message.as_deref(),
-        Some("read-only: refusing maint web/web1 on lb (started with --read-only or read_only = true)")
+        Some(
+            "refused: ringdeck is read-only; maint web/web1 on lb was not run and nothing was changed \
+             (--read-only or read_only = true in the config)"
+        )
     );
 }
 
@@ -624,7 +627,10 @@ fn queries_pane_zoomed_shows_the_statement_its_explain_and_kills_only_it() {
     app.act(Action::Kill { connection: false });
     assert!(app.requests.is_empty());
     assert!(
-        app.message.as_deref().unwrap_or("").contains("read-only: refusing kill query on node3"),
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("refused: ringdeck is read-only; kill query on node3 was not run"),
         "{:?}",
         app.message
     );

@@ -119,7 +119,7 @@ fn verify_on_a_live_lab() {
         s.contains("verify: NOT equal") && s.contains("app.posts id 900003: node1 missing, node2 missing, node3 has it")
     });
     assert!(screen.contains("chunk id 900003..900003"), "{screen}");
-    assert!(!screen.contains("read-only: refusing"), "verify only reads: allowed read-only\n{screen}");
+    assert!(!screen.contains("refused: ringdeck is read-only"), "verify only reads: allowed read-only\n{screen}");
     tmux.keys(&["Escape"]);
     tmux.wait_for(Duration::from_secs(3), "the overlay closed", |s| !s.contains("verify: NOT equal"));
 }

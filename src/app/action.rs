@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+pub use crate::runbook::StepName;
+
 /// A console action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -15,7 +17,7 @@ pub enum Action {
     Down,
     Zoom,
     /// A runbook step on the selected node (ring pane).
-    Step(StepKey),
+    Step(StepName),
     /// Open the `:` command line.
     CommandLine,
     /// Open (or show again) the ring recovery wizard.
@@ -58,21 +60,6 @@ impl ServerKey {
             ServerKey::Weight => "weight",
         }
     }
-}
-
-/// The runbook steps a key can start on the selected node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepKey {
-    StopSlave,
-    StartSlave,
-    Skip,
-    SkipUntilHealthy,
-    ResetMaster,
-    ResetSlaveAll,
-    ChangeMaster,
-    ReadOnlyOn,
-    ReadOnlyOff,
-    Bypass,
 }
 
 /// The five panes, in Tab order.
@@ -123,16 +110,6 @@ impl FromStr for Action {
             "command_line" => Action::CommandLine,
             "verify" => Action::Verify,
             "inspect" => Action::Inspect,
-            "stop_slave" => Action::Step(StepKey::StopSlave),
-            "start_slave" => Action::Step(StepKey::StartSlave),
-            "skip" => Action::Step(StepKey::Skip),
-            "skip_until_healthy" => Action::Step(StepKey::SkipUntilHealthy),
-            "reset_master" => Action::Step(StepKey::ResetMaster),
-            "reset_slave_all" => Action::Step(StepKey::ResetSlaveAll),
-            "change_master" => Action::Step(StepKey::ChangeMaster),
-            "read_only_on" => Action::Step(StepKey::ReadOnlyOn),
-            "read_only_off" => Action::Step(StepKey::ReadOnlyOff),
-            "bypass" => Action::Step(StepKey::Bypass),
             "recover" => Action::Recover,
             "drain" => Action::Server(ServerKey::Drain),
             "maint" => Action::Server(ServerKey::Maint),
@@ -144,7 +121,10 @@ impl FromStr for Action {
             "kill_query" => Action::Kill { connection: false },
             "kill_connection" => Action::Kill { connection: true },
             "toggle_hidden" => Action::ToggleHidden,
-            other => return Err(format!("unknown action {other:?}")),
+            other => match StepName::from_key_name(other) {
+                Some(n) => Action::Step(n),
+                None => return Err(format!("unknown action {other:?}")),
+            },
         })
     }
 }

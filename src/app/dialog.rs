@@ -186,6 +186,8 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
         }
     };
     let step = |action: StepAction, node: Option<String>| Ok(Command::Step { action, node });
+    // One spelling per step (its aliases, such as MySQL 8's replica/source words, map onto it).
+    let verb: &str = crate::runbook::StepName::from_command(verb).map_or(verb, |n| n.command());
     match verb {
         "q" | "quit" => Ok(Command::Quit),
         "help" | "h" | "?" => Ok(Command::Help),
@@ -196,7 +198,7 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
                 tables: tables.into_iter().map(str::to_string).collect(),
             })
         }
-        "stop-slave" | "stop-replica" => {
+        "stop-slave" => {
             let threads = match (rest.contains(&"--io"), rest.contains(&"--sql")) {
                 (true, false) => crate::runbook::Threads::Io,
                 (false, true) => crate::runbook::Threads::Sql,
@@ -204,7 +206,7 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
             };
             step(StepAction::StopSlave { threads }, node_arg(rest)?)
         }
-        "start-slave" | "start-replica" => step(StepAction::StartSlave, node_arg(rest)?),
+        "start-slave" => step(StepAction::StartSlave, node_arg(rest)?),
         "skip" => {
             let count = match rest.iter().find_map(|w| w.parse::<u32>().ok()) {
                 Some(0) => return Err("skip needs a count of at least 1".into()),
@@ -213,16 +215,14 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
             };
             step(StepAction::Skip { count }, node_arg(rest)?)
         }
-        "skip-until-healthy" => {
-            step(StepAction::SkipUntilHealthy { errnos: vec![1062, 1032], limit: 10 }, node_arg(rest)?)
-        }
+        "skip-until-healthy" => step(crate::runbook::StepName::SkipUntilHealthy.action("", ""), node_arg(rest)?),
         "reset-master" => step(StepAction::ResetMaster, node_arg(rest)?),
         "bypass" => step(
             StepAction::Bypass { failed: String::new(), upstream: String::new(), file: String::new(), pos: 0 },
             node_arg(rest)?,
         ),
-        "reset-slave-all" | "reset-replica-all" => step(StepAction::ResetSlaveAll, node_arg(rest)?),
-        "change-master" | "change-source" => {
+        "reset-slave-all" => step(StepAction::ResetSlaveAll, node_arg(rest)?),
+        "change-master" => {
             let Some((&upstream, tail)) = rest.split_first() else {
                 return Err("change-master UPSTREAM [NODE]: name the node to replicate from".into());
             };
@@ -231,7 +231,7 @@ pub fn parse_command(text: &str, nodes: &[&str]) -> Result<Command, String> {
             }
             step(StepAction::ChangeMaster { upstream: upstream.into(), file: String::new(), pos: 0 }, node_arg(tail)?)
         }
-        "read-only" | "read_only" => {
+        "read-only" => {
             let on = match rest.first().copied() {
                 Some("on" | "ON" | "1") => true,
                 Some("off" | "OFF" | "0") => false,

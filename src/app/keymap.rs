@@ -208,7 +208,7 @@ impl Keymap {
     /// The status bar's hints with the keys as bound now (a rebound key shows its new key, an
     /// unbound action is left out).
     pub fn status_hints(&self) -> StatusHints {
-        use crate::app::action::{Pane, ServerKey, StepKey};
+        use crate::app::action::{Pane, ServerKey, StepName};
         // The pane keys, second on the default line: `tab/1-5` when the five panes have keys.
         let focus: Option<Vec<String>> = Pane::ALL.iter().map(|p| self.key_of(Action::Focus(*p))).collect();
         let panes: Vec<String> = self
@@ -236,8 +236,8 @@ impl Keymap {
                     (&[Action::Help], "help"),
                     (&[Action::Down, Action::Up], "select"),
                     (&[Action::Zoom], "zoom"),
-                    (&[Action::Step(StepKey::Skip)], "skip"),
-                    (&[Action::Step(StepKey::StopSlave), Action::Step(StepKey::StartSlave)], "stop/start"),
+                    (&[Action::Step(StepName::Skip)], "skip"),
+                    (&[Action::Step(StepName::StopSlave), Action::Step(StepName::StartSlave)], "stop/start"),
                     (&[Action::CommandLine], "command"),
                     (&[Action::Quit], "quit"),
                 ],

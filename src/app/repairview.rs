@@ -166,10 +166,7 @@ impl RepairPane {
                         }
                     }
                     KeyCode::Char('P') if read_only => {
-                        self.note = Some(
-                            "refused: ringdeck is read-only (--read-only or read_only = true); nothing was changed"
-                                .into(),
-                        );
+                        self.note = Some(crate::runbook::ReadOnly::console("the repair").to_string());
                     }
                     KeyCode::Char('P') => {
                         self.note = None;

@@ -4,14 +4,14 @@
 
 use std::time::Instant;
 
-use super::action::{Action, Pane, StepKey};
+use super::action::{Action, Pane};
 use super::collected::Collected;
 use super::dialog::{self, Command, CommandLine, Confirm, Dialog, DialogOutcome, Running};
 use super::hapview::{self, HaproxyView};
 use super::queryview::QueriesView;
 use crate::collect::Update;
 use crate::config::Config;
-use crate::runbook::{Condition, Progress, Step, StepAction, Threads};
+use crate::runbook::{Condition, Progress, Step, StepAction};
 
 /// The whole console state.
 #[derive(Clone, Debug)]
@@ -178,27 +178,11 @@ impl App {
             Action::Step(k) => {
                 let Some(node) = self.data.nodes.get(self.selected[Pane::Ring.index()]) else { return true };
                 let node = node.name.clone();
-                let action = match k {
-                    StepKey::StopSlave => StepAction::StopSlave { threads: Threads::Both },
-                    StepKey::StartSlave => StepAction::StartSlave,
-                    StepKey::Skip => StepAction::Skip { count: 1 },
-                    StepKey::SkipUntilHealthy => StepAction::SkipUntilHealthy { errnos: vec![1062, 1032], limit: 10 },
-                    StepKey::ResetMaster => StepAction::ResetMaster,
-                    StepKey::ResetSlaveAll => StepAction::ResetSlaveAll,
-                    StepKey::ReadOnlyOn => StepAction::ReadOnly { on: true },
-                    StepKey::ReadOnlyOff => StepAction::ReadOnly { on: false },
-                    StepKey::Bypass => StepAction::Bypass {
-                        failed: node.clone(),
-                        upstream: String::new(),
-                        file: String::new(),
-                        pos: 0,
-                    },
-                    StepKey::ChangeMaster => {
-                        let i = self.selected[Pane::Ring.index()];
-                        let upstream = self.ring_upstream(i);
-                        StepAction::ChangeMaster { upstream, file: String::new(), pos: 0 }
-                    }
+                let upstream = match k {
+                    crate::runbook::StepName::ChangeMaster => self.ring_upstream(self.selected[Pane::Ring.index()]),
+                    _ => String::new(),
                 };
+                let action = k.action(&node, &upstream);
                 self.request_step(action, node);
             }
             Action::Server(k) => self.server_key(k),
@@ -260,10 +244,9 @@ impl App {
         if self.read_only {
             let what = match action.haproxy_target() {
                 Some((_, server, op)) => format!("{} {server}", op.name()),
-                None => action_name(&action).to_string(),
+                None => action.name().to_string(),
             };
-            self.message =
-                Some(format!("read-only: refusing {what} on {node} (started with --read-only or read_only = true)"));
+            self.message = Some(crate::runbook::ReadOnly::console(format!("{what} on {node}")).to_string());
             return;
         }
         self.requests.push(Request::Plan { action, node });
@@ -351,7 +334,7 @@ impl App {
         if let Some(req) = req {
             if self.read_only && matches!(req, super::wizard::WizardRequest::Run(_)) {
                 w.running = false;
-                w.last = Some((false, "refused: ringdeck is read-only; nothing was run".into()));
+                w.last = Some((false, crate::runbook::ReadOnly::console("the wizard step").to_string()));
             } else {
                 self.requests.push(Request::Wizard(req));
             }
@@ -439,7 +422,7 @@ impl App {
                 };
                 if self.read_only {
                     self.dialog = None;
-                    self.message = Some(format!("read-only: refusing {}", step.title));
+                    self.message = Some(crate::runbook::ReadOnly::console(&step.title).to_string());
                 } else {
                     self.requests.push(Request::Execute { id, step: (*step).clone() });
                     self.dialog = Some(Dialog::Running(Running { id, step: *step, events: Vec::new(), outcome: None }));
@@ -493,27 +476,5 @@ impl App {
             }
         }
         true
-    }
-}
-
-/// A short name of an action for messages.
-pub fn action_name(a: &StepAction) -> &'static str {
-    match a {
-        StepAction::StopSlave { .. } => "stop slave",
-        StepAction::StartSlave => "start slave",
-        StepAction::Skip { .. } => "skip",
-        StepAction::SkipUntilHealthy { .. } => "skip until healthy",
-        StepAction::ResetMaster => "reset master",
-        StepAction::ResetSlaveAll => "reset slave all",
-        StepAction::ChangeMaster { .. } => "change master",
-        StepAction::ReadOnly { on: true } => "read_only ON",
-        StepAction::ReadOnly { on: false } => "read_only OFF",
-        StepAction::Bypass { .. } => "bypass",
-        StepAction::Recover { .. } => "recovery step",
-        StepAction::HaproxyServer { op, .. } => op.name(),
-        StepAction::Kill { connection: false, .. } => "kill query",
-        StepAction::Kill { connection: true, .. } => "kill connection",
-        StepAction::Repair { .. } => "repair",
-        StepAction::ForgetFork { .. } => "forget a fork",
     }
 }

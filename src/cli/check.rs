@@ -359,7 +359,7 @@ fn gather(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Report, (Strin
         lag_crit_secs: args.lag_crit.max(args.lag_warn),
         ..Thresholds::default()
     };
-    let rt = crate::cli::start::runtime().map_err(|e| (e, source.clone()))?;
+    let rt = crate::cli::start::runtime().map_err(|e| (e.message, source.clone()))?;
     let started = Instant::now();
     let forks = crate::fork::load_for(&cfg);
     let first = rt.block_on(poll_all(&cfg, &logins, cfg.timeout.0));

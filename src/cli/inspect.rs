@@ -2,6 +2,7 @@
 //! beside every node's row for that key. Reads only. Exit 0 when it could be shown, 1 when the
 //! node has nothing to inspect or could not be read, 2 for usage or config errors.
 
+use crate::cli::start::CliError;
 use std::path::Path;
 
 /// Output formats.
@@ -25,8 +26,9 @@ pub struct InspectArgs {
 pub fn run(config_flag: Option<&Path>, args: &InspectArgs) -> i32 {
     let result = (|| {
         let (cfg, logins) = crate::cli::start::load(config_flag, false)?;
-        let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
-        rt.block_on(crate::inspect::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0)).map_err(|e| (1, e))
+        let rt = crate::cli::start::runtime()?;
+        rt.block_on(crate::inspect::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0))
+            .map_err(CliError::failed)
     })();
     match result {
         Ok(i) => {
@@ -36,7 +38,7 @@ pub fn run(config_flag: Option<&Path>, args: &InspectArgs) -> i32 {
             }
             0
         }
-        Err((code, e)) => {
+        Err(CliError { code, message: e }) => {
             eprintln!("ringdeck inspect: {e}");
             code
         }
@@ -64,12 +66,13 @@ pub struct ResolveArgs {
 pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveArgs) -> i32 {
     let result = (|| {
         let (cfg, logins) = crate::cli::start::load(config_flag, read_only_flag)?;
-        let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+        let rt = crate::cli::start::runtime()?;
         let ins = rt
             .block_on(crate::inspect::conflict::inspect(&cfg, &logins, &args.node, cfg.timeout.0))
-            .map_err(|e| (1, e))?;
+            .map_err(CliError::failed)?;
         print!("{}", crate::inspect::render::text(&ins));
-        let res = rt.block_on(crate::inspect::resolve::prepare(&cfg, &logins, &ins, args.keep)).map_err(|e| (1, e))?;
+        let res =
+            rt.block_on(crate::inspect::resolve::prepare(&cfg, &logins, &ins, args.keep)).map_err(CliError::failed)?;
         println!();
         for l in res.lines() {
             println!("{l}");
@@ -85,14 +88,14 @@ pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveA
             println!("dry run: nothing was changed; {could}");
             return Ok(if res.refusals.is_empty() { 0 } else { 1 });
         }
-        if cfg.read_only {
-            return Err((3, "refused: ringdeck is read-only; nothing was changed".to_string()));
+        if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
+            return Err(crate::runbook::ReadOnly::new("the resolution", by).into());
         }
         if !res.refusals.is_empty() {
-            return Err((1, "refused: nothing was changed".to_string()));
+            return Err(CliError::failed("refused: nothing was changed"));
         }
         let cfg = std::sync::Arc::new(cfg);
-        let ctx = crate::runbook::EngineCtx::new(cfg.clone(), std::sync::Arc::new(logins)).map_err(|e| (2, e))?;
+        let ctx = crate::runbook::EngineCtx::new(cfg.clone(), std::sync::Arc::new(logins)).map_err(CliError::usage)?;
         let o = rt.block_on(async {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
             let print = async move {
@@ -107,12 +110,12 @@ pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveA
             println!("OK: {}", o.summary);
             Ok(0)
         } else {
-            Err((1, o.summary))
+            Err(CliError::failed(o.summary))
         }
     })();
     match result {
         Ok(code) => code,
-        Err((code, e)) => {
+        Err(CliError { code, message: e }) => {
             eprintln!("ringdeck resolve: {e}");
             code
         }

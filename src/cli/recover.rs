@@ -3,6 +3,7 @@
 //! order, printing every command and check, and stops at the first failure (run it again to
 //! resume). `--abort` says where the backups are and how to go back, then forgets the wizard.
 
+use crate::cli::start::CliError;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -52,53 +53,44 @@ pub struct RecoverArgs {
     pub abort: bool,
 }
 
-fn fail(code: i32, msg: impl Into<String>) -> (i32, String) {
-    (code, msg.into())
-}
-
 /// Runs `ringdeck recover`; returns the exit code (0 done / plan printed, 1 a step failed, 2 usage
 /// or config error, 3 refused read-only).
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> i32 {
     match run_inner(config_flag, read_only_flag, args) {
         Ok(code) => code,
-        Err((code, msg)) => {
+        Err(CliError { code, message: msg }) => {
             eprintln!("ringdeck recover: {msg}");
             code
         }
     }
 }
 
-fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> Result<i32, (i32, String)> {
-    let path = config::resolve_path(config_flag).map_err(|e| fail(2, e))?;
-    let cfg = Config::load_cli(&path).map_err(|e| fail(2, e.to_string()))?;
-    let state_path =
-        state::state_path(&path).ok_or_else(|| fail(2, "cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
+fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> Result<i32, CliError> {
+    let path = config::resolve_path(config_flag).map_err(CliError::usage)?;
+    let cfg = Config::load_cli(&path).map_err(CliError::usage)?;
+    let state_path = state::state_path(&path)
+        .ok_or_else(|| CliError::usage("cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
     // One wizard at a time; the saved state is read under the lock.
-    let _lock = crate::recover::lock::WizardLock::acquire(&state_path).map_err(|e| fail(1, e))?;
-    let saved = state::load(&state_path).map_err(|e| fail(2, e))?;
+    let _lock = crate::recover::lock::WizardLock::acquire(&state_path).map_err(CliError::failed)?;
+    let saved = state::load(&state_path).map_err(CliError::usage)?;
     if args.abort {
         return abort(&cfg, &state_path, saved);
     }
-    let read_only = read_only_flag || cfg.read_only;
-    if args.yes && read_only {
-        return Err(fail(
-            3,
-            format!(
-                "refused: ringdeck is read-only ({}); no recovery step was run and nothing was changed",
-                if read_only_flag { "--read-only" } else { "read_only = true in the config" }
-            ),
-        ));
+    if args.yes
+        && let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only)
+    {
+        return Err(crate::runbook::ReadOnly::new("no recovery step", by).into());
     }
-    let logins = Arc::new(Logins::resolve(&cfg).map_err(|e| fail(2, e))?);
+    let logins = Arc::new(Logins::resolve(&cfg).map_err(CliError::usage)?);
     let cfg = Arc::new(cfg);
-    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+    let rt = crate::cli::start::runtime()?;
     let mut st = match saved {
         Some(st) => {
             if let Some(n) = &args.rejoin
                 && st.procedure
                     != (Procedure::Rejoin { node: n.clone(), donor: args.donor.clone().unwrap_or_default() })
             {
-                return Err(fail(
+                return Err(CliError::new(
                     2,
                     format!(
                         "a saved wizard ({}) is at {}: finish it, or forget it with --abort",
@@ -129,16 +121,16 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
             }
             match (&args.rejoin, &args.donor) {
                 (Some(node), Some(donor)) => {
-                    crate::recover::new_rejoin(&cfg, &statuses, &path, node, donor).map_err(|e| fail(1, e))?
+                    crate::recover::new_rejoin(&cfg, &statuses, &path, node, donor).map_err(CliError::failed)?
                 }
                 _ => {
                     if let Some(s) = &args.source
                         && cfg.node(s).is_none()
                     {
-                        return Err(fail(2, format!("--source {s}: no such node")));
+                        return Err(CliError::usage(format!("--source {s}: no such node")));
                     }
                     let st = crate::recover::new_rebuild(&cfg, &statuses, &path, args.source.clone())
-                        .map_err(|e| fail(2, e))?;
+                        .map_err(CliError::usage)?;
                     if args.source.is_none() {
                         match crate::recover::propose_source(&cfg, &statuses) {
                             Some((n, why)) => {
@@ -174,7 +166,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     }
     let destructive_left = st.steps[st.current.min(st.steps.len())..].iter().any(|k| k.destructive());
     if destructive_left && (st.source.is_none() || args.confirm_node != st.source) {
-        return Err(fail(
+        return Err(CliError::new(
             2,
             format!(
                 "the remaining steps destroy data on every node but the source: pass --yes --confirm-node {}",
@@ -182,12 +174,12 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
             ),
         ));
     }
-    let mut ctx = Ctx::new(cfg.clone(), logins, state_path.clone()).map_err(|e| fail(2, e))?;
-    ctx.read_only = read_only;
+    let mut ctx = Ctx::new(cfg.clone(), logins, state_path.clone()).map_err(CliError::usage)?;
+    ctx.read_only = read_only_flag || cfg.read_only;
     ctx.maint = !args.no_maint;
     ctx.server_wait = std::time::Duration::from_secs(args.server_wait.max(1));
     ctx.accepted = accepted_keys(&cfg, &args.accept_host_keys);
-    state::save(&state_path, &st).map_err(|e| fail(2, e))?;
+    state::save(&state_path, &st).map_err(CliError::usage)?;
     let limit = args.steps.unwrap_or(usize::MAX);
     let mut ran = 0;
     let code = rt.block_on(async {
@@ -248,7 +240,7 @@ fn accepted_keys(cfg: &Config, fps: &[String]) -> BTreeMap<String, Vec<String>> 
     m
 }
 
-fn abort(cfg: &Config, state_path: &Path, saved: Option<RecoveryState>) -> Result<i32, (i32, String)> {
+fn abort(cfg: &Config, state_path: &Path, saved: Option<RecoveryState>) -> Result<i32, CliError> {
     let Some(st) = saved else {
         println!("no saved recovery wizard for this config");
         return Ok(0);
@@ -260,7 +252,7 @@ fn abort(cfg: &Config, state_path: &Path, saved: Option<RecoveryState>) -> Resul
     if let Err(e) = exec::record_abort(cfg, &st) {
         eprintln!("WARNING: the audit record was not written: {e}");
     }
-    state::clear(state_path).map_err(|e| fail(2, e))?;
+    state::clear(state_path).map_err(CliError::usage)?;
     println!("the saved wizard is forgotten; the backups stay where they are");
     Ok(0)
 }

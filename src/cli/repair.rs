@@ -7,6 +7,7 @@
 //! 1 differences remain (a dry run, a refused or failed repair); 2 usage or config errors; 3
 //! refused because ringdeck is read-only.
 
+use crate::cli::start::CliError;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -69,9 +70,9 @@ fn gather(
     read_only_flag: bool,
     opts: &VerifyOpts,
     args: &RepairArgs,
-) -> Result<i32, (i32, String)> {
+) -> Result<i32, CliError> {
     let (cfg, logins) = crate::cli::start::load(config_flag, read_only_flag)?;
-    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+    let rt = crate::cli::start::runtime()?;
     let quiet = args.quiet;
     let progress = || {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -89,24 +90,24 @@ fn gather(
         let (r, ()) = tokio::join!(crate::verify::verify(&cfg, &logins, opts, Some(tx)), print);
         r
     });
-    let report = report.map_err(|e| (2, e))?;
+    let report = report.map_err(CliError::usage)?;
     print!("{}", crate::verify::text(&report));
     let (eq, all) = report.equal_tables();
-    for f in fork::settle_after_verify(&cfg, &eq, all).map_err(|e| (1, e))? {
+    for f in fork::settle_after_verify(&cfg, &eq, all).map_err(CliError::failed)? {
         println!("fork {} cleared: {} is equal on every node", f.id, f.what());
     }
     if report.equal {
         println!("nothing to repair: every table is equal on every node");
         return Ok(0);
     }
-    let forks = fork::load_for(&cfg).map_err(|e| (1, e))?;
+    let forks = fork::load_for(&cfg).map_err(CliError::failed)?;
     let plan = rt.block_on(async {
         let (tx, print) = progress();
         let (p, ()) =
             tokio::join!(prepare(&cfg, &logins, &report, &args.prefer, args.max_rows, &forks, Some(tx)), print);
         p
     });
-    let plan = plan.map_err(|e| (1, e))?;
+    let plan = plan.map_err(CliError::failed)?;
     println!();
     print_plan(&plan);
     if !args.yes {
@@ -114,20 +115,14 @@ fn gather(
         println!("dry run: nothing was changed; {could}");
         return Ok(1);
     }
-    if cfg.read_only {
-        return Err((
-            3,
-            format!(
-                "refused: ringdeck is read-only ({}); the repair was not run and nothing was changed",
-                if read_only_flag { "--read-only" } else { "read_only = true in the config" }
-            ),
-        ));
+    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
+        return Err(crate::runbook::ReadOnly::new("the repair", by).into());
     }
     if !plan.refusals.is_empty() {
-        return Err((1, "refused: nothing was changed".into()));
+        return Err(CliError::failed("refused: nothing was changed"));
     }
     let cfg = Arc::new(cfg);
-    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
+    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(CliError::usage)?;
     let outcome = rt.block_on(async {
         let (tx, print) = progress();
         let (o, ()) = tokio::join!(apply(&plan, &ctx, Some(tx)), print);
@@ -153,7 +148,7 @@ fn gather(
         println!("OK: {}", outcome.summary);
         Ok(0)
     } else {
-        Err((1, outcome.summary))
+        Err(CliError::failed(outcome.summary))
     }
 }
 
@@ -161,7 +156,7 @@ fn gather(
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, opts: &VerifyOpts, args: &RepairArgs) -> i32 {
     match gather(config_flag, read_only_flag, opts, args) {
         Ok(code) => code,
-        Err((code, e)) => {
+        Err(CliError { code, message: e }) => {
             eprintln!("ringdeck verify --repair: {e}");
             code
         }

@@ -9,6 +9,7 @@
 //! precondition or failed while running; 2 usage or config errors (missing `--confirm-node`);
 //! 3 refused because ringdeck is read-only.
 
+use crate::cli::start::CliError;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -80,7 +81,7 @@ pub enum RunAction {
         #[arg(long, requires = "file")]
         pos: Option<u64>,
     },
-    /// Bypass the failed --node: point its downstream at its upstream where it stopped (seed 001).
+    /// Bypass the failed --node: point its downstream at its upstream, where the failed node had stopped.
     Bypass,
     /// SET GLOBAL read_only = ON / OFF.
     ReadOnly {
@@ -255,39 +256,34 @@ fn print_plan(step: &Step, address: &str, dialect: &str) {
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> i32 {
     match run_inner(config_flag, read_only_flag, args) {
         Ok(code) => code,
-        Err((code, msg)) => {
+        Err(CliError { code, message: msg }) => {
             eprintln!("ringdeck run {}: {msg}", args.action.name());
             code
         }
     }
 }
 
-fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> Result<i32, (i32, String)> {
+fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> Result<i32, CliError> {
     if let Some(op) = args.action.server_op() {
         return crate::cli::run_haproxy::run(config_flag, read_only_flag, args, op);
     }
-    let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-    let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
+    let path = config::resolve_path(config_flag).map_err(CliError::usage)?;
+    let cfg = Config::load_cli(&path).map_err(CliError::usage)?;
     if let RunAction::Forget { fork } = &args.action {
         return forget(&cfg, read_only_flag, fork, args);
     }
-    let node = args.node.clone().ok_or((2, "--node NAME is required".to_string()))?;
-    let ncfg = cfg.node(&node).ok_or_else(|| (2, format!("no [[node]] is named {node:?} in {}", path.display())))?;
+    let node = args.node.clone().ok_or(CliError::usage("--node NAME is required"))?;
+    let ncfg = cfg
+        .node(&node)
+        .ok_or_else(|| CliError::usage(format!("no [[node]] is named {node:?} in {}", path.display())))?;
     let address = ncfg.address();
-    if read_only_flag || cfg.read_only {
-        return Err((
-            3,
-            format!(
-                "refused: ringdeck is read-only ({}); {} on {node} was not run and nothing was changed",
-                if read_only_flag { "--read-only" } else { "read_only = true in the config" },
-                args.action.name()
-            ),
-        ));
+    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
+        return Err(crate::runbook::ReadOnly::new(format!("{} on {node}", args.action.name()), by).into());
     }
-    let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
+    let logins = Logins::resolve(&cfg).map_err(CliError::usage)?;
     let cfg = Arc::new(cfg);
-    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
-    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(CliError::usage)?;
+    let rt = crate::cli::start::runtime()?;
     let polled = rt.block_on(crate::db::read_all(&cfg, &ctx.logins, ctx.timeout));
     let statuses: Vec<(&str, Option<&NodeStatus>)> =
         cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
@@ -295,9 +291,9 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
     // A bypass plans from the failed node's last answer and runs on its downstream.
     let bypass = matches!(args.action, RunAction::Bypass);
     if let (Some(Err(e)), false) = (polled.get(i), bypass) {
-        return Err((1, format!("{node} did not answer: {e}")));
+        return Err(CliError::failed(format!("{node} did not answer: {e}")));
     }
-    let step = plan(&args.action.to_step_action(), &node, &cfg, &statuses).map_err(|e| (1, e))?;
+    let step = plan(&args.action.to_step_action(), &node, &cfg, &statuses).map_err(CliError::failed)?;
     let (node, address) = match cfg.node(&step.node) {
         Some(n) if bypass => (step.node.clone(), n.address()),
         _ => (node, address),
@@ -313,7 +309,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
         if !failed.is_empty() {
             let why = failed.iter().map(|c| format!("{} ({})", c.what, c.seen)).collect::<Vec<_>>().join("; ");
             println!("dry run: nothing was changed");
-            return Err((1, format!("cannot run now: precondition failed: {why}")));
+            return Err(CliError::failed(format!("cannot run now: precondition failed: {why}")));
         }
         let confirm =
             if step.danger == Danger::TypeNodeName { format!(" --confirm-node {node}") } else { String::new() };
@@ -321,7 +317,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
         return Ok(0);
     }
     if step.danger == Danger::TypeNodeName && args.confirm_node.as_deref() != Some(node.as_str()) {
-        return Err((
+        return Err(CliError::new(
             2,
             format!("`{}` destroys coordinates or history: pass --yes --confirm-node {node} to run it", step.title),
         ));
@@ -331,16 +327,16 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
 
 /// `ringdeck run forget --fork ID`: shows the record; with `--yes --confirm-node NODE` removes
 /// it and audits that.
-fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Result<i32, (i32, String)> {
-    if read_only_flag || cfg.read_only {
-        return Err((3, format!("refused: ringdeck is read-only; fork {id} was not forgotten")));
+fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Result<i32, CliError> {
+    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
+        return Err(crate::runbook::ReadOnly::new(format!("forgetting fork {id}"), by).into());
     }
-    let forks = crate::fork::load_for(cfg).map_err(|e| (1, e))?;
+    let forks = crate::fork::load_for(cfg).map_err(CliError::failed)?;
     let Some(f) = forks.iter().find(|f| f.id == id).cloned() else {
         let ids: Vec<&str> = forks.iter().map(|f| f.id.as_str()).collect();
         let known =
             if ids.is_empty() { "none is recorded".to_string() } else { format!("recorded: {}", ids.join(", ")) };
-        return Err((1, format!("no forked-data record {id} ({known})")));
+        return Err(CliError::failed(format!("no forked-data record {id} ({known})")));
     };
     println!("fork {}: {} skipped on {} at {}", f.id, f.what(), f.node, f.time);
     println!("  event {} from {}: {} {}", f.event, f.upstream, f.errno, f.error);
@@ -354,14 +350,14 @@ fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Resul
         return Ok(0);
     }
     if args.confirm_node.as_deref() != Some(f.node.as_str()) {
-        return Err((
+        return Err(CliError::new(
             2,
             format!("forgetting a fork hides unequal data: pass --yes --confirm-node {} to do it", f.node),
         ));
     }
     let started = std::time::Instant::now();
-    let path = crate::fork::path_for(&cfg.source).ok_or((2, "no state dir: set HOME or XDG_STATE_HOME".to_string()))?;
-    crate::fork::settle(&path, |x| x.id == f.id).map_err(|e| (1, e))?;
+    let path = crate::fork::path_for(&cfg.source).ok_or(CliError::usage("no state dir: set HOME or XDG_STATE_HOME"))?;
+    crate::fork::settle(&path, |x| x.id == f.id).map_err(CliError::failed)?;
     let rec = crate::runbook::audit::AuditRecord {
         id: String::new(),
         phase: crate::runbook::audit::Phase::Ended,
@@ -383,7 +379,7 @@ fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Resul
     };
     AuditLog::from_config(cfg)
         .and_then(|l| l.append(&rec))
-        .map_err(|e| (1, format!("record removed, but the audit log was NOT written: {e}")))?;
+        .map_err(|e| CliError::failed(format!("record removed, but the audit log was NOT written: {e}")))?;
     println!("OK: fork {} forgotten (audited); the data was not changed", f.id);
     Ok(0)
 }
@@ -454,7 +450,7 @@ pub(crate) fn execute_printing(
     rt: &tokio::runtime::Runtime,
     step: crate::runbook::Step,
     ctx: &EngineCtx,
-) -> Result<i32, (i32, String)> {
+) -> Result<i32, CliError> {
     let outcome = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(32);
         let exec = engine::execute(step, ctx, tx);
@@ -479,6 +475,21 @@ pub(crate) fn execute_printing(
         println!("OK: {}", outcome.summary);
         Ok(0)
     } else {
-        Err((1, outcome.summary))
+        Err(CliError::failed(outcome.summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Subcommand;
+
+    #[test]
+    fn every_step_a_key_starts_is_a_run_subcommand_of_the_same_name() {
+        let cmd = RunAction::augment_subcommands(clap::Command::new("run"));
+        let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        for n in crate::runbook::StepName::ALL {
+            assert!(names.contains(&n.command()), "`ringdeck run {}` is missing: {names:?}", n.command());
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! state and appends one audit record. Exit codes as for node steps: 0 done (or could run), 1
 //! refused or failed, 2 usage or config errors, 3 read-only.
 
+use crate::cli::start::CliError;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,42 +37,31 @@ fn print_plan(step: &Step, socket: &Path) {
 }
 
 /// Runs a HAProxy server action of `ringdeck run`.
-pub fn run(
-    config_flag: Option<&Path>,
-    read_only_flag: bool,
-    args: &RunArgs,
-    op: ServerOp,
-) -> Result<i32, (i32, String)> {
-    let path = config::resolve_path(config_flag).map_err(|e| (2, e))?;
-    let cfg = Config::load_cli(&path).map_err(|e| (2, e.to_string()))?;
-    let server = args.server.clone().ok_or((2, "--server BACKEND/SERVER is required (e.g. web/web1)".to_string()))?;
+pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs, op: ServerOp) -> Result<i32, CliError> {
+    let path = config::resolve_path(config_flag).map_err(CliError::usage)?;
+    let cfg = Config::load_cli(&path).map_err(CliError::usage)?;
+    let server = args.server.clone().ok_or(CliError::usage("--server BACKEND/SERVER is required (e.g. web/web1)"))?;
     let haproxy = match (&args.haproxy, cfg.haproxies.as_slice()) {
         (Some(h), _) => h.clone(),
         (None, [only]) => only.name.get_ref().clone(),
-        (None, []) => return Err((2, format!("{} has no [[haproxy]]", path.display()))),
-        (None, _) => return Err((2, "several [[haproxy]] are configured: name one with --haproxy NAME".into())),
+        (None, []) => return Err(CliError::usage(format!("{} has no [[haproxy]]", path.display()))),
+        (None, _) => return Err(CliError::usage("several [[haproxy]] are configured: name one with --haproxy NAME")),
     };
-    let socket = socket_of(&cfg, &haproxy).map_err(|e| (2, e))?;
-    if read_only_flag || cfg.read_only {
-        return Err((
-            3,
-            format!(
-                "refused: ringdeck is read-only ({}); {} {server} on {haproxy} was not run and nothing was changed",
-                if read_only_flag { "--read-only" } else { "read_only = true in the config" },
-                op.name()
-            ),
-        ));
+    let socket = socket_of(&cfg, &haproxy).map_err(CliError::usage)?;
+    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
+        let what = format!("{} {server} on {haproxy}", op.name());
+        return Err(crate::runbook::ReadOnly::new(what, by).into());
     }
-    let logins = Logins::resolve(&cfg).map_err(|e| (2, e))?;
+    let logins = Logins::resolve(&cfg).map_err(CliError::usage)?;
     let cfg = Arc::new(cfg);
-    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(|e| (2, e))?;
-    let rt = crate::cli::start::runtime().map_err(|e| (2, e))?;
+    let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(CliError::usage)?;
+    let rt = crate::cli::start::runtime()?;
     let rows = rt
         .block_on(socket_command_within(&socket, "show stat", ctx.timeout))
         .and_then(|t| parse_csv(&t))
-        .map_err(|e| (1, format!("{haproxy}'s admin socket did not answer `show stat`: {e}")))?;
+        .map_err(|e| CliError::failed(format!("{haproxy}'s admin socket did not answer `show stat`: {e}")))?;
     let action = StepAction::HaproxyServer { haproxy: haproxy.clone(), server: server.clone(), op };
-    let step = plan(&action, &cfg, Some(&rows)).map_err(|e| (1, e))?;
+    let step = plan(&action, &cfg, Some(&rows)).map_err(CliError::failed)?;
     print_plan(&step, &socket);
     if !args.yes {
         let live = rt.block_on(engine::check_preconditions(&step, &ctx));
@@ -81,7 +71,7 @@ pub fn run(
         println!("dry run: nothing was changed");
         if !failed.is_empty() {
             let why = failed.iter().map(|c| format!("{} ({})", c.what, c.seen)).collect::<Vec<_>>().join("; ");
-            return Err((1, format!("cannot run now: precondition failed: {why}")));
+            return Err(CliError::failed(format!("cannot run now: precondition failed: {why}")));
         }
         println!("add --yes to run it");
         return Ok(0);

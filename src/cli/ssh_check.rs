@@ -201,7 +201,7 @@ fn run_inner(config_flag: Option<&Path>, args: &SshCheckArgs) -> Result<(String,
     } else {
         HostKeyPolicy::AcceptNew { fingerprints: args.accept_new.clone() }
     };
-    let rt = crate::cli::start::runtime()?;
+    let rt = crate::cli::start::runtime().map_err(|e| e.message)?;
     let results = rt.block_on(check(&cfg, args.node.as_deref(), &policy))?;
     let all_ok = results.iter().all(|r| r.outcome.is_ok());
     Ok((render(&results), all_ok))

@@ -83,7 +83,7 @@ fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, Strin
 
 fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, String> {
     let logins = Logins::resolve(cfg)?;
-    let rt = crate::cli::start::runtime()?;
+    let rt = crate::cli::start::runtime().map_err(|e| e.message)?;
     let opts = args.opts();
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();

@@ -374,7 +374,8 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         lines.push(l);
     };
     if ctx.read_only {
-        return Outcome { summary: "refused: ringdeck is read-only; nothing was changed".into(), ..Outcome::default() };
+        let summary = crate::runbook::ReadOnly::console("the resolution").to_string();
+        return Outcome { summary, ..Outcome::default() };
     }
     if !res.refusals.is_empty() {
         return Outcome { summary: format!("refused: {}", res.refusals.join("; ")), ..Outcome::default() };

@@ -825,7 +825,7 @@ pub async fn run_next(ctx: &Ctx, st: &mut RecoveryState, tx: &UnboundedSender<Ev
     if ctx.read_only {
         let _ = tx.send(Event::Finished {
             ok: false,
-            summary: "refused: ringdeck is read-only (--read-only or read_only = true); nothing was run".into(),
+            summary: crate::runbook::ReadOnly::console("the recovery step").to_string(),
         });
         return false;
     }

@@ -189,12 +189,7 @@ async fn reverify(plan: &Plan, ctx: &EngineCtx) -> Vec<KeyResult> {
 /// no server was contacted).
 pub async fn apply(plan: &Plan, ctx: &EngineCtx, progress: Option<UnboundedSender<String>>) -> Outcome {
     if ctx.read_only {
-        return Outcome {
-            summary: "refused: ringdeck is read-only (--read-only or read_only = true in the config); the repair was \
-                      not run and nothing was changed"
-                .into(),
-            ..Outcome::default()
-        };
+        return Outcome { summary: crate::runbook::ReadOnly::console("the repair").to_string(), ..Outcome::default() };
     }
     if !plan.refusals.is_empty() {
         return Outcome { summary: format!("refused: {}", plan.refusals.join("; ")), ..Outcome::default() };

@@ -81,11 +81,7 @@ impl EngineCtx {
 
 /// The message a read-only console gives for every step.
 pub fn read_only_message(step: &Step) -> String {
-    format!(
-        "refused: ringdeck is read-only (--read-only or read_only = true in the config); `{}` was not run and \
-         nothing was changed",
-        step.title
-    )
+    super::ReadOnly::console(format!("`{}`", step.title)).to_string()
 }
 
 /// What a run collected, for the audit record and the outcome.

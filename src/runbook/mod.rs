@@ -13,9 +13,13 @@ mod forkrec;
 pub mod haproxy;
 pub mod kill;
 pub mod plan;
+pub mod refusal;
 pub mod step;
+pub mod vocab;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use engine::{EngineCtx, check_preconditions, execute};
 pub use plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
+pub use refusal::{ReadOnly, ReadOnlyBy};
 pub use step::{Condition, Danger, Outcome, Progress, ServerOp, Step, StepAction, Threads};
+pub use vocab::StepName;
