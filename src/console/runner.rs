@@ -268,81 +268,79 @@ impl Runner {
                     });
                 }
                 Request::RunResolution { id, res } => {
-                    let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let (ptx, mut prx) = mpsc::unbounded_channel();
-                        let forward = async {
-                            while let Some(line) = prx.recv().await {
-                                let _ = tx.send(TaskEvent::ResolutionProgress(id, line).into()).await;
-                            }
-                        };
-                        let (o, ()) = tokio::join!(crate::inspect::resolve::apply(&res, &ctx, Some(ptx)), forward);
-                        let _ = tx.send(TaskEvent::ResolutionDone(id, Box::new(o)).into()).await;
-                    });
+                    let ctx = self.ctx.clone();
+                    self.spawn_reporting(
+                        move |l| TaskEvent::ResolutionProgress(id, l),
+                        |p| async move { crate::inspect::resolve::apply(&res, &ctx, Some(p)).await },
+                        move |o| TaskEvent::ResolutionDone(id, Box::new(o)),
+                    );
                 }
                 Request::PlanRepair { id, report } => {
-                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let (ptx, mut prx) = mpsc::unbounded_channel();
-                        let forward = async {
-                            while let Some(line) = prx.recv().await {
-                                let _ = tx.send(TaskEvent::RepairPlanning(id, line).into()).await;
-                            }
-                        };
-                        let plan = async {
-                            let forks = crate::fork::load_for(&cfg)?;
-                            let p = crate::repair::Prefer::Default;
-                            crate::repair::prepare(
-                                &cfg,
-                                &logins,
-                                &report,
-                                &p,
-                                crate::repair::DEFAULT_MAX_ROWS,
-                                &forks,
-                                Some(ptx),
-                            )
-                            .await
-                        };
-                        let (plan, ()) = tokio::join!(plan, forward);
-                        let _ = tx.send(TaskEvent::RepairPlanned(id, Box::new(plan)).into()).await;
-                    });
+                    let (cfg, logins) = (self.cfg.clone(), self.ctx.logins.clone());
+                    let plan = |p| async move {
+                        let forks = crate::fork::load_for(&cfg)?;
+                        let (prefer, max) = (crate::repair::Prefer::Default, crate::repair::DEFAULT_MAX_ROWS);
+                        crate::repair::prepare(&cfg, &logins, &report, &prefer, max, &forks, Some(p)).await
+                    };
+                    self.spawn_reporting(
+                        move |l| TaskEvent::RepairPlanning(id, l),
+                        plan,
+                        move |plan| TaskEvent::RepairPlanned(id, Box::new(plan)),
+                    );
                 }
                 Request::RunRepair { id, plan } => {
-                    let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let (ptx, mut prx) = mpsc::unbounded_channel();
-                        let forward = async {
-                            while let Some(line) = prx.recv().await {
-                                let _ = tx.send(TaskEvent::RepairProgress(id, line).into()).await;
-                            }
-                        };
-                        let (outcome, ()) = tokio::join!(crate::repair::apply(&plan, &ctx, Some(ptx)), forward);
-                        let _ = tx.send(TaskEvent::RepairDone(id, Box::new(outcome)).into()).await;
-                    });
+                    let ctx = self.ctx.clone();
+                    self.spawn_reporting(
+                        move |l| TaskEvent::RepairProgress(id, l),
+                        |p| async move { crate::repair::apply(&plan, &ctx, Some(p)).await },
+                        move |o| TaskEvent::RepairDone(id, Box::new(o)),
+                    );
                 }
                 Request::Verify { id, opts } => {
-                    let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let (ptx, mut prx) = mpsc::unbounded_channel();
-                        let forward = async {
-                            while let Some(line) = prx.recv().await {
-                                let _ = tx.send(TaskEvent::VerifyProgress(id, line).into()).await;
-                            }
-                        };
-                        // The progress sender goes with `verify`, so every line is forwarded
-                        // before the result is sent.
-                        let (result, ()) =
-                            tokio::join!(crate::verify::verify(&cfg, &logins, &opts, Some(ptx)), forward);
+                    let (cfg, logins) = (self.cfg.clone(), self.ctx.logins.clone());
+                    let verify = |p| async move {
+                        let result = crate::verify::verify(&cfg, &logins, &opts, Some(p)).await;
                         if let Ok(r) = &result {
                             let (eq, all) = r.equal_tables();
                             let c = cfg.clone();
                             let _ = tokio::task::spawn_blocking(move || crate::fork::settle_after_verify(&c, &eq, all))
                                 .await;
                         }
-                        let _ = tx.send(TaskEvent::VerifyDone(id, Box::new(result)).into()).await;
-                    });
+                        result
+                    };
+                    self.spawn_reporting(
+                        move |l| TaskEvent::VerifyProgress(id, l),
+                        verify,
+                        move |r| TaskEvent::VerifyDone(id, Box::new(r)),
+                    );
                 }
             }
         }
+    }
+
+    /// Runs `work` as a task: every progress line it sends comes to the loop as `line(l)`, then
+    /// its result as `done(result)`. The progress sender goes with `work`, so every line is
+    /// forwarded before the result.
+    fn spawn_reporting<T, W, F>(
+        &self,
+        line: impl Fn(String) -> TaskEvent + Send + Sync + 'static,
+        work: W,
+        done: impl FnOnce(T) -> TaskEvent + Send + 'static,
+    ) where
+        T: Send + 'static,
+        W: FnOnce(mpsc::UnboundedSender<String>) -> F + Send + 'static,
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let (ptx, mut prx) = mpsc::unbounded_channel();
+            let forward = async {
+                while let Some(l) = prx.recv().await {
+                    let _ = tx.send(line(l).into()).await;
+                }
+            };
+            let (result, ()) = tokio::join!(work(ptx), forward);
+            let _ = tx.send(done(result).into()).await;
+        });
     }
 }
