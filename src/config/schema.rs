@@ -267,6 +267,8 @@ pub struct HaproxyConfig {
     pub socket: Option<PathBuf>,
 }
 
+// The `user`/`password*` fields are written out in each target rather than a flattened struct:
+// serde's `deny_unknown_fields` (a typo in the config is an error) does not work with `flatten`.
 impl HaproxyConfig {
     pub fn password_fields(&self) -> PasswordFields {
         PasswordFields {

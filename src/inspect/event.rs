@@ -235,16 +235,7 @@ fn epoch_to_date(s: &str) -> Option<Value> {
     let secs: i64 = secs.parse().ok()?;
     let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::fmt::civil_from_days(days);
     Some(Value::Date(
         u16::try_from(year).ok()?,
         month as u8,

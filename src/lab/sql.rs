@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row, Value};
+use mysql_async::{Conn, OptsBuilder, Row};
 
 use super::spec::Spec;
 
@@ -63,40 +63,19 @@ pub async fn exec(conn: &mut Conn, sql: &str) -> Result<()> {
 /// Runs a query and returns its rows as name -> value maps (NULL as None).
 pub async fn rows(conn: &mut Conn, sql: &str) -> Result<Vec<HashMap<String, Option<String>>>> {
     let rows: Vec<Row> = timed(&short(sql), conn.query(sql)).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            r.columns_ref()
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.name_str().into_owned(), r.as_ref(i).and_then(text)))
-                .collect()
-        })
-        .collect())
+    Ok(rows.iter().map(|r| crate::db::to_row(r).into_iter().collect()).collect())
 }
 
 /// The first column of the first row.
 pub async fn scalar(conn: &mut Conn, sql: &str) -> Result<Option<String>> {
     let rows: Vec<Row> = timed(&short(sql), conn.query(sql)).await?;
-    Ok(rows.first().and_then(|r| r.as_ref(0)).and_then(text))
+    Ok(rows.first().and_then(|r| r.as_ref(0)).and_then(crate::db::value_text))
 }
 
 /// `SHOW SLAVE STATUS` as a map, None when the node has no replication configured.
 pub async fn replica_status(conn: &mut Conn) -> Result<Option<HashMap<String, String>>> {
     let mut r = rows(conn, "SHOW SLAVE STATUS").await?;
     Ok(r.pop().map(|m| m.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()))
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::NULL => None,
-        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        Value::Int(i) => Some(i.to_string()),
-        Value::UInt(u) => Some(u.to_string()),
-        Value::Float(f) => Some(f.to_string()),
-        Value::Double(d) => Some(d.to_string()),
-        other => Some(other.as_sql(true)),
-    }
 }
 
 /// A statement shortened for error messages, with anything after IDENTIFIED/PASSWORD cut off
