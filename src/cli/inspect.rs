@@ -113,11 +113,5 @@ pub fn resolve(config_flag: Option<&Path>, read_only_flag: bool, args: &ResolveA
             Err(CliError::failed(o.summary))
         }
     })();
-    match result {
-        Ok(code) => code,
-        Err(CliError { code, message: e }) => {
-            eprintln!("ringdeck resolve: {e}");
-            code
-        }
-    }
+    crate::cli::start::finish("resolve", result)
 }

@@ -8,7 +8,6 @@ pub mod lab;
 pub mod recover;
 pub mod repair;
 pub mod run;
-pub mod run_haproxy;
 pub mod snapshot;
 pub mod ssh_check;
 pub mod start;

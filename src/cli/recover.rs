@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::login::Logins;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::model::replication::NodeStatus;
 use crate::recover::exec::{self, Ctx, Event};
 use crate::recover::state::{self, Procedure, RecoveryState};
@@ -56,33 +55,25 @@ pub struct RecoverArgs {
 /// Runs `ringdeck recover`; returns the exit code (0 done / plan printed, 1 a step failed, 2 usage
 /// or config error, 3 refused read-only).
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> i32 {
-    match run_inner(config_flag, read_only_flag, args) {
-        Ok(code) => code,
-        Err(CliError { code, message: msg }) => {
-            eprintln!("ringdeck recover: {msg}");
-            code
-        }
-    }
+    crate::cli::start::finish("recover", run_inner(config_flag, read_only_flag, args))
 }
 
 fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArgs) -> Result<i32, CliError> {
-    let path = config::resolve_path(config_flag).map_err(CliError::usage)?;
-    let cfg = Config::load_cli(&path).map_err(CliError::usage)?;
+    let loaded = crate::cli::start::config(config_flag, read_only_flag)?;
+    let path = loaded.path.clone();
     let state_path = state::state_path(&path)
         .ok_or_else(|| CliError::usage("cannot find the state dir: set HOME or XDG_STATE_HOME"))?;
     // One wizard at a time; the saved state is read under the lock.
     let _lock = crate::recover::lock::WizardLock::acquire(&state_path).map_err(CliError::failed)?;
     let saved = state::load(&state_path).map_err(CliError::usage)?;
     if args.abort {
-        return abort(&cfg, &state_path, saved);
+        return abort(&loaded.cfg, &state_path, saved);
     }
-    if args.yes
-        && let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only)
-    {
-        return Err(crate::runbook::ReadOnly::new("no recovery step", by).into());
+    if args.yes {
+        loaded.writable("no recovery step")?;
     }
-    let logins = Arc::new(Logins::resolve(&cfg).map_err(CliError::usage)?);
-    let cfg = Arc::new(cfg);
+    let logins = Arc::new(crate::cli::start::logins(&loaded.cfg)?);
+    let cfg = Arc::new(loaded.cfg);
     let rt = crate::cli::start::runtime()?;
     let mut st = match saved {
         Some(st) => {
@@ -175,7 +166,6 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
         ));
     }
     let mut ctx = Ctx::new(cfg.clone(), logins, state_path.clone()).map_err(CliError::usage)?;
-    ctx.read_only = read_only_flag || cfg.read_only;
     ctx.maint = !args.no_maint;
     ctx.server_wait = std::time::Duration::from_secs(args.server_wait.max(1));
     ctx.accepted = accepted_keys(&cfg, &args.accept_host_keys);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::fork;
 use crate::repair::plan::Plan;
 use crate::repair::{Prefer, apply, prepare};
-use crate::runbook::engine::EngineCtx;
+use crate::runbook::EngineCtx;
 use crate::verify::VerifyOpts;
 
 /// What `verify --repair` was asked.
@@ -154,11 +154,5 @@ fn gather(
 
 /// Runs `ringdeck verify --repair`; returns the exit code.
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, opts: &VerifyOpts, args: &RepairArgs) -> i32 {
-    match gather(config_flag, read_only_flag, opts, args) {
-        Ok(code) => code,
-        Err(CliError { code, message: e }) => {
-            eprintln!("ringdeck verify --repair: {e}");
-            code
-        }
-    }
+    crate::cli::start::finish("verify --repair", gather(config_flag, read_only_flag, opts, args))
 }

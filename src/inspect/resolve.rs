@@ -348,7 +348,7 @@ pub async fn prepare(cfg: &Config, logins: &Logins, ins: &Inspection, keep: Keep
         let d = cfg.nodes.iter().position(|n| n.name() == c.node).ok_or("no such node")?;
         let vars = &polled[d].as_ref().map_err(|e| format!("{}: {e}", c.node))?.vars;
         let [pk] = m.pk.as_slice() else { return Err("keep both needs a single-column integer primary key".into()) };
-        if !m.columns.iter().any(|col| &col.name == pk && crate::verify::key::is_integer(&col.data_type)) {
+        if !m.columns.iter().any(|col| &col.name == pk && crate::verify::chunk::is_integer(&col.data_type)) {
             return Err("keep both needs a single-column integer primary key".into());
         }
         let mut max = 0i64;

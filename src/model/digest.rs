@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::replication::Row;
+use super::row::Row;
 
 /// The query the collector runs when `@@performance_schema` is on.
 pub const DIGEST_SQL: &str = "SELECT SCHEMA_NAME, DIGEST_TEXT, COUNT_STAR, SUM_TIMER_WAIT, AVG_TIMER_WAIT, \

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::haproxy_runtime::cut;
 pub use super::haproxy_runtime::{
     ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, ProcessInfo, ServerState, parse_info, parse_servers_state,
 };
@@ -419,8 +420,4 @@ struct Columns {
     algo: Option<usize>,
     act: Option<usize>,
     bck: Option<usize>,
-}
-
-pub(super) fn cut(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
 }

@@ -6,8 +6,6 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::haproxy::cut;
-
 /// What `show info` says about the process.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ProcessInfo {
@@ -141,4 +139,9 @@ pub fn parse_servers_state(text: &str) -> Result<Vec<ServerState>, String> {
         return Err(format!("not a `show servers state` answer: {:?}", cut(text.trim(), 60)));
     }
     Ok(out)
+}
+
+/// The first `n` characters of `s` (for quoting a bad answer in an error).
+pub(super) fn cut(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
 }

@@ -10,6 +10,7 @@ pub mod linkprops;
 pub mod poll;
 pub mod replication;
 pub mod ring;
+pub mod row;
 pub mod series;
 pub mod sqltext;
 pub mod topology;

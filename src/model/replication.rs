@@ -85,8 +85,7 @@ impl Dialect {
     }
 }
 
-/// A result row as column name -> value (NULL as `None`), the form every parser here takes.
-pub type Row = Vec<(String, Option<String>)>;
+pub use super::row::Row;
 
 /// Maps MySQL 8 `Source`/`Replica` column names onto the classic `Master`/`Slave` ones.
 pub fn canonical_column(name: &str) -> String {

@@ -15,9 +15,9 @@ use super::plan::{Change, Plan, Seen};
 use super::prepare::read_key;
 use crate::db::session::{Node, Session, open, send};
 use crate::fork;
+use crate::runbook::EngineCtx;
 use crate::runbook::StepAction;
 use crate::runbook::audit::{self, AuditRecord};
-use crate::runbook::engine::EngineCtx;
 use crate::verify::Key;
 
 /// Keys written per transaction.

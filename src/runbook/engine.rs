@@ -4,85 +4,27 @@
 //! skip-until-healthy, post-check (polling with a deadline until the server settles), append one
 //! audit record, and report every stage on a channel ending with `Progress::Finished`.
 //!
-//! HAProxy server steps are handed to `runbook::haproxy` (the admin socket, not SQL), kill
-//! query / kill connection to `runbook::kill`.
+//! HAProxy server steps run in `runbook::haproxy` (the admin socket, not SQL), kill query / kill
+//! connection in `runbook::kill`; [`crate::runbook::execute`] picks the one for a step.
 //!
 //! Audit policy: a step refused because the console is read-only never reached a server and is
 //! not recorded. Every step that got past that gate is recorded, also when the connection failed
 //! or a live precondition stopped it (then `statements_run` is 0).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::audit::{self, AuditLog, AuditRecord};
+use super::ctx::{EngineCtx, read_only_message};
 use super::plan::{self, Check, Live, link_seen};
+use super::record::{Done, begin, record, unreachable_preconditions};
 use super::step::{Condition, Outcome, Progress, Step, StepAction};
-use crate::config::login::{Login, Logins, replication_password};
-use crate::config::{Config, NodeConfig, Secret};
-pub(crate) use crate::db::Target;
+use crate::config::Secret;
+use crate::config::login::replication_password;
+use crate::db::Target;
 use crate::db::quote::{has_password, redact, unmask_password};
 use crate::model::replication::{NodeStatus, ReplicaLink};
 use crate::model::topology::error_gist;
-
-/// Everything the engine needs; cheap to clone (the config and logins are shared).
-#[derive(Clone, Debug)]
-pub struct EngineCtx {
-    pub cfg: Arc<Config>,
-    /// Resolved logins, in config order (the console resolves them once at start).
-    pub logins: Arc<Logins>,
-    /// Refuse every step (`--read-only` or `read_only = true`).
-    pub read_only: bool,
-    pub audit: AuditLog,
-    /// Timeout of each connect and each status read.
-    pub timeout: Duration,
-    /// Timeout of each statement (`STOP SLAVE` waits for the running event to finish).
-    pub statement_timeout: Duration,
-    /// How long to wait for the server to settle after the statements (threads starting, a
-    /// skipped event applied or the next error) before the postconditions count as failed.
-    pub settle: Duration,
-    /// Who runs the steps (the login name), for the audit log.
-    pub operator: String,
-}
-
-impl EngineCtx {
-    /// A context from the config: its timeout, `read_only`, audit log and this user's login name.
-    pub fn new(cfg: Arc<Config>, logins: Arc<Logins>) -> Result<EngineCtx, String> {
-        let audit = AuditLog::from_config(&cfg)?;
-        let timeout = cfg.timeout.0;
-        Ok(EngineCtx {
-            read_only: cfg.read_only,
-            cfg,
-            logins,
-            audit,
-            timeout,
-            statement_timeout: (timeout * 5).max(Duration::from_secs(10)),
-            settle: Duration::from_secs(20),
-            operator: audit::operator(),
-        })
-    }
-
-    /// A configured node and its resolved login.
-    pub(crate) fn node_login(&self, name: &str) -> Result<(&NodeConfig, Login), String> {
-        self.node(name)
-    }
-
-    fn node(&self, name: &str) -> Result<(&NodeConfig, Login), String> {
-        let i = self
-            .cfg
-            .nodes
-            .iter()
-            .position(|n| n.name() == name)
-            .ok_or_else(|| format!("no [[node]] is named {name:?} in the config"))?;
-        Ok((&self.cfg.nodes[i], self.logins.nodes.get(i).cloned().unwrap_or_default()))
-    }
-}
-
-/// The message a read-only console gives for every step.
-pub fn read_only_message(step: &Step) -> String {
-    super::ReadOnly::console(format!("`{}`", step.title)).to_string()
-}
 
 /// What a run collected, for the audit record and the outcome.
 #[derive(Default)]
@@ -158,23 +100,9 @@ async fn probe_upstream(ctx: &EngineCtx, upstream: &str) -> Result<String, Strin
     })
 }
 
-/// Every planned precondition failed with the reason the target could not be read.
-pub(crate) fn unreachable_preconditions(step: &Step, why: &str) -> Vec<Condition> {
-    step.preconditions
-        .iter()
-        .map(|c| Condition { what: c.what.clone(), ok: Some(false), seen: why.to_string() })
-        .collect()
-}
-
-/// Checks a step's preconditions live, for the confirm dialog. Never changes anything; a node that
+/// Checks a node step's preconditions live, for the confirm dialog. Never changes anything; a node that
 /// cannot be reached gives every condition `ok: Some(false)` with the reason.
 pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition> {
-    if step.action.haproxy_target().is_some() {
-        return super::haproxy::check_preconditions(step, ctx).await;
-    }
-    if let StepAction::Kill { .. } = step.action {
-        return super::kill::check_preconditions(step, ctx).await;
-    }
     let mut run = Run::default();
     let result = async {
         let (ncfg, login) = ctx.node(&step.node)?;
@@ -396,17 +324,11 @@ async fn run_step(step: &Step, ctx: &EngineCtx, run: &mut Run, tx: &Sender<Progr
     result
 }
 
-/// Executes a confirmed step and reports on `progress`, ending with `Progress::Finished`.
+/// Executes a confirmed node step and reports on `progress`, ending with `Progress::Finished`.
 ///
 /// Read-only: refused at once (no server contact, no audit record). Otherwise one audit record is
 /// appended whatever happens; `Outcome::audited` says whether that worked.
 pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) -> Outcome {
-    if step.action.haproxy_target().is_some() {
-        return super::haproxy::execute(step, ctx, progress).await;
-    }
-    if let StepAction::Kill { .. } = step.action {
-        return super::kill::execute(step, ctx, progress).await;
-    }
     if ctx.read_only {
         let outcome = Outcome { ok: false, summary: read_only_message(&step), audited: false };
         send(&progress, Progress::Finished(outcome.clone())).await;
@@ -426,101 +348,12 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
     record(&step, ctx, started, done, result, &progress).await
 }
 
-/// What a single-action step (HAProxy server, kill) collects for its audit record.
-#[derive(Default)]
-pub(crate) struct Tally {
-    pub pre: Vec<Condition>,
-    pub post: Vec<Condition>,
-    pub ran: usize,
-}
-
-/// When and where a step started, for its audit record.
-pub(crate) struct Started {
-    pub address: String,
-    /// RFC 3339.
-    pub time: String,
-    pub at: Instant,
-    /// Its `started` record's id (empty when that record could not be written).
-    pub id: String,
-}
-
-/// Writes a step's `started` record (synced) before anything of it runs; a step whose start
-/// cannot be recorded still runs, and its final record says so.
-pub(crate) async fn begin(step: &Step, ctx: &EngineCtx, address: String) -> Started {
-    let time = crate::fmt::rfc3339(SystemTime::now());
-    let rec = AuditRecord::new(
-        time.clone(),
-        &ctx.operator,
-        (step.node.clone(), address.clone()),
-        step.action.clone(),
-        step.title.clone(),
-        step.statements.clone(),
-    );
-    let log = ctx.audit.clone();
-    let id = tokio::task::spawn_blocking(move || log.begin(&rec)).await.ok().and_then(Result::ok).unwrap_or_default();
-    Started { address, time, at: Instant::now(), id }
-}
-
-/// What a finished step did, for its audit record.
-pub(crate) struct Done {
-    /// The statements or commands as shown (secrets masked).
-    pub statements: Vec<String>,
-    pub ran: usize,
-    pub pre: Vec<Condition>,
-    pub post: Vec<Condition>,
-    pub notes: Vec<String>,
-}
-
-/// Appends a finished step's audit record (off the runtime thread, synced) and reports how it
-/// ended; every kind of step (node, HAProxy server, kill) ends here.
-pub(crate) async fn record(
-    step: &Step,
-    ctx: &EngineCtx,
-    started: Started,
-    done: Done,
-    result: Result<String, String>,
-    progress: &Sender<Progress>,
-) -> Outcome {
-    let (ok, text) = match &result {
-        Ok(s) => (true, s.clone()),
-        Err(e) => (false, e.clone()),
-    };
-    let rec = AuditRecord {
-        id: started.id,
-        phase: audit::Phase::Ended,
-        time: started.time,
-        operator: ctx.operator.clone(),
-        host: audit::host_name(),
-        node: step.node.clone(),
-        address: started.address,
-        action: step.action.clone(),
-        title: step.title.clone(),
-        statements: done.statements,
-        statements_run: done.ran,
-        preconditions: done.pre,
-        postconditions: done.post,
-        notes: done.notes,
-        ok,
-        result: text.clone(),
-        duration_ms: started.at.elapsed().as_millis() as u64,
-    };
-    let log = ctx.audit.clone();
-    let written = tokio::task::spawn_blocking(move || log.append(&rec))
-        .await
-        .unwrap_or_else(|e| Err(format!("audit writer failed: {e}")));
-    let mut summary =
-        if ok { format!("{}: done: {text}", step.title) } else { format!("{} failed: {text}", step.title) };
-    if let Err(e) = &written {
-        summary.push_str(&format!(" (audit log NOT written: {e})"));
-    }
-    let outcome = Outcome { ok, summary, audited: written.is_ok() };
-    send(progress, Progress::Finished(outcome.clone())).await;
-    outcome
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::config::login::Logins;
+    use std::sync::Arc;
 
     /// A change-master step on an unreachable node is still audited, and neither the configured
     /// replication password nor the operator password reaches the audit file.
@@ -566,7 +399,7 @@ replication_password = "repl-S3CRET-2"
             postconditions: Vec::new(),
             effect: String::new(),
             warnings: Vec::new(),
-            danger: super::super::Danger::TypeNodeName,
+            danger: crate::runbook::Danger::TypeNodeName,
         };
         let mut ctx = EngineCtx::new(Arc::new(cfg), Arc::new(logins)).unwrap();
         ctx.operator = "tester".into();

@@ -2,7 +2,8 @@
 //! (the statement's default database selected first), under the engine's timeouts, off the UI
 //! task. Only a single SELECT is explained (`queryview::explainable`); EXPLAIN does not run it.
 
-use super::engine::{EngineCtx, Target};
+use super::ctx::EngineCtx;
+use crate::db::Target;
 use crate::model::sqltext::explainable;
 
 /// Column names and rows of `EXPLAIN sql` on `node` with default database `db`.

@@ -5,7 +5,8 @@
 
 use std::time::SystemTime;
 
-use super::engine::{EngineCtx, Target};
+use super::ctx::EngineCtx;
+use crate::db::Target;
 use crate::db::quote::sql_string;
 use crate::fork::{Fork, downstreams, new_id, spread};
 use crate::model::replication::{NodeStatus, ReplicaLink};

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::engine::{Done, EngineCtx, Tally, read_only_message, record};
+use super::ctx::{EngineCtx, read_only_message};
+use super::record::{Done, Tally, begin, record};
 use super::step::{Condition, Danger, Outcome, Progress, ServerOp, Step, StepAction};
 use crate::config::Config;
 use crate::http::socket::socket_command_within;
@@ -259,7 +260,7 @@ pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition>
     .await;
     match live {
         Ok(l) => live_preconditions(step, &l),
-        Err(e) => super::engine::unreachable_preconditions(step, &e),
+        Err(e) => super::record::unreachable_preconditions(step, &e),
     }
 }
 
@@ -309,7 +310,7 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         return outcome;
     }
     let address = target(&step, ctx).map(|(s, _)| s.display().to_string()).unwrap_or_default();
-    let started = super::engine::begin(&step, ctx, address).await;
+    let started = begin(&step, ctx, address).await;
     let mut run = Tally::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
     let done =

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::engine::{Done, EngineCtx, Tally, Target, read_only_message, record};
+use super::ctx::{EngineCtx, read_only_message};
+use super::record::{Done, Tally, begin, record};
 use super::step::{Condition, Danger, Outcome, Progress, Step, StepAction};
 use crate::config::Config;
+use crate::db::Target;
 use crate::model::replication::{NodeStatus, Process};
 
 /// How much of a statement the step carries (title, audit record).
@@ -165,7 +167,7 @@ pub async fn check_preconditions(step: &Step, ctx: &EngineCtx) -> Vec<Condition>
     .await;
     match live {
         Ok(p) => vec![precondition(step, p.as_ref())],
-        Err(e) => super::engine::unreachable_preconditions(step, &e),
+        Err(e) => super::record::unreachable_preconditions(step, &e),
     }
 }
 
@@ -216,7 +218,7 @@ pub async fn execute(step: Step, ctx: &EngineCtx, progress: Sender<Progress>) ->
         return outcome;
     }
     let address = ctx.node_login(&step.node).map(|(n, _)| n.address()).unwrap_or_default();
-    let started = super::engine::begin(&step, ctx, address).await;
+    let started = begin(&step, ctx, address).await;
     let mut run = Tally::default();
     let result = run_step(&step, ctx, &mut run, &progress).await;
     let done =

@@ -501,24 +501,12 @@ pub fn checks(step: &Step, cfg: &Config) -> (Vec<Check>, Vec<Check>) {
 /// (file and position both); the replication user and password come from the *downstream* node's
 /// config (`replication_user`, `replication_password` / `replication_password_command`); the
 /// password is shown as `'***'` and only put in by the engine.
-pub fn plan(
+pub fn plan_node(
     action: &StepAction,
     node: &str,
     cfg: &Config,
     statuses: &[(&str, Option<&NodeStatus>)],
 ) -> Result<Step, String> {
-    match action {
-        StepAction::Bypass { .. } => return super::bypass::plan(node, cfg, statuses),
-        StepAction::Kill { .. } => return super::kill::plan(action, node, cfg, statuses),
-        StepAction::Recover { .. } => return Err("recovery steps are planned by the recovery wizard".into()),
-        StepAction::Repair { .. } | StepAction::ForgetFork { .. } => {
-            return Err("a repair is planned by ringdeck verify --repair (repair::prepare)".into());
-        }
-        _ if action.haproxy_target().is_some() => {
-            return Err("a HAProxy server step is planned by runbook::haproxy::plan".into());
-        }
-        _ => {}
-    }
     let ncfg = cfg.node(node).ok_or_else(|| format!("no [[node]] is named {node:?} in the config"))?;
     let status =
         status_of(statuses, node).ok_or_else(|| format!("{node} has not answered yet: no sample to plan from"))?;

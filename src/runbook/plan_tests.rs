@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::model::replication::{BinlogPos, NodeCounters, NodeVars};
+use crate::runbook::plan;
 
 const CFG: &str = r#"
 [[node]]

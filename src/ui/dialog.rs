@@ -4,27 +4,16 @@
 //! admin socket commands instead of SQL.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
+use super::widgets::{buttons, popup};
 use crate::app::App;
 use crate::app::dialog::{CommandLine, Confirm, Dialog, Running};
 use crate::app::quit::{QuitChoice, QuitConfirm};
 use crate::runbook::{Condition, Danger, Progress, StepAction};
-
-/// A centred area for `lines` wrapped at the popup's inner width.
-pub(crate) fn popup(f: &mut Frame, lines: &[Line], width: u16) -> Rect {
-    let area = f.area();
-    let w = width.min(area.width.saturating_sub(2)).max(20);
-    let inner = w.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-    let h = (rows as u16 + 2).min(area.height.saturating_sub(2)).max(5);
-    let [r] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(area);
-    let [r] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(r);
-    r
-}
 
 fn condition_line(c: &Condition, t: &Theme) -> Line<'static> {
     let (mark, st) = match c.ok {
@@ -85,27 +74,6 @@ fn confirm_lines(c: &Confirm, app: &App, t: &Theme) -> Vec<Line<'static>> {
     out.push(Line::from(""));
     out.push(buttons(c.run_focused, c.can_run(), t));
     out
-}
-
-/// `[ Cancel ]  [ Run ]` with the focused one highlighted and Run dimmed while not allowed.
-pub(crate) fn buttons(run_focused: bool, can_run: bool, t: &Theme) -> Line<'static> {
-    let button = |label: &str, focused: bool, enabled: bool| {
-        let st = if focused {
-            t.selected
-        } else if enabled {
-            t.title
-        } else {
-            t.muted
-        };
-        Span::styled(format!("[ {label} ]"), st)
-    };
-    Line::from(vec![
-        Span::raw("        "),
-        button("Cancel", !run_focused, true),
-        Span::raw("    "),
-        button("Run", run_focused, can_run),
-        Span::styled("    tab: switch  enter: choose  esc: cancel", t.muted),
-    ])
 }
 
 /// The quit question: what runs, what each choice does, and the three buttons (Cancel first).

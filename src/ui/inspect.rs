@@ -5,7 +5,7 @@
 use ratatui::Frame;
 
 use super::theme::Theme;
-use super::verify::{boxed, overlay};
+use super::widgets::{boxed, overlay};
 use crate::app::inspectview::{InspectView, Stage};
 
 pub fn draw(f: &mut Frame, v: &InspectView, read_only: bool, t: &Theme) {

@@ -8,6 +8,7 @@ pub mod panes;
 pub mod svg;
 pub mod theme;
 pub mod verify;
+pub mod widgets;
 pub mod wizard;
 
 use std::time::Instant;

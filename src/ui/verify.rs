@@ -2,26 +2,11 @@
 //! when not, the differences per table, chunk and key, scrolled by `App::verify_key`.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout};
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::theme::Theme;
+use super::widgets::{boxed, overlay};
 use crate::app::repairview::Mode;
-use crate::app::verify::{VerifyView, overlay_size_of, wrap};
-use crate::verify::Tone;
-
-fn style(tone: Tone, t: &Theme) -> Style {
-    match tone {
-        Tone::Title => t.label,
-        Tone::Ok => t.ok,
-        Tone::Warn => t.warn,
-        Tone::Crit => t.crit,
-        Tone::Muted => t.muted,
-        Tone::Plain => Style::default(),
-    }
-}
+use crate::app::verify::VerifyView;
 
 /// Draws the overlay over the whole console.
 pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
@@ -42,78 +27,6 @@ pub fn draw(f: &mut Frame, v: &VerifyView, t: &Theme) {
     }
 }
 
-/// A large scrolling overlay of `lines` over the console (verify, inspector); returns its width.
-pub(crate) fn overlay(
-    f: &mut Frame,
-    title: &str,
-    border: Style,
-    lines: &[(Tone, String)],
-    scroll: usize,
-    keys: &str,
-    t: &Theme,
-) -> u16 {
-    let screen = f.area();
-    let (w, h) = overlay_size_of(lines, (screen.width, screen.height));
-    let (w, h) = (w.min(screen.width), h.min(screen.height));
-    let [area] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(screen);
-    let [area] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(area);
-    let inner_w = w.saturating_sub(2).max(1) as usize;
-    let inner_h = h.saturating_sub(2) as usize;
-    let rows: Vec<Line> = lines
-        .iter()
-        .flat_map(|(tone, text)| {
-            let st = style(*tone, t);
-            wrap(text, inner_w).into_iter().map(move |r| Line::from(Span::styled(r, st)))
-        })
-        .collect();
-    let top = scroll.min(rows.len().saturating_sub(inner_h));
-    let end = (top + inner_h).min(rows.len());
-    let position =
-        if rows.len() > inner_h { format!(" {}-{} of {} ", top + 1, end, rows.len()) } else { String::new() };
-    let block = Block::bordered()
-        .border_type(BorderType::Double)
-        .border_style(border)
-        .title(Line::from(Span::styled(format!(" {title} "), border)))
-        .title_bottom(Line::from(vec![Span::styled(keys.to_string(), t.muted), Span::styled(position, t.muted)]));
-    f.render_widget(Clear, area);
-    f.render_widget(Paragraph::new(rows[top..end].to_vec()).block(block), area);
-    w
-}
-
-/// A box over an overlay (a confirm, a progress, a result), keeping its end in view; with
-/// `buttons` (Run focused, Run allowed) the Cancel and Run buttons under it.
-pub(crate) fn boxed(
-    f: &mut Frame,
-    title: &str,
-    lines: &[(Tone, String)],
-    width: u16,
-    buttons: Option<(bool, bool)>,
-    t: &Theme,
-) {
-    let inner = width.saturating_sub(8).max(20) as usize;
-    let mut rows: Vec<Line> = lines
-        .iter()
-        .flat_map(|(tone, text)| {
-            let st = style(*tone, t);
-            wrap(text, inner).into_iter().map(move |l| Line::from(Span::styled(l, st)))
-        })
-        .collect();
-    if let Some((run_focused, can_run)) = buttons {
-        rows.push(Line::from(""));
-        rows.push(super::dialog::buttons(run_focused, can_run, t));
-    }
-    let max_h = f.area().height.saturating_sub(4) as usize;
-    if rows.len() > max_h {
-        // Keep the end (the buttons, the latest progress) in view.
-        rows.drain(..rows.len() - max_h);
-    }
-    let area = super::dialog::popup(f, &rows, width.saturating_sub(4));
-    let block =
-        Block::bordered().border_type(BorderType::Thick).border_style(t.border_focused).title(title.to_string());
-    f.render_widget(Clear, area);
-    f.render_widget(Paragraph::new(rows).block(block), area);
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -125,6 +38,7 @@ mod tests {
     use crate::app::App;
     use crate::app::dialog::Dialog;
     use crate::config::Config;
+    use crate::verify::Tone;
 
     fn screen(app: &App, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();

@@ -7,8 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Gauge, Paragraph, Wrap};
 
-use super::dialog::{buttons, popup};
 use super::theme::Theme;
+use super::widgets::{buttons, popup};
 use crate::app::wizard::Wizard;
 use crate::recover::{StepKind, procedure_name};
 

@@ -2,6 +2,13 @@
 //! integer primary key), the key range across nodes, consecutive key ranges of `chunk_size` values
 //! that skip runs of empty ranges, and splitting a differing range until its rows can be listed.
 
+const INTEGER_TYPES: &[&str] = &["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"];
+
+/// Whether a column's `DATA_TYPE` holds integers.
+pub fn is_integer(data_type: &str) -> bool {
+    INTEGER_TYPES.contains(&data_type.to_ascii_lowercase().as_str())
+}
+
 /// A column as `information_schema.COLUMNS` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
@@ -27,7 +34,7 @@ pub fn chunk_key(primary_key: &[String], columns: &[Column]) -> Result<String, S
         [one] => {
             let col = columns.iter().find(|c| &c.name == one);
             match col {
-                Some(c) if super::key::is_integer(&c.data_type) => Ok(one.clone()),
+                Some(c) if is_integer(&c.data_type) => Ok(one.clone()),
                 Some(c) => {
                     Err(format!("primary key `{one}` is {}, not an integer: compared per table only", c.column_type))
                 }

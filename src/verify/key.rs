@@ -6,7 +6,7 @@
 use mysql_async::Value;
 use serde::{Deserialize, Serialize};
 
-use super::chunk::Column;
+use super::chunk::{Column, is_integer};
 
 /// One key column's value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,13 +23,6 @@ pub enum Part {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Key(pub Vec<Part>);
-
-const INTEGER_TYPES: &[&str] = &["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"];
-
-/// Whether a column's `DATA_TYPE` holds integers.
-pub fn is_integer(data_type: &str) -> bool {
-    INTEGER_TYPES.contains(&data_type.to_ascii_lowercase().as_str())
-}
 
 impl Part {
     /// A value as the server sent it for a column of `data_type` (`None` for SQL NULL, which a

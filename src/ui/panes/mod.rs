@@ -2,7 +2,6 @@
 
 pub mod apache;
 pub mod haproxy;
-pub mod haproxy_detail;
 pub mod probes;
 pub mod queries;
 pub mod ring;

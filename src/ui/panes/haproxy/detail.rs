@@ -7,8 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::Ctx;
-use super::haproxy::{queue_cell, status_style};
+use super::super::Ctx;
+use super::{queue_cell, status_style};
 use crate::fmt;
 use crate::model::haproxy::{RowKind, StatRow};
 

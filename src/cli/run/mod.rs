@@ -9,17 +9,19 @@
 //! precondition or failed while running; 2 usage or config errors (missing `--confirm-node`);
 //! 3 refused because ringdeck is read-only.
 
+mod haproxy;
+
 use crate::cli::start::CliError;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::login::Logins;
 use crate::config::{self, Config};
 use crate::model::replication::NodeStatus;
 use crate::runbook::audit::{AuditLog, format_record};
-use crate::runbook::engine::{self, EngineCtx};
-use crate::runbook::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT, plan};
+use crate::runbook::plan;
+use crate::runbook::plan::{DEFAULT_SKIP_ERRNOS, DEFAULT_SKIP_LIMIT};
 use crate::runbook::step::{Condition, Danger, Progress, ServerOp, Step, StepAction, Threads};
+use crate::runbook::{self, EngineCtx};
 
 /// `ringdeck run` options.
 #[derive(clap::Args, Debug)]
@@ -254,34 +256,26 @@ fn print_plan(step: &Step, address: &str, dialect: &str) {
 
 /// Runs `ringdeck run`; returns the exit code.
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> i32 {
-    match run_inner(config_flag, read_only_flag, args) {
-        Ok(code) => code,
-        Err(CliError { code, message: msg }) => {
-            eprintln!("ringdeck run {}: {msg}", args.action.name());
-            code
-        }
-    }
+    crate::cli::start::finish(&format!("run {}", args.action.name()), run_inner(config_flag, read_only_flag, args))
 }
 
 fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -> Result<i32, CliError> {
     if let Some(op) = args.action.server_op() {
-        return crate::cli::run_haproxy::run(config_flag, read_only_flag, args, op);
+        return haproxy::run(config_flag, read_only_flag, args, op);
     }
-    let path = config::resolve_path(config_flag).map_err(CliError::usage)?;
-    let cfg = Config::load_cli(&path).map_err(CliError::usage)?;
+    let loaded = crate::cli::start::config(config_flag, read_only_flag)?;
     if let RunAction::Forget { fork } = &args.action {
-        return forget(&cfg, read_only_flag, fork, args);
+        return forget(&loaded, fork, args);
     }
     let node = args.node.clone().ok_or(CliError::usage("--node NAME is required"))?;
-    let ncfg = cfg
+    let ncfg = loaded
+        .cfg
         .node(&node)
-        .ok_or_else(|| CliError::usage(format!("no [[node]] is named {node:?} in {}", path.display())))?;
+        .ok_or_else(|| CliError::usage(format!("no [[node]] is named {node:?} in {}", loaded.path.display())))?;
     let address = ncfg.address();
-    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
-        return Err(crate::runbook::ReadOnly::new(format!("{} on {node}", args.action.name()), by).into());
-    }
-    let logins = Logins::resolve(&cfg).map_err(CliError::usage)?;
-    let cfg = Arc::new(cfg);
+    loaded.writable(format!("{} on {node}", args.action.name()))?;
+    let logins = crate::cli::start::logins(&loaded.cfg)?;
+    let cfg = Arc::new(loaded.cfg);
     let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(CliError::usage)?;
     let rt = crate::cli::start::runtime()?;
     let polled = rt.block_on(crate::db::read_all(&cfg, &ctx.logins, ctx.timeout));
@@ -302,7 +296,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
     let dialect = polled.get(j).and_then(|p| p.as_ref().ok()).map_or("?", |s| s.dialect.label());
     print_plan(&step, &address, dialect);
     if !args.yes {
-        let live = rt.block_on(engine::check_preconditions(&step, &ctx));
+        let live = rt.block_on(runbook::check_preconditions(&step, &ctx));
         print_conditions("preconditions (checked now)", &live);
         print_conditions("postconditions (checked after running)", &step.postconditions);
         let failed: Vec<&Condition> = live.iter().filter(|c| c.ok != Some(true)).collect();
@@ -327,10 +321,9 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs) -
 
 /// `ringdeck run forget --fork ID`: shows the record; with `--yes --confirm-node NODE` removes
 /// it and audits that.
-fn forget(cfg: &Config, read_only_flag: bool, id: &str, args: &RunArgs) -> Result<i32, CliError> {
-    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
-        return Err(crate::runbook::ReadOnly::new(format!("forgetting fork {id}"), by).into());
-    }
+fn forget(loaded: &crate::cli::start::Loaded, id: &str, args: &RunArgs) -> Result<i32, CliError> {
+    loaded.writable(format!("forgetting fork {id}"))?;
+    let cfg = &loaded.cfg;
     let forks = crate::fork::load_for(cfg).map_err(CliError::failed)?;
     let Some(f) = forks.iter().find(|f| f.id == id).cloned() else {
         let ids: Vec<&str> = forks.iter().map(|f| f.id.as_str()).collect();
@@ -453,7 +446,7 @@ pub(crate) fn execute_printing(
 ) -> Result<i32, CliError> {
     let outcome = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(32);
-        let exec = engine::execute(step, ctx, tx);
+        let exec = runbook::execute(step, ctx, tx);
         let print = async {
             while let Some(p) = rx.recv().await {
                 match p {

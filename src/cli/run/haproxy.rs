@@ -8,14 +8,12 @@ use crate::cli::start::CliError;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::run::{RunArgs, print_conditions};
-use crate::config::login::Logins;
-use crate::config::{self, Config};
+use super::{RunArgs, print_conditions};
 use crate::http::socket::socket_command_within;
 use crate::model::haproxy::parse_csv;
-use crate::runbook::engine::{self, EngineCtx};
 use crate::runbook::haproxy::{plan, socket_of};
 use crate::runbook::step::{Condition, Danger, ServerOp, Step, StepAction};
+use crate::runbook::{self, EngineCtx};
 
 fn print_plan(step: &Step, socket: &Path) {
     println!("{}", step.title);
@@ -38,8 +36,8 @@ fn print_plan(step: &Step, socket: &Path) {
 
 /// Runs a HAProxy server action of `ringdeck run`.
 pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs, op: ServerOp) -> Result<i32, CliError> {
-    let path = config::resolve_path(config_flag).map_err(CliError::usage)?;
-    let cfg = Config::load_cli(&path).map_err(CliError::usage)?;
+    let loaded = crate::cli::start::config(config_flag, read_only_flag)?;
+    let (cfg, path) = (&loaded.cfg, &loaded.path);
     let server = args.server.clone().ok_or(CliError::usage("--server BACKEND/SERVER is required (e.g. web/web1)"))?;
     let haproxy = match (&args.haproxy, cfg.haproxies.as_slice()) {
         (Some(h), _) => h.clone(),
@@ -47,13 +45,10 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs, op:
         (None, []) => return Err(CliError::usage(format!("{} has no [[haproxy]]", path.display()))),
         (None, _) => return Err(CliError::usage("several [[haproxy]] are configured: name one with --haproxy NAME")),
     };
-    let socket = socket_of(&cfg, &haproxy).map_err(CliError::usage)?;
-    if let Some(by) = crate::runbook::ReadOnlyBy::of(read_only_flag, cfg.read_only) {
-        let what = format!("{} {server} on {haproxy}", op.name());
-        return Err(crate::runbook::ReadOnly::new(what, by).into());
-    }
-    let logins = Logins::resolve(&cfg).map_err(CliError::usage)?;
-    let cfg = Arc::new(cfg);
+    let socket = socket_of(cfg, &haproxy).map_err(CliError::usage)?;
+    loaded.writable(format!("{} {server} on {haproxy}", op.name()))?;
+    let logins = crate::cli::start::logins(cfg)?;
+    let cfg = Arc::new(loaded.cfg.clone());
     let ctx = EngineCtx::new(cfg.clone(), Arc::new(logins)).map_err(CliError::usage)?;
     let rt = crate::cli::start::runtime()?;
     let rows = rt
@@ -64,7 +59,7 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs, op:
     let step = plan(&action, &cfg, Some(&rows)).map_err(CliError::failed)?;
     print_plan(&step, &socket);
     if !args.yes {
-        let live = rt.block_on(engine::check_preconditions(&step, &ctx));
+        let live = rt.block_on(runbook::check_preconditions(&step, &ctx));
         print_conditions("preconditions (checked now)", &live);
         print_conditions("postconditions (checked after running)", &step.postconditions);
         let failed: Vec<&Condition> = live.iter().filter(|c| c.ok == Some(false)).collect();
@@ -76,5 +71,5 @@ pub fn run(config_flag: Option<&Path>, read_only_flag: bool, args: &RunArgs, op:
         println!("add --yes to run it");
         return Ok(0);
     }
-    crate::cli::run::execute_printing(&rt, step, &ctx)
+    super::execute_printing(&rt, step, &ctx)
 }

@@ -4,13 +4,15 @@
 //! limit, queue (any queued connection is marked ▲ and critical: seed 002 says never to see one),
 //! rate, 5xx, connection and response errors, last change and downtime. Columns are dropped by
 //! urgency when the pane is narrow; only the rows in view are built, so thousands of servers stay
-//! fast. Zoomed, the selected row's detail ([`super::haproxy_detail`]) is drawn under the table.
+//! fast. Zoomed, the selected row's detail ([`detail`]) is drawn under the table.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+mod detail;
 
 use super::{Ctx, note, scroll_offset};
 use crate::app::collected::{Health, Target};
@@ -315,7 +317,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     if let Some(d) = detail_area {
         let selected = hapview::at(&lists, sel_pos);
-        super::haproxy_detail::draw(f, d, ctx, selected);
+        detail::draw(f, d, ctx, selected);
     }
 }
 
