@@ -326,7 +326,7 @@ fn command_line_shows_errors_in_place() {
     ));
     assert_eq!(
         app.requests,
-        vec![ringdeck::app::state::Request::Plan {
+        vec![ringdeck::app::request::Request::Plan {
             action: ringdeck::runbook::StepAction::Skip { count: 2 },
             node: "node2".into()
         }]
@@ -336,7 +336,7 @@ fn command_line_shows_errors_in_place() {
 // ---- HAProxy and Apache panes ----
 
 use ringdeck::app::action::{Action, Pane, ServerKey};
-use ringdeck::app::state::Request;
+use ringdeck::app::request::Request;
 use ringdeck::model::apache_workers::{in_flight, parse_workers};
 use ringdeck::model::haproxy::parse_info;
 
@@ -583,7 +583,7 @@ fn apache_pane_zoomed_lists_the_request_that_never_finishes() {
 fn queries_pane_zoomed_shows_the_statement_its_explain_and_kills_only_it() {
     use ringdeck::app::action::{Action, Pane};
     use ringdeck::app::queryview::{Explain, QueryKey};
-    use ringdeck::app::state::Request;
+    use ringdeck::app::request::Request;
     let (mut app, now) = state(false, false);
     // Outside the queries pane, x only says where to go.
     app.act(Action::Kill { connection: false });

@@ -10,6 +10,7 @@ pub mod keymap;
 pub mod queryview;
 pub mod quit;
 pub mod repairview;
+pub mod request;
 pub mod state;
 pub mod verify;
 pub mod wizard;

@@ -4,10 +4,7 @@
 //! another statement, and the drill-in's EXPLAIN (asked of the loop, answered off the UI task).
 //! Pure, like `hapview`.
 
-use super::App;
-use super::action::Pane;
 use super::collected::Target;
-use super::state::Request;
 use crate::model::replication::{NodeStatus, Process};
 pub use crate::model::sqltext::explainable;
 
@@ -69,64 +66,6 @@ pub fn visible<'a>(nodes: &'a [Target<NodeStatus>], view: &QueriesView) -> Vec<(
 pub fn selected_position(rows: &[(&str, &Process)], view: &QueriesView) -> usize {
     let found = view.selected.as_ref().and_then(|k| rows.iter().position(|(n, p)| *n == k.node && p.id == k.id));
     found.unwrap_or(view.fallback.min(rows.len().saturating_sub(1)))
-}
-
-impl App {
-    /// The queries pane's rows (filtered, longest first).
-    pub fn query_rows(&self) -> Vec<(&str, &Process)> {
-        visible(&self.data.nodes, &self.queries)
-    }
-
-    /// The selected statement now.
-    pub fn selected_query(&self) -> Option<(&str, &Process)> {
-        let rows = self.query_rows();
-        let pos = selected_position(&rows, &self.queries);
-        rows.get(pos).copied()
-    }
-
-    /// Moves the selection by `delta` rows (clamped), remembered by (node, id).
-    pub(super) fn step_query(&mut self, delta: isize) {
-        let rows = visible(&self.data.nodes, &self.queries);
-        let pos = selected_position(&rows, &self.queries);
-        let new = if rows.is_empty() { 0 } else { pos.saturating_add_signed(delta).min(rows.len() - 1) };
-        let key = rows.get(new).map(|(n, p)| QueryKey { node: n.to_string(), id: p.id });
-        self.queries.fallback = new;
-        self.queries.selected = key;
-        self.selected[Pane::Queries.index()] = new;
-        self.ask_explain();
-    }
-
-    /// While the queries pane is zoomed (the drill-in shows), asks for the selected SELECT's plan
-    /// once per statement.
-    pub(super) fn ask_explain(&mut self) {
-        if !(self.zoom && self.focus == Pane::Queries) {
-            return;
-        }
-        let Some((node, p)) = self.selected_query() else { return };
-        if !explainable(&p.info) {
-            return;
-        }
-        let key = QueryKey { node: node.to_string(), id: p.id };
-        let statement = p.info.clone();
-        let db = p.db.clone();
-        if self.queries.explain.as_ref().is_some_and(|e| e.key == key && e.statement == statement) {
-            return;
-        }
-        self.queries.explain =
-            Some(Explain { key: key.clone(), statement: statement.clone(), result: Err("EXPLAIN running…".into()) });
-        self.requests.push(Request::Explain { node: key.node.clone(), id: key.id, db, sql: statement });
-    }
-
-    /// What an EXPLAIN answered (ignored when the drill-in moved on).
-    pub fn explained(&mut self, e: Explain) -> bool {
-        match &self.queries.explain {
-            Some(cur) if cur.key == e.key && cur.statement == e.statement => {
-                self.queries.explain = Some(e);
-                true
-            }
-            _ => false,
-        }
-    }
 }
 
 #[cfg(test)]

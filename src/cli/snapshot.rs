@@ -72,7 +72,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         app.verify.running = Some((0, String::new()));
         app.verify_done(0, report.clone());
         if let (Ok(r), true) =
-            (&report, app.requests.iter().any(|q| matches!(q, crate::app::state::Request::PlanRepair { .. })))
+            (&report, app.requests.iter().any(|q| matches!(q, crate::app::request::Request::PlanRepair { .. })))
         {
             let forks = crate::fork::load_for(&cfg_for_wizard).unwrap_or_default();
             let p = crate::repair::Prefer::Default;
@@ -91,7 +91,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     }
     if o.inspect {
         app.open_inspector();
-        if let Some(crate::app::state::Request::Inspect { id, node }) = app.requests.pop() {
+        if let Some(crate::app::request::Request::Inspect { id, node }) = app.requests.pop() {
             let r = rt.block_on(crate::inspect::conflict::inspect(
                 &cfg_for_wizard,
                 &logins,

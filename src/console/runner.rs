@@ -9,7 +9,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::Message;
 use crate::app::App;
-use crate::app::state::Request;
+use crate::app::request::Request;
 use crate::app::wizard::{Wizard, WizardRequest};
 use crate::config::Config;
 use crate::recover::{self, RecoveryState};
