@@ -4,6 +4,7 @@
 //! resume). `--abort` says where the backups are and how to go back, then forgets the wizard.
 
 use crate::cli::start::CliError;
+use crate::config::login::Logins;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -76,73 +77,8 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     let cfg = Arc::new(loaded.cfg);
     let rt = crate::cli::start::runtime()?;
     let mut st = match saved {
-        Some(st) => {
-            if let Some(n) = &args.rejoin
-                && st.procedure
-                    != (Procedure::Rejoin { node: n.clone(), donor: args.donor.clone().unwrap_or_default() })
-            {
-                return Err(CliError::new(
-                    2,
-                    format!(
-                        "a saved wizard ({}) is at {}: finish it, or forget it with --abort",
-                        crate::recover::procedure_name(&st.procedure),
-                        st.position()
-                    ),
-                ));
-            }
-            println!(
-                "resuming the saved wizard ({}, started {}) at {}",
-                crate::recover::procedure_name(&st.procedure),
-                st.started,
-                st.position()
-            );
-            if st.interrupted {
-                println!("step {} was interrupted; it runs again from its start", st.current + 1);
-            }
-            st
-        }
-        None => {
-            let polled = rt.block_on(crate::db::read_all(&cfg, &logins, cfg.timeout.0));
-            let statuses: Vec<(&str, Option<&NodeStatus>)> =
-                cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
-            for (n, p) in cfg.nodes.iter().zip(&polled) {
-                if let Err(e) = p {
-                    println!("note: {} does not answer: {e}", n.name());
-                }
-            }
-            match (&args.rejoin, &args.donor) {
-                (Some(node), Some(donor)) => {
-                    crate::recover::new_rejoin(&cfg, &statuses, &path, node, donor).map_err(CliError::failed)?
-                }
-                _ => {
-                    if let Some(s) = &args.source
-                        && cfg.node(s).is_none()
-                    {
-                        return Err(CliError::usage(format!("--source {s}: no such node")));
-                    }
-                    let st = crate::recover::new_rebuild(&cfg, &statuses, &path, args.source.clone())
-                        .map_err(CliError::usage)?;
-                    if args.source.is_none() {
-                        match crate::recover::propose_source(&cfg, &statuses) {
-                            Some((n, why)) => {
-                                println!("most complete data: {n}");
-                                for w in why {
-                                    println!("  {w}");
-                                }
-                            }
-                            None => {
-                                println!("the model proposes no source (the ring is not broken?): pass --source NODE")
-                            }
-                        }
-                    }
-                    println!("ring to rebuild ({}):", crate::recover::plan_upstreams(&cfg, &statuses).1);
-                    for (d, u) in &st.upstreams {
-                        println!("  {u} -> {d}");
-                    }
-                    st
-                }
-            }
-        }
+        Some(st) => resume(st, args)?,
+        None => plan_new(&cfg, &logins, &rt, &path, args)?,
     };
     if let (Some(s), Procedure::Rebuild) = (&args.source, &st.procedure)
         && st.current <= 2
@@ -157,26 +93,105 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
     }
     let destructive_left = st.steps[st.current.min(st.steps.len())..].iter().any(|k| k.destructive());
     if destructive_left && (st.source.is_none() || args.confirm_node != st.source) {
-        return Err(CliError::new(
-            2,
-            format!(
-                "the remaining steps destroy data on every node but the source: pass --yes --confirm-node {}",
-                st.source.as_deref().unwrap_or("SOURCE (choose one with --source)")
-            ),
-        ));
+        return Err(CliError::usage(format!(
+            "the remaining steps destroy data on every node but the source: pass --yes --confirm-node {}",
+            st.source.as_deref().unwrap_or("SOURCE (choose one with --source)")
+        )));
     }
     let mut ctx = Ctx::new(cfg.clone(), logins, state_path.clone()).map_err(CliError::usage)?;
     ctx.maint = !args.no_maint;
     ctx.server_wait = std::time::Duration::from_secs(args.server_wait.max(1));
     ctx.accepted = accepted_keys(&cfg, &args.accept_host_keys);
     state::save(&state_path, &st).map_err(CliError::usage)?;
-    let limit = args.steps.unwrap_or(usize::MAX);
+    let code = run_steps(&rt, &ctx, &mut st, args.steps.unwrap_or(usize::MAX));
+    if code == 0 && st.done() {
+        let _ = state::clear(&state_path);
+        println!("recovery complete: {}", crate::recover::procedure_name(&st.procedure));
+    }
+    Ok(code)
+}
+
+/// A saved wizard resumed (a different `--rejoin` is refused: one wizard at a time).
+fn resume(st: RecoveryState, args: &RecoverArgs) -> Result<RecoveryState, CliError> {
+    if let Some(n) = &args.rejoin
+        && st.procedure != (Procedure::Rejoin { node: n.clone(), donor: args.donor.clone().unwrap_or_default() })
+    {
+        return Err(CliError::usage(format!(
+            "a saved wizard ({}) is at {}: finish it, or forget it with --abort",
+            crate::recover::procedure_name(&st.procedure),
+            st.position()
+        )));
+    }
+    println!(
+        "resuming the saved wizard ({}, started {}) at {}",
+        crate::recover::procedure_name(&st.procedure),
+        st.started,
+        st.position()
+    );
+    if st.interrupted {
+        println!("step {} was interrupted; it runs again from its start", st.current + 1);
+    }
+    Ok(st)
+}
+
+/// A new wizard planned from one read of every node: a rejoin, or a rebuild from `--source` or
+/// from the node the model finds most complete (printed with its evidence).
+fn plan_new(
+    cfg: &Config,
+    logins: &Logins,
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    args: &RecoverArgs,
+) -> Result<RecoveryState, CliError> {
+    let polled = rt.block_on(crate::db::read_all(cfg, logins, cfg.timeout.0));
+    let statuses: Vec<(&str, Option<&NodeStatus>)> =
+        cfg.nodes.iter().zip(&polled).map(|(n, p)| (n.name(), p.as_ref().ok())).collect();
+    for (n, p) in cfg.nodes.iter().zip(&polled) {
+        if let Err(e) = p {
+            println!("note: {} does not answer: {e}", n.name());
+        }
+    }
+    match (&args.rejoin, &args.donor) {
+        (Some(node), Some(donor)) => {
+            crate::recover::new_rejoin(cfg, &statuses, path, node, donor).map_err(CliError::failed)
+        }
+        _ => {
+            if let Some(s) = &args.source
+                && cfg.node(s).is_none()
+            {
+                return Err(CliError::usage(format!("--source {s}: no such node")));
+            }
+            let st = crate::recover::new_rebuild(cfg, &statuses, path, args.source.clone()).map_err(CliError::usage)?;
+            if args.source.is_none() {
+                match crate::recover::propose_source(cfg, &statuses) {
+                    Some((n, why)) => {
+                        println!("most complete data: {n}");
+                        for w in why {
+                            println!("  {w}");
+                        }
+                    }
+                    None => {
+                        println!("the model proposes no source (the ring is not broken?): pass --source NODE")
+                    }
+                }
+            }
+            println!("ring to rebuild ({}):", crate::recover::plan_upstreams(cfg, &statuses).1);
+            for (d, u) in &st.upstreams {
+                println!("  {u} -> {d}");
+            }
+            Ok(st)
+        }
+    }
+}
+
+/// Runs at most `limit` steps of `st`, printing what each reports; the exit code.
+fn run_steps(rt: &tokio::runtime::Runtime, ctx: &Ctx, st: &mut RecoveryState, limit: usize) -> i32 {
     let mut ran = 0;
-    let code = rt.block_on(async {
+    rt.block_on(async {
         while !st.done() && ran < limit {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             // The sender goes with the step, so the printer ends when the step does.
-            let st_ref = &mut st;
+            let st_ref = &mut *st;
             let ctx_ref = &ctx;
             let step = async move { exec::run_next(ctx_ref, st_ref, &tx).await };
             let print = async {
@@ -207,12 +222,7 @@ fn run_inner(config_flag: Option<&Path>, read_only_flag: bool, args: &RecoverArg
             println!("OK: {summary}");
         }
         0
-    });
-    if code == 0 && st.done() {
-        let _ = state::clear(&state_path);
-        println!("recovery complete: {}", crate::recover::procedure_name(&st.procedure));
-    }
-    Ok(code)
+    })
 }
 
 /// `--accept-host-key` fingerprints (every flag counts) apply to every configured SSH host: an

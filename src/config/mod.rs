@@ -120,6 +120,10 @@ impl Config {
         Ok(cfg)
     }
 
+    // Long on purpose: a list of independent checks, a few lines each, in the order of the config
+
+    // reference.
+
     fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
         let err = |span: Option<Range<usize>>, key: &str, message: String| ConfigError {
             path: path.to_path_buf(),

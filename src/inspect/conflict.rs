@@ -121,6 +121,8 @@ pub async fn inspect(cfg: &Config, logins: &Logins, node: &str, timeout: Duratio
 }
 
 #[allow(clippy::too_many_arguments)] // the inspection's shared reads, passed down rather than re-read
+// Long on purpose: one pipeline (the failing event, its key, every node's row, the other direction of a
+// double break) over the same sessions.
 async fn conflict(
     cfg: &Config,
     logins: &Logins,

@@ -142,6 +142,8 @@ fn seen_of(c: &Conflict, i: usize) -> &Seen {
 
 /// Plans `keep` for the inspection (pure; `new_key` is the free key for `both`, found by the
 /// caller).
+// Long on purpose: each way to keep (event, local, both, delete) builds its writes and link steps from the
+// same facts of the inspection; apart they would pass all of them around.
 pub fn plan(ins: &Inspection, keep: Keep, new_key: Option<Key>) -> Result<Resolution, String> {
     let c = ins.conflicts.first().ok_or("nothing to resolve: no stopped link")?;
     let meta = c.meta.clone().ok_or("the conflicting table could not be read")?;
@@ -366,22 +368,59 @@ pub async fn prepare(cfg: &Config, logins: &Logins, ins: &Inspection, keep: Keep
     plan(ins, keep, new_key)
 }
 
-/// Runs a planned resolution (never one with refusals, nor read-only).
+/// What a running resolution reports: each line goes to the progress channel and the outcome.
+struct Report {
+    progress: Option<UnboundedSender<String>>,
+    lines: Vec<String>,
+}
+
+impl Report {
+    fn say(&mut self, l: String) {
+        send(&self.progress, l.clone());
+        self.lines.push(l);
+    }
+
+    fn stop(self, summary: String) -> Outcome {
+        Outcome { summary, lines: self.lines, ..Outcome::default() }
+    }
+}
+
+/// Runs a planned resolution (never one with refusals, nor read-only): checks that every link is
+/// still stopped where it was inspected, writes the rows (per node one transaction, unlogged),
+/// skips and starts the links, waits for the ring, and compares the key on every node.
 pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<UnboundedSender<String>>) -> Outcome {
-    let mut lines = Vec::new();
-    let say = |l: String, lines: &mut Vec<String>| {
-        send(&progress, l.clone());
-        lines.push(l);
-    };
+    let mut out = Report { progress, lines: Vec::new() };
     if ctx.read_only {
-        let summary = crate::runbook::ReadOnly::console("the resolution").to_string();
-        return Outcome { summary, ..Outcome::default() };
+        return out.stop(crate::runbook::ReadOnly::console("the resolution").to_string());
     }
     if !res.refusals.is_empty() {
-        return Outcome { summary: format!("refused: {}", res.refusals.join("; ")), ..Outcome::default() };
+        return out.stop(format!("refused: {}", res.refusals.join("; ")));
     }
+    if let Err(e) = still_stopped(res, ctx).await {
+        return out.stop(e);
+    }
+    if !write_rows(res, ctx, &mut out).await {
+        return out.stop("stopped: a node's statements failed (rolled back); no link was touched".into());
+    }
+    if let Err(e) = move_links(res, ctx, &mut out).await {
+        return out.stop(e);
+    }
+    let all_equal = compare_after(res, ctx, &mut out).await;
+    let polled = crate::db::read_all(&ctx.cfg, &ctx.logins, ctx.timeout).await;
+    let running =
+        polled.iter().all(|p| p.as_ref().is_ok_and(|s| s.links.iter().all(|l| l.sql_running && l.last_sql_errno == 0)));
+    let summary = format!(
+        "{}: {}; {}",
+        res.keep.word(),
+        if running { "every link running" } else { "NOT every link running" },
+        if all_equal { "the key is equal on every node" } else { "the key still differs" }
+    );
+    Outcome { ok: all_equal && running, summary, lines: out.lines }
+}
+
+/// Live: each link is still stopped on the same error at the same coordinates.
+async fn still_stopped(res: &Resolution, ctx: &EngineCtx) -> Result<(), String> {
     let cfg = &ctx.cfg;
-    // Live: each link still stopped on the same error at the same coordinates.
     let polled = crate::db::read_all(cfg, &ctx.logins, ctx.timeout).await;
     for l in &res.links {
         let (LinkAct::Skip { node, at, errno } | LinkAct::Start { node, at, errno }) = l;
@@ -392,15 +431,18 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
             })
         });
         if !still {
-            return Outcome {
-                summary: format!(
-                    "refused: {node} is no longer stopped on {errno} at {at}; inspect again. Nothing was changed"
-                ),
-                ..Outcome::default()
-            };
+            return Err(format!(
+                "refused: {node} is no longer stopped on {errno} at {at}; inspect again. Nothing was changed"
+            ));
         }
     }
-    // The row statements, per node one transaction, each row re-read FOR UPDATE first.
+    Ok(())
+}
+
+/// The row statements, per node one transaction, each row re-read FOR UPDATE first; per node an
+/// audit record written (started) before its first statement, then ended. Whether all committed.
+async fn write_rows(res: &Resolution, ctx: &EngineCtx, out: &mut Report) -> bool {
+    let cfg = &ctx.cfg;
     let started = Instant::now();
     let time = crate::fmt::rfc3339(SystemTime::now());
     let targets: Vec<usize> = {
@@ -408,7 +450,6 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         v.dedup();
         v
     };
-    // Per node, its record: written (started) before its first statement, then ended.
     let record = |i: usize, mine: &[&Write]| {
         AuditRecord::new(
             time.clone(),
@@ -440,7 +481,7 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         }
     }))
     .await;
-    let mut failed = false;
+    let mut all = true;
     for (i, mine, r, rec, id) in results {
         let name = &res.nodes[i];
         let rec = AuditRecord {
@@ -455,21 +496,20 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         let log = ctx.audit.clone();
         let _ = tokio::task::spawn_blocking(move || log.append(&rec)).await;
         match r {
-            Ok(()) => say(format!("{name}: {} statement(s) committed (sql_log_bin = 0)", mine.len()), &mut lines),
+            Ok(()) => out.say(format!("{name}: {} statement(s) committed (sql_log_bin = 0)", mine.len())),
             Err(e) => {
-                failed = true;
-                say(format!("{name}: FAILED, rolled back: {e}"), &mut lines);
+                all = false;
+                out.say(format!("{name}: FAILED, rolled back: {e}"));
             }
         }
     }
-    if failed {
-        return Outcome {
-            summary: "stopped: a node's statements failed (rolled back); no link was touched".into(),
-            lines,
-            ..Outcome::default()
-        };
-    }
-    // Skips first (the losing events), then starts (the winning one applies and travels).
+    all
+}
+
+/// Skips first (the losing events), then starts (the winning one applies and travels), each a
+/// runbook step planned from a fresh read, run and audited by the engine.
+async fn move_links(res: &Resolution, ctx: &EngineCtx, out: &mut Report) -> Result<(), String> {
+    let cfg = &ctx.cfg;
     for l in &res.links {
         let (action, node) = match l {
             LinkAct::Skip { node, .. } => (StepAction::Skip { count: 1 }, node),
@@ -481,20 +521,26 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         let step = match crate::runbook::plan(&action, node, cfg, &statuses) {
             Ok(s) => s,
             Err(e) => {
-                say(format!("{node}: cannot plan it: {e}"), &mut lines);
-                return Outcome { summary: format!("stopped at {node}: {e}"), lines, ..Outcome::default() };
+                out.say(format!("{node}: cannot plan it: {e}"));
+                return Err(format!("stopped at {node}: {e}"));
             }
         };
         let (tx, _rx) = tokio::sync::mpsc::channel(64);
         let o = crate::runbook::execute(step, ctx, tx).await;
-        say(o.summary.clone(), &mut lines);
+        out.say(o.summary.clone());
         if !o.ok {
-            return Outcome { summary: format!("stopped: {}", o.summary), lines, ..Outcome::default() };
+            return Err(format!("stopped: {}", o.summary));
         }
     }
-    // Everything applied around the ring, then the key (and the moved key) on every node.
+    Ok(())
+}
+
+/// Once everything went around the ring, the key (and the moved key) compared on every node;
+/// a fork record the key covers is cleared when equal. Whether every key is equal.
+async fn compare_after(res: &Resolution, ctx: &EngineCtx, out: &mut Report) -> bool {
+    let cfg = &ctx.cfg;
     if let Err(e) = crate::repair::prepare::catch_up(cfg, &ctx.logins, Duration::from_secs(30)).await {
-        say(format!("the ring did not catch up: {e}"), &mut lines);
+        out.say(format!("the ring did not catch up: {e}"));
     }
     let mut readers: Vec<Node> =
         join_all((0..cfg.nodes.len()).map(|i| open(cfg, &ctx.logins, i, ctx.statement_timeout, Session::ReadOnly)))
@@ -507,7 +553,7 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         let equal = !seen.iter().any(|s| matches!(s, Seen::Unknown(_))) && crcs.windows(2).all(|w| w[0] == w[1]);
         all_equal &= equal;
         let what = format!("{} {}", res.meta.name(), res.meta.key_text(k));
-        say(if equal { format!("{what}: equal on every node") } else { format!("{what}: STILL DIFFERS") }, &mut lines);
+        out.say(if equal { format!("{what}: equal on every node") } else { format!("{what}: STILL DIFFERS") });
     }
     for r in &mut readers {
         r.close().await;
@@ -516,21 +562,11 @@ pub async fn apply(res: &Resolution, ctx: &EngineCtx, progress: Option<Unbounded
         let table = res.meta.name();
         if let Ok(gone) = crate::fork::settle(&p, |f| f.covers(&table, &res.key)) {
             for f in gone {
-                say(format!("fork {} cleared", f.id), &mut lines);
+                out.say(format!("fork {} cleared", f.id));
             }
         }
     }
-    let polled = crate::db::read_all(cfg, &ctx.logins, ctx.timeout).await;
-    let running =
-        polled.iter().all(|p| p.as_ref().is_ok_and(|s| s.links.iter().all(|l| l.sql_running && l.last_sql_errno == 0)));
-    let ok = all_equal && running;
-    let summary = format!(
-        "{}: {}; {}",
-        res.keep.word(),
-        if running { "every link running" } else { "NOT every link running" },
-        if all_equal { "the key is equal on every node" } else { "the key still differs" }
-    );
-    Outcome { ok, summary, lines }
+    all_equal
 }
 
 /// One node's statements in one transaction; a row that changed since the plan rolls it back.

@@ -240,6 +240,8 @@ fn split_csv(line: &str) -> Vec<Cow<'_, str>> {
 
 /// Parses the CSV. A line cut short (a truncated answer) is skipped, not fatal: the next poll
 /// has it whole.
+// Long on purpose: one pass over the header and the rows; every column lookup sits beside the field it
+// fills.
 pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines.next().ok_or("empty stats output")?;

@@ -170,6 +170,8 @@ fn reported(t: &TableReport, key: &Key, names: &[String]) -> Vec<Option<Option<u
 }
 
 /// Plans the repair of every differing key `report` lists. `Err` only when nothing can be tried.
+// Long on purpose: one pipeline (read the ring, wait until every write went around, re-read the keys, drop
+// settled ones, plan) whose stages share the sessions and the progress channel.
 pub async fn prepare(
     cfg: &Config,
     logins: &Logins,

@@ -53,6 +53,8 @@ async fn binlogs(nodes: &mut [Node]) -> Vec<Option<BinlogPos>> {
 ///
 /// Nodes that cannot be reached are reported (and make the result unequal), not an error; `Err`
 /// only when nothing can be tried (no `[[node]]`, bad options). `progress` gets one line per stage.
+// Long on purpose: the passes of a verify in order (checksums, chunks, rows), sharing the sessions and the
+// report.
 pub async fn verify(
     cfg: &Config,
     logins: &Logins,

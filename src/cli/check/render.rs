@@ -94,6 +94,7 @@ pub(super) fn on_off(v: Option<bool>, on: &str, off: &str) -> String {
 }
 
 /// The human format: nodes, ring, links, findings worst first, then the recommendation.
+// Long on purpose: the text report printed top to bottom, section by section.
 pub(super) fn text(r: &Report) -> String {
     let mut out = format!("ringdeck check: {} - {}\n", state_word(r.state), one_line(&r.summary));
     if r.error.is_some() {

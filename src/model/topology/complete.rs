@@ -98,6 +98,10 @@ pub(super) fn gtid_evidence(nodes: &[NodeInput<'_>], g: &[(usize, String, BTreeM
     ev
 }
 
+// Long on purpose: the ring walk and its evidence lines; the order of the rules is the explanation shown
+
+// to the operator.
+
 pub(super) fn most_complete(nodes: &[NodeInput<'_>], links: &[Link], shape: &Shape) -> Option<MostComplete> {
     let n = nodes.len();
     let g = gtids(nodes);

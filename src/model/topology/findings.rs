@@ -146,6 +146,10 @@ pub(super) fn link_findings(nodes: &[NodeInput<'_>], links: &[Link], th: &Thresh
     }
 }
 
+// Long on purpose: independent checks of the nodes' settings (server ids, auto-increment, binlog, GTID
+
+// domains), one after the other.
+
 pub(super) fn config_findings(nodes: &[NodeInput<'_>], out: &mut Vec<Finding>) {
     let with: Vec<(usize, &NodeStatus)> =
         nodes.iter().enumerate().filter_map(|(i, n)| n.status.map(|s| (i, s))).collect();

@@ -25,6 +25,7 @@ fn secs(v: Option<u64>) -> String {
 }
 
 /// The lines describing `r` (of instance `instance`).
+// Long on purpose: one table of a server's fields in the order they are shown.
 pub fn lines(r: &StatRow, instance: &str, ctx: &Ctx) -> Vec<Line<'static>> {
     let t = ctx.theme;
     let label = |s: &str| Span::styled(format!("{s:<9}"), t.label);
