@@ -31,7 +31,7 @@ pub struct VerifyView {
 }
 
 impl VerifyView {
-    pub fn new(result: &Result<Report, String>) -> VerifyView {
+    pub fn new(result: &Result<Report, crate::verify::VerifyError>) -> VerifyView {
         match result {
             Ok(r) => VerifyView {
                 equal: r.equal,

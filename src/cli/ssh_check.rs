@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{self, Config, NodeConfig};
+use crate::config::{Config, NodeConfig};
 use crate::ssh::{HostKeyPolicy, Session, SshError, SshTarget, connect};
 
 /// `ringdeck ssh-check` options (`--config` is the global one).
@@ -194,8 +194,7 @@ pub fn run(config_flag: Option<&Path>, args: &SshCheckArgs) -> i32 {
 }
 
 fn run_inner(config_flag: Option<&Path>, args: &SshCheckArgs) -> Result<(String, bool), String> {
-    let path = config::resolve_path(config_flag)?;
-    let cfg = Config::load_cli(&path).map_err(|e| e.to_string())?;
+    let cfg = crate::cli::start::config(config_flag, false).map_err(|e| e.message)?.cfg;
     let policy = if args.accept_new.is_empty() {
         HostKeyPolicy::Strict
     } else {

@@ -5,8 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::login::Logins;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::verify::{Report, VerifyOpts, json, text};
 
 /// Output formats.
@@ -66,8 +65,8 @@ impl VerifyArgs {
 }
 
 fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, String> {
-    let path = config::resolve_path(config_flag)?;
-    let cfg = Config::load_cli(&path).map_err(|e| e.to_string())?;
+    // A verify only reads: `--read-only` changes nothing here.
+    let cfg = crate::cli::start::config(config_flag, false).map_err(|e| e.message)?.cfg;
     let report = verify_with_progress(&cfg, args)?;
     let (eq, all) = report.equal_tables();
     match crate::fork::settle_after_verify(&cfg, &eq, all) {
@@ -82,7 +81,7 @@ fn gather(config_flag: Option<&Path>, args: &VerifyArgs) -> Result<Report, Strin
 }
 
 fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, String> {
-    let logins = Logins::resolve(cfg)?;
+    let logins = crate::cli::start::logins(cfg).map_err(|e| e.message)?;
     let rt = crate::cli::start::runtime().map_err(|e| e.message)?;
     let opts = args.opts();
     rt.block_on(async {
@@ -96,7 +95,7 @@ fn verify_with_progress(cfg: &Config, args: &VerifyArgs) -> Result<Report, Strin
             }
         };
         let (report, ()) = tokio::join!(crate::verify::verify(cfg, &logins, &opts, Some(tx)), print);
-        report
+        report.map_err(|e| e.to_string())
     })
 }
 

@@ -27,7 +27,7 @@ pub enum TaskEvent {
     /// A progress line of verify `id`.
     VerifyProgress(u64, String),
     /// Verify `id` finished.
-    VerifyDone(u64, Box<Result<crate::verify::Report, String>>),
+    VerifyDone(u64, Box<Result<crate::verify::Report, crate::verify::VerifyError>>),
     /// An EXPLAIN for the queries drill-in.
     Explain(Box<crate::app::queryview::Explain>),
     /// The inspection for inspector `id`.

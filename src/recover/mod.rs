@@ -294,7 +294,9 @@ pub(crate) async fn verify_ring(
     tx: &tokio::sync::mpsc::UnboundedSender<Event>,
 ) -> Result<(bool, Vec<String>), String> {
     let _ = tx.send(Event::Line("verify: comparing table checksums on every node".into()));
-    let report = crate::verify::verify(&ctx.cfg, &ctx.logins, &crate::verify::VerifyOpts::default(), None).await?;
+    let report = crate::verify::verify(&ctx.cfg, &ctx.logins, &crate::verify::VerifyOpts::default(), None)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok((report.all_equal(), crate::verify::text(&report).lines().map(str::to_string).collect()))
 }
 

@@ -23,7 +23,7 @@ pub use report::{
     ChunkNode, ChunkReport, MissingSchema, NodeReport, NodeTable, Report, RowNode, RowReport, RowState, TableReport,
     TableStatus,
 };
-pub use run::verify;
+pub use run::{VerifyError, verify};
 
 /// Key values per chunk in pass 2 unless told otherwise.
 pub const DEFAULT_CHUNK_SIZE: u64 = 1000;

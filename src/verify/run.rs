@@ -49,6 +49,18 @@ async fn binlogs(nodes: &mut [Node]) -> Vec<Option<BinlogPos>> {
         .collect()
 }
 
+/// Why a verify did not start (everything found while it runs is in the [`Report`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the config names no [[node]] to verify")]
+    NoNodes,
+    #[error("--chunk-size must be at least 1")]
+    ChunkSize,
+    /// A `--table` that is not `DB.TABLE`.
+    #[error("{0}")]
+    Table(String),
+}
+
 /// Compares the schemas and tables chosen by `opts` on every node of `cfg`.
 ///
 /// Nodes that cannot be reached are reported (and make the result unequal), not an error; `Err`
@@ -60,16 +72,20 @@ pub async fn verify(
     logins: &Logins,
     opts: &VerifyOpts,
     progress: Option<UnboundedSender<String>>,
-) -> Result<Report, String> {
+) -> Result<Report, VerifyError> {
     let started = Instant::now();
     if cfg.nodes.is_empty() {
-        return Err("the config names no [[node]] to verify".into());
+        return Err(VerifyError::NoNodes);
     }
     if opts.chunk_size == 0 {
-        return Err("--chunk-size must be at least 1".into());
+        return Err(VerifyError::ChunkSize);
     }
-    let named_tables =
-        opts.tables.iter().map(|t| compare::parse_table(t)).collect::<Result<Vec<(String, String)>, String>>()?;
+    let named_tables = opts
+        .tables
+        .iter()
+        .map(|t| compare::parse_table(t))
+        .collect::<Result<Vec<(String, String)>, String>>()
+        .map_err(VerifyError::Table)?;
     let query_t = opts.query_timeout.unwrap_or_else(|| (cfg.timeout.0 * 20).max(Duration::from_secs(60)));
 
     send(&progress, format!("connecting to {} node(s)", cfg.nodes.len()));

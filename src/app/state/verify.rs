@@ -36,7 +36,7 @@ impl App {
     }
 
     /// Verify `id` finished: open its result, or keep it for `V` when another dialog is open.
-    pub fn verify_done(&mut self, id: u64, result: Result<Report, String>) -> bool {
+    pub fn verify_done(&mut self, id: u64, result: Result<Report, crate::verify::VerifyError>) -> bool {
         if !matches!(self.verify.running, Some((rid, _)) if rid == id) {
             return false;
         }
@@ -54,7 +54,7 @@ impl App {
         } else {
             let summary = match &result {
                 Ok(r) => r.summary.clone(),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             };
             self.message = Some(format!("verify done: {summary} (V shows it)"));
             self.verify.unseen = Some(Box::new(view));
