@@ -200,10 +200,10 @@ pub fn load_for(config: &crate::config::Config) -> Result<Vec<Fork>, String> {
 
 fn save(path: &Path, forks: &Forks) -> Result<(), String> {
     if forks.forks.is_empty() {
-        return crate::statefile::remove(path);
+        return Ok(crate::statefile::remove(path)?);
     }
     let text = serde_json::to_string_pretty(forks).map_err(|e| format!("cannot encode the fork records: {e}"))?;
-    crate::statefile::write_atomic(path, text.as_bytes())
+    Ok(crate::statefile::write_atomic(path, text.as_bytes())?)
 }
 
 /// Loads, changes and saves the records (a short read-modify-write; the file is tiny).

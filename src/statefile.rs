@@ -5,6 +5,28 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// A state file that could not be created, written, read or removed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}: {source}", .path.display())]
+pub struct StateFileError {
+    /// What was being done: `create`, `write`, `rename into place`, ...
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl From<StateFileError> for String {
+    fn from(e: StateFileError) -> String {
+        e.to_string()
+    }
+}
+
+fn fail(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateFileError {
+    let path = path.to_path_buf();
+    move |source| StateFileError { action, path, source }
+}
+
 /// `$XDG_STATE_HOME/ringdeck/<kind>/<hash of the config's absolute path>.json`: one file per
 /// config, so two consoles on two rings never share a file.
 pub fn for_config(kind: &str, config: &Path) -> Option<PathBuf> {
@@ -20,44 +42,33 @@ pub fn for_config(kind: &str, config: &Path) -> Option<PathBuf> {
 
 /// Creates `dir` (and its parents) private to this user: mode 700 for what it creates, and the
 /// directory itself made 700 when it exists with a wider mode (whoever created it first).
-pub fn private_dir(dir: &Path) -> Result<(), String> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot stat {}: {e}", dir.display()))?;
+pub fn private_dir(dir: &Path) -> Result<(), StateFileError> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(fail("create", dir))?;
+    let meta = std::fs::metadata(dir).map_err(fail("stat", dir))?;
     if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail("make private", dir))?;
     }
     Ok(())
 }
 
 /// Opens `path` for appending, created with mode 600 in a private directory; an existing file
 /// with a wider mode is made 600.
-pub fn open_private_append(path: &Path) -> Result<std::fs::File, String> {
+pub fn open_private_append(path: &Path) -> Result<std::fs::File, StateFileError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private_dir(dir)?;
     }
-    let f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let meta = f.metadata().map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    let f = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).map_err(fail("open", path))?;
+    let meta = f.metadata().map_err(fail("stat", path))?;
     if meta.permissions().mode() & 0o077 != 0 {
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot make {} private: {e}", path.display()))?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(fail("make private", path))?;
     }
     Ok(f)
 }
 
 /// Writes `text` to `path` atomically (temp file, fsync, rename, fsync of the directory), mode
 /// 600 in a directory of mode 700.
-pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), String> {
-    let dir = path.parent().ok_or_else(|| format!("{} has no parent directory", path.display()))?;
+pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), StateFileError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     private_dir(dir)?;
     let tmp = path.with_extension("json.tmp");
     let mut f = std::fs::OpenOptions::new()
@@ -66,9 +77,9 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), String> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(text).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {} into place: {e}", tmp.display()))?;
+        .map_err(fail("write", &tmp))?;
+    f.write_all(text).and_then(|_| f.sync_all()).map_err(fail("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(fail("rename into place", &tmp))?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -76,11 +87,11 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), String> {
 }
 
 /// Removes a file; one that is not there is fine.
-pub fn remove(path: &Path) -> Result<(), String> {
+pub fn remove(path: &Path) -> Result<(), StateFileError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
+        Err(e) => Err(fail("remove", path)(e)),
     }
 }
 

@@ -9,6 +9,22 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another console or `ringdeck recover` holds it (`holder` says which, from the lock file).
+    #[error("the recovery wizard is already open in {holder}: one wizard at a time (finish or quit it there)")]
+    Held { holder: String },
+    #[error(transparent)]
+    File(#[from] crate::statefile::StateFileError),
+}
+
+impl From<LockError> for String {
+    fn from(e: LockError) -> String {
+        e.to_string()
+    }
+}
+
 /// A held lock; dropping it releases it.
 #[derive(Debug)]
 pub struct WizardLock {
@@ -23,7 +39,7 @@ pub fn lock_path(state: &Path) -> PathBuf {
 
 impl WizardLock {
     /// Takes the lock, or says who holds it.
-    pub fn acquire(state: &Path) -> Result<WizardLock, String> {
+    pub fn acquire(state: &Path) -> Result<WizardLock, LockError> {
         let path = lock_path(state);
         if let Some(dir) = path.parent() {
             crate::statefile::private_dir(dir)?;
@@ -35,19 +51,20 @@ impl WizardLock {
             .truncate(false)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            .map_err(|source| crate::statefile::StateFileError { action: "open", path: path.clone(), source })?;
         let mut holder = String::new();
         let _ = f.read_to_string(&mut holder);
         let mut held = match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
             Ok(l) => l,
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
                 let who = holder.trim();
-                let who = if who.is_empty() { "another ringdeck".to_string() } else { who.to_string() };
-                return Err(format!(
-                    "the recovery wizard is already open in {who}: one wizard at a time (finish or quit it there)"
-                ));
+                let holder = if who.is_empty() { "another ringdeck".to_string() } else { who.to_string() };
+                return Err(LockError::Held { holder });
             }
-            Err((_, e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+            Err((_, e)) => {
+                let source = std::io::Error::from(e);
+                return Err(crate::statefile::StateFileError { action: "lock", path, source }.into());
+            }
         };
         let me = format!(
             "ringdeck pid {} on {}, since {}",
@@ -69,7 +86,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let state = dir.path().join("recovery/x.json");
         let first = WizardLock::acquire(&state).expect("free");
-        let e = WizardLock::acquire(&state).expect_err("held");
+        let e = WizardLock::acquire(&state).expect_err("held").to_string();
         assert!(e.contains(&format!("ringdeck pid {}", std::process::id())), "{e}");
         assert!(e.contains("one wizard at a time"), "{e}");
         drop(first);

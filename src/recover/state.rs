@@ -240,12 +240,12 @@ pub fn load(path: &Path) -> Result<Option<RecoveryState>, String> {
 /// Writes the state atomically and durably (mode 600, directory 700).
 pub fn save(path: &Path, st: &RecoveryState) -> Result<(), String> {
     let text = serde_json::to_string_pretty(st).map_err(|e| format!("cannot encode the recovery state: {e}"))?;
-    crate::statefile::write_atomic(path, text.as_bytes())
+    Ok(crate::statefile::write_atomic(path, text.as_bytes())?)
 }
 
 /// Removes the saved state (after the procedure finished or was abandoned).
 pub fn clear(path: &Path) -> Result<(), String> {
-    crate::statefile::remove(path)
+    Ok(crate::statefile::remove(path)?)
 }
 
 #[cfg(test)]
