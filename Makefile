@@ -1,11 +1,13 @@
 # ringdeck: the whole set-up on a fresh Debian machine is `make demo` (try it) and `make test`.
 
-DEB_PACKAGES := mariadb-server mariadb-client haproxy apache2 openssh-server openssh-client socat tmux openssl iproute2
+# innotop (in mariadb-client) needs Term::ReadKey and DBD::MariaDB for `make bench`.
+DEB_PACKAGES := mariadb-server mariadb-client haproxy apache2 openssh-server openssh-client socat tmux openssl iproute2 \
+	libterm-readkey-perl libdbd-mariadb-perl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 RINGDECK := target/release/ringdeck
 
-.PHONY: demo test deps build screenshots clean-lab
+.PHONY: demo test deps build bench screenshots clean-lab
 
 ## demo: install what is missing, build, start a practice lab and open the console on it.
 demo: deps build
@@ -29,6 +31,11 @@ deps:
 
 build:
 	$(CARGO) build --release --locked
+
+## bench: the console beside innotop on a practice lab (CPU, memory, first frame, key-to-frame),
+## then the synthetic figures. Reports, never fails on the figures.
+bench: deps build
+	$(RINGDECK) bench --stack
 
 ## clean-lab: stop the default practice lab and delete its files.
 clean-lab:

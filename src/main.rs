@@ -33,8 +33,9 @@ enum Command {
     Console,
     /// Poll every target a few times, then print one frame (text, or SVG with --out F.svg).
     Snapshot(SnapshotArgs),
-    /// Print timings of the hot paths on large synthetic inputs, and memory use.
-    Bench,
+    /// Print timings of the hot paths on large synthetic inputs, and memory use; with --stack first
+    /// the console beside innotop on a practice lab (CPU, memory, first frame, key-to-frame).
+    Bench(ringdeck::cli::bench::stack::StackArgs),
     /// Check the ring once (for scripts and Nagios): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     Check(ringdeck::cli::check::CheckArgs),
     /// Run a runbook step on one node: without --yes print the plan and change nothing.
@@ -149,7 +150,12 @@ fn main() -> Result<()> {
             };
             ringdeck::cli::snapshot::run(cfg, &config_source(&cli), &opts)
         }
-        Some(Command::Bench) => ringdeck::cli::bench::run(),
+        Some(Command::Bench(args)) => {
+            if args.stack {
+                ringdeck::cli::bench::stack::run(&args)?;
+            }
+            ringdeck::cli::bench::run()
+        }
         Some(Command::Check(a)) => std::process::exit(ringdeck::cli::check::run(cli.config.as_deref(), a)),
         Some(Command::Run(a)) => std::process::exit(ringdeck::cli::run::run(cli.config.as_deref(), cli.read_only, a)),
         Some(Command::Recover(a)) => {

@@ -107,6 +107,9 @@ pub struct Schedule {
     pub timeout: Duration,
     /// Notified to poll now (after a runbook step), then the interval starts again.
     pub now: Arc<Notify>,
+    /// The first tick: every collector of a console starts on the same one, so a poll round's
+    /// samples arrive together and are drawn in one frame.
+    pub start: tokio::time::Instant,
 }
 
 /// Polls `c` (target `index` of its kind) forever: one poll per interval (or at once when asked),
@@ -119,14 +122,23 @@ pub async fn run<C: Collector, M: From<Update> + Send + 'static>(
     tx: mpsc::Sender<M>,
 ) {
     let (interval, timeout) = (sched.interval, sched.timeout);
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Ticks stay on the console's common grid (a slow poll skips ticks rather than shifting
+    // them); a poll asked for at once does not move the grid, and the tick right after it is
+    // skipped.
+    let mut ticker = tokio::time::interval_at(sched.start, interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut failing: Option<bool> = None;
+    let mut last: Option<Instant> = None;
     loop {
         tokio::select! {
-            _ = ticker.tick() => {}
-            _ = sched.now.notified() => ticker.reset(),
+            _ = ticker.tick() => {
+                if last.is_some_and(|l| l.elapsed() < interval / 2) {
+                    continue;
+                }
+            }
+            _ = sched.now.notified() => {}
         }
+        last = Some(Instant::now());
         // A panic in a poll (a parser bug on odd input) is contained: it shows as an error on this
         // target and the next poll starts afresh, instead of the target falling silent.
         let polled = std::panic::AssertUnwindSafe(Contained::new(tokio::time::timeout(timeout, c.poll())));
@@ -168,7 +180,8 @@ pub fn spawn_all<M: From<Update> + Send + 'static>(
     tx: &mpsc::Sender<M>,
 ) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
-    let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()) };
+    let start = tokio::time::Instant::now();
+    let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()), start };
     let client = crate::http::Http::new(timeout, cfg.max_response())?;
     let mut node_now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
@@ -226,6 +239,7 @@ mod tests {
             interval: Duration::from_millis(10),
             timeout: Duration::from_secs(1),
             now: Arc::new(Notify::new()),
+            start: tokio::time::Instant::now(),
         };
         let task = tokio::spawn(run(0, Flaky(0), sched, tx));
         let Some(Update::Probe(first)) = rx.recv().await else { panic!("a probe update for the panicking poll") };

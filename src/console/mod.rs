@@ -95,19 +95,29 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
         app.screen = (size.width, size.height);
     }
     let input = tokio::spawn(forward_terminal(tx));
+    let mut trace = FrameTrace::from_env();
+    // Samples of one poll round arrive within a few milliseconds of each other (the collectors
+    // poll on the same ticks): they are drawn together, at most this long after the first.
+    let gather = (app.data.interval / 4).min(Duration::from_millis(150));
     let result = async {
         // Time alone changes only staleness; check it once a second and redraw if it changed.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut healths = app.data.healths(Instant::now());
-        terminal.draw(|f| crate::ui::render(f, &app, &theme, Instant::now()))?;
+        let t = Instant::now();
+        terminal.draw(|f| crate::ui::render(f, &app, &theme, t))?;
+        trace.frame();
+        // When a sample changed the screen: draw by then (keys draw at once).
+        let mut pending: Option<Instant> = None;
         loop {
-            let mut dirty = tokio::select! {
-                Some(m) = rx.recv() => handle(&mut app, &keymap, &runner, m)?,
-                _ = tick.tick() => false,
+            let wake = pending.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let mut redraw = tokio::select! {
+                Some(m) = rx.recv() => handle(&mut app, &keymap, &runner, m, &mut trace)?,
+                _ = tick.tick() => Redraw::No,
+                _ = tokio::time::sleep_until(wake.into()), if pending.is_some() => Redraw::No,
             };
             // Fold in every message already waiting (samples, task reports, keys), then draw once.
             while let Ok(m) = rx.try_recv() {
-                dirty |= handle(&mut app, &keymap, &runner, m)?;
+                redraw = redraw.max(handle(&mut app, &keymap, &runner, m, &mut trace)?);
             }
             if app.should_quit() {
                 return Ok(());
@@ -116,10 +126,15 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
             let h = app.data.healths(now);
             if h != healths {
                 healths = h;
-                dirty = true;
+                redraw = redraw.max(Redraw::Now);
             }
-            if dirty {
+            if redraw == Redraw::Soon && pending.is_none() {
+                pending = Some(now + gather);
+            }
+            if redraw == Redraw::Now || pending.is_some_and(|p| now >= p) {
                 terminal.draw(|f| crate::ui::render(f, &app, &theme, now))?;
+                trace.frame();
+                pending = None;
             }
         }
     }
@@ -129,34 +144,89 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
     result
 }
 
+/// Whether and when a message makes the screen be drawn again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Redraw {
+    No,
+    /// A sample changed it: drawn with the rest of its poll round.
+    Soon,
+    /// A key, a resize or a task's report: drawn at once.
+    Now,
+}
+
+impl Redraw {
+    fn at_once(dirty: bool) -> Redraw {
+        if dirty { Redraw::Now } else { Redraw::No }
+    }
+}
+
+/// With `RINGDECK_FRAME_TRACE=<file>`: one line per key received and per frame drawn, with the
+/// time in microseconds since the epoch (`make bench` reads it for key-to-frame latency and
+/// frames at rest). Off otherwise, at no cost.
+struct FrameTrace(Option<std::io::BufWriter<std::fs::File>>);
+
+impl FrameTrace {
+    fn from_env() -> FrameTrace {
+        let file = std::env::var_os("RINGDECK_FRAME_TRACE").and_then(|p| std::fs::File::create(p).ok());
+        FrameTrace(file.map(std::io::BufWriter::new))
+    }
+
+    fn line(&mut self, what: &str) {
+        use std::io::Write;
+        if let Some(w) = &mut self.0 {
+            let us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros();
+            let _ = writeln!(w, "{what} {us}");
+        }
+    }
+
+    fn key(&mut self) {
+        self.line("key");
+    }
+
+    fn frame(&mut self) {
+        use std::io::Write;
+        self.line("frame");
+        if let Some(w) = &mut self.0 {
+            let _ = w.flush();
+        }
+    }
+}
+
 /// Folds one message into the state and performs the requests it made (planning, live checks
-/// and steps run off this task; their results come back as messages). Returns whether the screen
-/// must be redrawn; an error ends the console.
-fn handle(app: &mut App, keymap: &Keymap, runner: &Runner, m: Message) -> Result<bool> {
-    let dirty = match m {
-        Message::Sample(u) => app.apply(u),
-        Message::Task(ev) => runner.apply(app, ev),
+/// and steps run off this task; their results come back as messages). Says when the screen must
+/// be redrawn; an error ends the console.
+fn handle(app: &mut App, keymap: &Keymap, runner: &Runner, m: Message, trace: &mut FrameTrace) -> Result<Redraw> {
+    let redraw = match m {
+        Message::Sample(u) => {
+            if app.apply(u) {
+                Redraw::Soon
+            } else {
+                Redraw::No
+            }
+        }
+        Message::Task(ev) => Redraw::at_once(runner.apply(app, ev)),
         Message::Term(Event::Key(k)) if k.kind != KeyEventKind::Release => {
-            if app.dialog.is_some() {
+            trace.key();
+            Redraw::at_once(if app.dialog.is_some() {
                 app.dialog_key(&k)
             } else if app.wizard.as_ref().is_some_and(|w| w.visible) {
                 app.wizard_key(&k)
             } else {
                 let had_message = app.message.take().is_some();
                 keymap.action_for(&k).is_some_and(|a| app.act(a)) || had_message
-            }
+            })
         }
         Message::Term(Event::Resize(w, h)) => {
             app.screen = (w, h);
-            true
+            Redraw::Now
         }
-        Message::Term(_) => false,
+        Message::Term(_) => Redraw::No,
         Message::TermEnded(Some(e)) => return Err(eyre!("terminal input: {e}")),
         Message::TermEnded(None) => {
             app.quit = true;
-            false
+            Redraw::No
         }
     };
     runner.perform(app);
-    Ok(dirty)
+    Ok(redraw)
 }

@@ -1,6 +1,9 @@
 //! `ringdeck bench`: prints how long the hot paths take on large synthetic inputs (parsing a
 //! HAProxy CSV with thousands of servers, folding samples into the state, drawing a full frame)
 //! and the process's resident memory. Figures, not pass/fail: compare runs on the same machine.
+//! With `--stack`, first the side-by-side run against innotop on a practice lab ([`stack`]).
+
+pub mod stack;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
