@@ -152,7 +152,7 @@ fn main() -> Result<()> {
         }
         Some(Command::Bench(args)) => {
             if args.stack {
-                ringdeck::cli::bench::stack::run(&args)?;
+                ringdeck::cli::bench::stack::run(args)?;
             }
             ringdeck::cli::bench::run()
         }
