@@ -305,21 +305,39 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
         act: idx("act"),
         bck: idx("bck"),
     };
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(text.len() / 256);
+    // One buffer of fields for every unquoted line (almost all of them): no allocation per line.
+    let mut plain: Vec<&str> = Vec::with_capacity(cols.len() + 8);
     for line in lines {
         if line.starts_with('#') {
             continue;
         }
-        let f = split_csv(line);
-        if f.len() < min_len {
-            continue;
-        }
+        let row = if line.contains('"') {
+            let owned = split_csv(line);
+            let f: Vec<&str> = owned.iter().map(|c| c.as_ref()).collect();
+            row_of(&f, &ix, min_len)
+        } else {
+            plain.clear();
+            plain.extend(line.split(','));
+            row_of(&plain, &ix, min_len)
+        };
+        rows.extend(row);
+    }
+    Ok(rows)
+}
+
+/// One stats line's row, or `None` for a line cut short or without a proxy name.
+fn row_of(f: &[&str], ix: &Columns, min_len: usize) -> Option<StatRow> {
+    if f.len() < min_len {
+        return None;
+    }
+    {
         let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(|s| s.trim()).unwrap_or("");
         let n = |i: Option<usize>| get(i).parse::<u64>().ok();
         let z = |i: Option<usize>| n(i).unwrap_or(0);
         let s = |i: Option<usize>| get(i).to_string();
         if get(ix.pxname).is_empty() {
-            continue;
+            return None;
         }
         let mut row = StatRow {
             proxy: s(ix.pxname),
@@ -370,9 +388,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
             bck: n(ix.bck),
         };
         row.backup = row.kind() == RowKind::Server && row.bck == Some(1);
-        rows.push(row);
+        Some(row)
     }
-    Ok(rows)
 }
 
 /// Column positions, looked up once per answer.
