@@ -3,10 +3,11 @@
 //! the runbook engine, check, verify and recover all read through here.
 
 use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
 
 use super::DbError;
 use super::rows::{cell, first_values, query_rows};
-use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink};
+use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row};
 
 /// How much of a node a read takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,13 +27,22 @@ pub async fn read_version(conn: &mut Conn) -> Result<(String, Dialect), DbError>
     Ok((v, dialect))
 }
 
+const COUNTERS_SQL: &str =
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')";
+const PROCESSES_SQL: &str = "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()";
+
 /// A node's state now (no deadline of its own: callers put one around the whole read).
+/// `Depth::Full` (the console's poll) is one round trip: the five statements go as one
+/// multi-statement query and come back as five result sets.
 pub async fn read_status(
     conn: &mut Conn,
     version: &str,
     dialect: Dialect,
     depth: Depth,
 ) -> Result<NodeStatus, DbError> {
+    if depth == Depth::Full {
+        return read_full(conn, version, dialect).await;
+    }
     let vars = NodeVars::from_values(&first_values(conn, dialect.variables_sql()).await?).map_err(DbError::Answer)?;
     let links = query_rows(conn, dialect.replica_status_sql())
         .await?
@@ -41,28 +51,46 @@ pub async fn read_status(
         .collect::<Result<Vec<_>, _>>()
         .map_err(DbError::Answer)?;
     let binlog = query_rows(conn, dialect.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
-    let (counters, processes) = match depth {
-        Depth::Replication => (NodeCounters::default(), Vec::new()),
-        Depth::Full => {
-            let status = query_rows(
-                conn,
-                "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')",
-            )
-            .await?;
-            let counters = NodeCounters::from_pairs(status.iter().filter_map(|r| {
-                let name = r.first()?.1.as_deref()?;
-                let value = r.get(1)?.1.as_deref()?;
-                Some((name, value))
-            }));
-            let processes =
-                query_rows(conn, "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
-                    .await?
-                    .iter()
-                    .map(Process::from_row)
-                    .collect();
-            (counters, processes)
-        }
-    };
+    let (counters, processes) = (NodeCounters::default(), Vec::new());
+    Ok(NodeStatus { version: version.to_string(), dialect, vars, counters, binlog, links, processes, digests: None })
+}
+
+/// [`read_status`] at `Depth::Full`, in one round trip.
+async fn read_full(conn: &mut Conn, version: &str, dialect: Dialect) -> Result<NodeStatus, DbError> {
+    let sql = [
+        dialect.variables_sql(),
+        dialect.replica_status_sql(),
+        dialect.binlog_status_sql(),
+        COUNTERS_SQL,
+        PROCESSES_SQL,
+    ]
+    .join(";\n");
+    let mut result = conn.query_iter(sql).await?;
+    let mut sets: Vec<Vec<mysql_async::Row>> = Vec::with_capacity(5);
+    for _ in 0..5 {
+        sets.push(result.collect().await?);
+    }
+    result.drop_result().await?;
+    let [vars, links, binlog, status, processes]: [Vec<mysql_async::Row>; 5] =
+        sets.try_into().map_err(|_| DbError::Answer("fewer result sets than statements".into()))?;
+    let vals: Vec<Option<String>> = vars
+        .first()
+        .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(super::value_text)).collect())
+        .unwrap_or_default();
+    let vars = NodeVars::from_values(&vals).map_err(DbError::Answer)?;
+    let links = links
+        .iter()
+        .map(|r| ReplicaLink::from_row(&super::to_row(r)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(DbError::Answer)?;
+    let binlog = binlog.first().map(|r| BinlogPos::from_row(&super::to_row(r)));
+    let status: Vec<Row> = status.iter().map(super::to_row).collect();
+    let counters = NodeCounters::from_pairs(status.iter().filter_map(|r| {
+        let name = r.first()?.1.as_deref()?;
+        let value = r.get(1)?.1.as_deref()?;
+        Some((name, value))
+    }));
+    let processes = processes.iter().map(|r| Process::from_row(&super::to_row(r))).collect();
     Ok(NodeStatus { version: version.to_string(), dialect, vars, counters, binlog, links, processes, digests: None })
 }
 
