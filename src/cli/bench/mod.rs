@@ -81,6 +81,70 @@ pub fn run() -> Result<()> {
         let d = time(50, || term.draw(|f| crate::ui::render(f, &app, &theme, now)).map(|_| ()));
         println!("draw a full frame {w}x{h} with 5000 HAProxy servers: {:>9.3} ms", d.as_secs_f64() * 1e3);
     }
+    big_frame(&theme)?;
     println!("rss at end: {} KiB", rss_kib().unwrap_or(0));
+    Ok(())
+}
+
+/// A frame of a large installation: 100 nodes in a ring, one HAProxy of 5000 servers and 1000
+/// running statements spread over the nodes, every pane focused and zoomed in turn.
+fn big_frame(theme: &Theme) -> Result<()> {
+    use crate::model::replication::{Dialect, NodeStatus, Process};
+    let mut text = String::new();
+    for i in 1..=100 {
+        text.push_str(&format!("[[node]]\nname = \"n{i}\"\nhost = \"10.0.{}.{}\"\n", i / 250, i % 250));
+    }
+    text.push_str("[[haproxy]]\nname = \"lb\"\nstats_url = \"http://127.0.0.1:1/stats\"\n");
+    let cfg = Config::parse(&text, Path::new("bench-100.toml")).map_err(|e| eyre!("{e}"))?;
+    let mut app = App::new(&cfg, "bench");
+    let now = Instant::now();
+    for i in 0..100usize {
+        let processes = (0..10u64)
+            .map(|k| Process {
+                id: k + 100,
+                user: "app".into(),
+                host: format!("10.1.0.{k}:5{k}000"),
+                db: "shop".into(),
+                command: "Query".into(),
+                time: (k * 7 + i as u64) as f64 / 3.0,
+                state: "Sending data".into(),
+                info: format!("SELECT * FROM orders WHERE customer_id = {k} AND created > NOW() - INTERVAL {i} DAY"),
+            })
+            .collect();
+        let status = NodeStatus {
+            version: "10.11.6-MariaDB".into(),
+            dialect: Dialect::MariaDb,
+            vars: Default::default(),
+            counters: Default::default(),
+            binlog: None,
+            links: Vec::new(),
+            processes,
+            digests: None,
+        };
+        app.apply(Update::Node(Polled { index: i, at: now, result: Ok(Box::new(status)) }));
+    }
+    let rows = parse_csv(&synthetic_csv(5000)).map_err(|e| eyre!(e))?;
+    app.apply(Update::Haproxy(Polled {
+        index: 0,
+        at: now,
+        result: Ok(HaproxyStats { rows, info: None, info_error: None }),
+    }));
+    let mut term = Terminal::new(TestBackend::new(160, 45))?;
+    let mut worst = (Duration::ZERO, String::new());
+    for pane in crate::app::action::Pane::ALL {
+        for zoom in [false, true] {
+            app.act(crate::app::action::Action::Focus(pane));
+            app.zoom = zoom;
+            let d = time(20, || term.draw(|f| crate::ui::render(f, &app, theme, now)).map(|_| ()));
+            if d > worst.0 {
+                worst = (d, format!("{}{}", pane.title(), if zoom { " zoomed" } else { "" }));
+            }
+        }
+    }
+    println!(
+        "draw a frame 160x45 with 100 nodes, 5000 HAProxy servers, 1000 statements: {:>9.3} ms (slowest: {})",
+        worst.0.as_secs_f64() * 1e3,
+        worst.1
+    );
     Ok(())
 }
