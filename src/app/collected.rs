@@ -137,8 +137,24 @@ pub struct Collected {
     pub probes: Vec<ProbeTarget>,
     pub interval: Duration,
     /// The forked-data records of this ring (a skip that left the data unequal), or why they
-    /// cannot be read: either way the ring is not called healthy.
+    /// cannot be read: either way the ring is not called healthy. Set with [`Collected::set_forks`].
     pub forks: Result<Vec<crate::fork::Fork>, String>,
+    /// Bumped by every update and every change of the forks: the cached ring model is kept only
+    /// while it holds.
+    version: u64,
+    /// The ring model of the last frame, by (version, every node's health and age in seconds):
+    /// a key press redraws without rebuilding it.
+    topo_cache: std::cell::RefCell<Option<TopoCache>>,
+}
+
+/// A ring model and what it was built from.
+#[derive(Clone, Debug)]
+struct TopoCache {
+    version: u64,
+    healths: Vec<Health>,
+    /// Every node's age in whole seconds (the findings' texts say how old a sample is).
+    ages: Vec<Option<u64>>,
+    topology: std::sync::Arc<Topology>,
 }
 
 impl Collected {
@@ -182,6 +198,8 @@ impl Collected {
                 .collect(),
             interval: cfg.poll_interval.0,
             forks: Ok(Vec::new()),
+            version: 0,
+            topo_cache: std::cell::RefCell::new(None),
         }
     }
 
@@ -192,6 +210,7 @@ impl Collected {
 
     /// Folds a collector update in. Returns whether the screen must be redrawn.
     pub fn apply(&mut self, u: Update) -> bool {
+        self.version += 1;
         match u {
             Update::Node(Polled { index: i, at, result }) => {
                 let Some(t) = self.nodes.get_mut(i) else {
@@ -303,12 +322,32 @@ impl Collected {
             .collect()
     }
 
-    /// The ring model of the current samples, with the forked-data findings.
-    pub fn topology(&self, now: Instant) -> Topology {
-        let th = Thresholds { stale_after: self.stale_after(), ..Thresholds::default() };
+    /// Replaces the forked-data records.
+    pub fn set_forks(&mut self, forks: Result<Vec<crate::fork::Fork>, String>) {
+        self.forks = forks;
+        self.version += 1;
+    }
+
+    /// The ring model of the current samples, with the forked-data findings. Built once per
+    /// change of the samples, of a node's health or of the second (ages in its texts), then shared.
+    pub fn topology(&self, now: Instant) -> std::sync::Arc<Topology> {
+        let stale = self.stale_after();
+        let healths: Vec<Health> = self.nodes.iter().map(|t| t.health(now, stale)).collect();
+        let ages: Vec<Option<u64>> = self.nodes.iter().map(|t| t.age(now).map(|a| a.as_secs())).collect();
+        if let Some(c) = self.topo_cache.borrow().as_ref()
+            && c.version == self.version
+            && c.ages == ages
+            && c.healths == healths
+        {
+            return c.topology.clone();
+        }
+        let th = Thresholds { stale_after: stale, ..Thresholds::default() };
         let mut t = Topology::build(&self.node_inputs(now), &th);
         t.add_findings(crate::fork::findings(&self.forks));
-        t
+        let topology = std::sync::Arc::new(t);
+        *self.topo_cache.borrow_mut() =
+            Some(TopoCache { version: self.version, healths, ages, topology: topology.clone() });
+        topology
     }
 }
 

@@ -66,7 +66,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
         Ok::<App, color_eyre::Report>(app)
     })?;
     let mut app = app;
-    app.data.forks = crate::fork::load_for(&cfg_for_wizard);
+    app.data.set_forks(crate::fork::load_for(&cfg_for_wizard));
     if o.verify {
         let report = rt.block_on(crate::verify::verify(&cfg_for_wizard, &logins, &Default::default(), None));
         app.verify.running = Some((0, String::new()));

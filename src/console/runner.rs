@@ -83,7 +83,7 @@ impl Runner {
     /// Opens the saved wizard at start, if there is one: a crash or a quit resumes at its step.
     /// Also reads the forked-data records.
     pub fn resume_wizard(&self, app: &mut App) {
-        app.data.forks = crate::fork::load_for(&self.cfg);
+        app.data.set_forks(crate::fork::load_for(&self.cfg));
         let Some(path) = self.state_path() else { return };
         if !path.exists() {
             return;
@@ -254,7 +254,7 @@ impl Runner {
                         let _ = tx.send(TaskEvent::Explain(Box::new(e)).into()).await;
                     });
                 }
-                Request::ReloadForks => app.data.forks = crate::fork::load_for(&self.cfg),
+                Request::ReloadForks => app.data.set_forks(crate::fork::load_for(&self.cfg)),
                 Request::Inspect { id, node } => {
                     let (cfg, logins, tx) = (self.cfg.clone(), self.ctx.logins.clone(), self.tx.clone());
                     tokio::spawn(async move {
