@@ -199,9 +199,13 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, queries: &[(&str, &Process)]
     let wide = area.width >= 110;
     let fixed = if wide { 7 + 8 + 10 + 16 + 8 + 8 + 14 + 8 + 8 } else { 7 + 8 + 10 + 8 + 8 + 5 };
     let info_w = (area.width as usize).saturating_sub(fixed).max(10);
+    // Only the rows in view are built (a busy node set has thousands of statements).
+    let offset = scroll_offset(selected, area.height.saturating_sub(1) as usize);
     let rows: Vec<Row> = queries
         .iter()
         .enumerate()
+        .skip(offset)
+        .take(area.height as usize)
         .map(|(i, (node, p))| {
             let text = fmt::one_line(&mask_secrets(if p.info.is_empty() { &p.state } else { &p.info }), info_w);
             let time = Cell::from(Span::styled(format!("{:>6.1}s", p.time), time_style(p, t)));
@@ -258,11 +262,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, queries: &[(&str, &Process)]
             ],
         )
     };
-    let offset = scroll_offset(selected, area.height.saturating_sub(1) as usize);
-    f.render_widget(
-        Table::new(rows.into_iter().skip(offset), widths).header(header.style(t.header)).column_spacing(1),
-        area,
-    );
+    f.render_widget(Table::new(rows, widths).header(header.style(t.header)).column_spacing(1), area);
 }
 
 /// The drill-in lines of the selected statement.
