@@ -1,3 +1,5 @@
+//! Unit tests of the config loader: parsing, defaults, file:line errors, credentials, TLS.
+
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {

@@ -1,3 +1,5 @@
+//! Unit tests of the replication parsers on recorded MariaDB output and documented MySQL columns.
+
 use crate::model::replication::*;
 
 /// Builds a row from `Name: value` lines as `\G` output prints them (`NULL` is NULL).
