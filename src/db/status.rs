@@ -73,10 +73,7 @@ async fn read_full(conn: &mut Conn, version: &str, dialect: Dialect) -> Result<N
     result.drop_result().await?;
     let [vars, links, binlog, status, processes]: [Vec<mysql_async::Row>; 5] =
         sets.try_into().map_err(|_| DbError::Answer("fewer result sets than statements".into()))?;
-    let vals: Vec<Option<String>> = vars
-        .first()
-        .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(super::value_text)).collect())
-        .unwrap_or_default();
+    let vals = vars.first().map(super::rows::values).unwrap_or_default();
     let vars = NodeVars::from_values(&vals).map_err(DbError::Answer)?;
     let links = links
         .iter()

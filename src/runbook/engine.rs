@@ -17,7 +17,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::ctx::{EngineCtx, read_only_message};
 use super::plan::{self, Check, Live, link_seen};
-use super::record::{Done, begin, record, unreachable_preconditions};
+use super::record::{Done, begin, record, send, unreachable_preconditions};
 use super::step::{Condition, Outcome, Progress, Step, StepAction};
 use crate::config::Secret;
 use crate::config::login::replication_password;
@@ -36,11 +36,6 @@ struct Run {
     /// The statements that ran, as shown (skip-until-healthy runs its round several times).
     executed: Vec<String>,
     password: Option<Secret>,
-}
-
-async fn send(tx: &Sender<Progress>, p: Progress) {
-    // The receiver may have gone (dialog closed): the step goes on and is still audited.
-    let _ = tx.send(p).await;
 }
 
 /// The planned condition texts with live results.

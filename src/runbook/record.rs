@@ -9,7 +9,8 @@ use super::audit::{self, AuditRecord};
 use super::ctx::EngineCtx;
 use super::step::{Condition, Outcome, Progress, Step};
 
-async fn send(tx: &Sender<Progress>, p: Progress) {
+/// Reports a step's progress.
+pub(super) async fn send(tx: &Sender<Progress>, p: Progress) {
     // The receiver may have gone (dialog closed): the step goes on and is still audited.
     let _ = tx.send(p).await;
 }
