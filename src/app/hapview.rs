@@ -192,7 +192,7 @@ impl HaproxyView {
         let new = pos.saturating_add_signed(delta).min(total - 1);
         self.fallback = new;
         self.selected =
-            at(&lists, new).map(|(instance, r)| RowKey { instance, proxy: r.proxy.clone(), server: r.server.clone() });
+            at(&lists, new).map(|(instance, r)| RowKey { instance, proxy: r.proxy.to_string(), server: r.server.to_string() });
     }
 
     /// The selected row now: (instance, row).

@@ -38,6 +38,11 @@ pub struct WorkerRow {
 /// Modes in which a worker is handling a request (not idle, keep-alive or an open slot).
 const BUSY_MODES: &str = "RWDCLG";
 
+/// Workers the `?auto` scoreboard shows handling a request (our own status request among them).
+pub fn busy_in_scoreboard(scoreboard: &str) -> usize {
+    scoreboard.chars().filter(|c| BUSY_MODES.contains(*c)).count()
+}
+
 /// Parses the worker table. `Err` when the page has none (ExtendedStatus Off, or not a status
 /// page); rows cut short by a truncated answer are skipped.
 pub fn parse_workers(html: &str) -> Result<Vec<WorkerRow>, String> {

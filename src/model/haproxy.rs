@@ -13,6 +13,9 @@ pub use super::haproxy_runtime::{
     ADMIN_FORCED_DRAIN, ADMIN_FORCED_MAINT, ProcessInfo, ServerState, parse_info, parse_servers_state,
 };
 
+/// A short text field of a row (names, status words, addresses): up to 24 bytes kept inline.
+pub type Text = compact_str::CompactString;
+
 /// What a stats row describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum RowKind {
@@ -25,9 +28,9 @@ pub enum RowKind {
 /// One row of `show stat`. Counters a version does not have read as 0 / `None` / empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StatRow {
-    pub proxy: String,
-    pub server: String,
-    pub status: String,
+    pub proxy: Text,
+    pub server: Text,
+    pub status: Text,
     /// The `type` column (0 frontend, 1 backend, 2 server, 3 listener) when the version has it.
     pub kind_code: Option<u8>,
     /// Effective weight (a server), total weight (a backend).
@@ -63,19 +66,19 @@ pub struct StatRow {
     /// Seconds since the last session was assigned (`None`: never, HAProxy prints -1).
     pub lastsess: Option<u64>,
     /// Last health check result (`L7OK`, `L4CON`, ...), without the `* ` of a running check.
-    pub check_status: String,
+    pub check_status: Text,
     pub check_code: Option<u64>,
     /// Milliseconds the last check took.
     pub check_duration: Option<u64>,
-    pub check_desc: String,
-    pub last_chk: String,
+    pub check_desc: Text,
+    pub last_chk: Text,
     pub qtime: Option<u64>,
     pub ctime: Option<u64>,
     pub rtime: Option<u64>,
     pub ttime: Option<u64>,
-    pub addr: String,
-    pub mode: String,
-    pub algo: String,
+    pub addr: Text,
+    pub mode: Text,
+    pub algo: Text,
     /// A server row with `bck` 1 (a backup server).
     pub backup: bool,
     /// A backend's number of active / backup servers.
@@ -257,7 +260,13 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
     }
     // The columns up to and including `status` must be on a line for it to count.
     let min_len = cols.get("status").map_or(3, |i| i + 1);
-    let idx = |name: &str| cols.get(name).copied();
+    // The highest position any field is read from.
+    let last = std::cell::Cell::new(0);
+    let idx = |name: &str| {
+        let i = cols.get(name).copied();
+        last.set(last.get().max(i.unwrap_or(0)));
+        i
+    };
     let ix = Columns {
         pxname: idx("pxname"),
         svname: idx("svname"),
@@ -305,25 +314,75 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
         act: idx("act"),
         bck: idx("bck"),
     };
+    // Fields past the last column read are left unsplit (a 2.6 line has 129, we read up to 77).
+    let wanted = last.get() + 1;
     let mut rows = Vec::with_capacity(text.len() / 256);
     // One buffer of fields for every unquoted line (almost all of them): no allocation per line.
-    let mut plain: Vec<&str> = Vec::with_capacity(cols.len() + 8);
+    let mut plain: Vec<&str> = Vec::with_capacity(wanted + 1);
     for line in lines {
         if line.starts_with('#') {
             continue;
         }
-        let row = if line.contains('"') {
+        plain.clear();
+        let row = if split_plain(line, wanted, &mut plain) {
+            row_of(&plain, &ix, min_len)
+        } else {
             let owned = split_csv(line);
             let f: Vec<&str> = owned.iter().map(|c| c.as_ref()).collect();
             row_of(&f, &ix, min_len)
-        } else {
-            plain.clear();
-            plain.extend(line.split(','));
-            row_of(&plain, &ix, min_len)
         };
         rows.extend(row);
     }
     Ok(rows)
+}
+
+/// Splits a line without quotes at its commas into `out`, the first `wanted` fields and then the
+/// rest unsplit, in one pass over the bytes. `false` (and `out` unusable) when the line has a
+/// quote: [`split_csv`] reads it.
+fn split_plain<'a>(line: &'a str, wanted: usize, out: &mut Vec<&'a str>) -> bool {
+    let mut start = 0;
+    let mut fields = 0;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == b',' {
+            out.push(line.get(start..i).unwrap_or_default());
+            start = i + 1;
+            fields += 1;
+            if fields == wanted {
+                // The rest may hold a quote, but no field we read is in it.
+                break;
+            }
+        } else if b == b'"' {
+            return false;
+        }
+    }
+    out.push(line.get(start..).unwrap_or_default());
+    true
+}
+
+/// A field without the blanks around it; HAProxy writes none, so only the ends are looked at.
+fn trim(field: &str) -> &str {
+    match field.as_bytes() {
+        [first, ..] if first.is_ascii_whitespace() => field.trim(),
+        [.., last] if last.is_ascii_whitespace() => field.trim(),
+        _ => field,
+    }
+}
+
+/// A counter field: digits (the fast path), else whatever `u64` parsing makes of it trimmed;
+/// `None` for an empty or non-numeric field.
+fn number(field: &str) -> Option<u64> {
+    let bytes = field.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            return field.trim().parse().ok();
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
 }
 
 /// One stats line's row, or `None` for a line cut short or without a proxy name.
@@ -332,10 +391,10 @@ fn row_of(f: &[&str], ix: &Columns, min_len: usize) -> Option<StatRow> {
         return None;
     }
     {
-        let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(|s| s.trim()).unwrap_or("");
-        let n = |i: Option<usize>| get(i).parse::<u64>().ok();
+        let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(|s| trim(s)).unwrap_or("");
+        let n = |i: Option<usize>| number(get(i));
         let z = |i: Option<usize>| n(i).unwrap_or(0);
-        let s = |i: Option<usize>| get(i).to_string();
+        let s = |i: Option<usize>| Text::new(get(i));
         if get(ix.pxname).is_empty() {
             return None;
         }
@@ -371,7 +430,7 @@ fn row_of(f: &[&str], ix: &Columns, min_len: usize) -> Option<StatRow> {
             lastchg: n(ix.lastchg),
             downtime: n(ix.downtime),
             lastsess: n(ix.lastsess),
-            check_status: get(ix.check_status).trim_start_matches("* ").to_string(),
+            check_status: Text::new(get(ix.check_status).trim_start_matches("* ")),
             check_code: n(ix.check_code),
             check_duration: n(ix.check_duration),
             check_desc: s(ix.check_desc),

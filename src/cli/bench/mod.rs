@@ -19,21 +19,30 @@ use crate::model::apache::parse_auto;
 use crate::model::haproxy::{HaproxyStats, parse_csv};
 use crate::ui::theme::Theme;
 
-const HEADER: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx";
+/// A stats answer recorded from the lab's HAProxy 2.6 (129 columns): its header and server lines
+/// are the template of the synthetic answers, so a server costs what a real one does.
+const RECORDED: &str = include_str!("../../../tests/fixtures/haproxy-2.6-show-stat-backend-queue.csv");
 
-/// A stats CSV with `servers` servers spread over backends of 50.
+/// A stats CSV with `servers` servers spread over backends of 50, each line a recorded server line
+/// with its own backend, name, queue, sessions and status.
 pub fn synthetic_csv(servers: usize) -> String {
-    let mut s = String::with_capacity(servers * 160);
-    s.push_str(HEADER);
+    let mut lines = RECORDED.lines();
+    let header = lines.next().unwrap_or_default();
+    let template: Vec<&str> = lines.find(|l| l.contains(",L7OK,")).unwrap_or_default().split(',').collect();
+    let mut s = String::with_capacity(servers * 320);
+    s.push_str(header);
     s.push('\n');
+    let mut fields: Vec<String> = template.iter().map(|f| f.to_string()).collect();
     for i in 0..servers {
-        let status = if i % 97 == 0 { "DOWN" } else { "UP" };
-        s.push_str(&format!(
-            "be{},srv{i},{},5,3,9,100,1000,1,1,,0,,0,0,0,0,{status},1,1,0,0,0,120,0,,1,3,{i},,20,,2,4,,9,L7OK,200,1,0,900,0,3,{},0\n",
-            i / 50,
-            i % 3,
-            i % 7
-        ));
+        if fields.len() > 17 {
+            fields[0] = format!("be{}", i / 50);
+            fields[1] = format!("srv{i}");
+            fields[2] = (i % 3).to_string();
+            fields[4] = (i % 7).to_string();
+            fields[17] = if i % 97 == 0 { "DOWN" } else { "UP" }.to_string();
+        }
+        s.push_str(&fields.join(","));
+        s.push('\n');
     }
     s
 }

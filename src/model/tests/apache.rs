@@ -25,6 +25,10 @@ fn recorded_24_auto() {
     assert_eq!(s.graceful_workers, Some(0));
     assert_eq!(s.by_state(), vec![('_', 8), ('W', 2), ('.', 10)]);
     assert!((s.busy_ratio() - 0.1).abs() < 1e-9);
+    // Two writing workers: ours and another request, so the HTML page is worth reading.
+    assert_eq!(busy_in_scoreboard(&s.scoreboard), 2);
+    // Keep-alive, idle, open and closing slots handle no request.
+    assert_eq!(busy_in_scoreboard("W_K..I_"), 1);
 }
 
 #[test]

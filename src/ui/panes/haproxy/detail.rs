@@ -37,7 +37,7 @@ pub fn lines(r: &StatRow, instance: &str, ctx: &Ctx) -> Vec<Line<'static>> {
         RowKind::Server => "server",
     };
     let mut head = vec![
-        Span::styled(format!("{} ", if r.kind() == RowKind::Server { r.id() } else { r.proxy.clone() }), t.title),
+        Span::styled(format!("{} ", if r.kind() == RowKind::Server { r.id() } else { r.proxy.to_string() }), t.title),
         Span::styled(r.status.clone(), status_style(r.class(), t)),
         Span::styled(format!("  {kind} on {instance}"), t.muted),
     ];
