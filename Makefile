@@ -33,7 +33,8 @@ build:
 	$(CARGO) build --release --locked
 
 ## bench: the console beside innotop on a practice lab (CPU, memory, first frame, key-to-frame),
-## then the synthetic figures. Reports, never fails on the figures.
+## ten minutes more of watching for the memory figure, then the synthetic figures (about 13 minutes
+## in all; `ringdeck bench --stack --soak 0` skips the long part). Reports, never fails on the figures.
 bench: deps build
 	$(RINGDECK) bench --stack
 

@@ -17,9 +17,14 @@ pub struct StackArgs {
     /// Run the side-by-side benchmark on a practice lab (else only the synthetic figures).
     #[arg(long)]
     pub stack: bool,
-    /// Seconds CPU and memory are sampled over.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds CPU and memory are sampled over (a clock tick is 10 ms: a long window keeps the
+    /// ratio above the tick noise).
+    #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+    /// Seconds the console then keeps watching the lab, its resident memory read at the start and
+    /// the end (memory must stay flat: every history is a fixed ring). 0 skips it.
+    #[arg(long, default_value_t = 600)]
+    pub soak: u64,
     /// Seconds before sampling starts (connections made, first polls done).
     #[arg(long, default_value_t = 5)]
     pub warmup: u64,
@@ -74,10 +79,10 @@ fn cpu_ticks(pid: i32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
-/// Peak resident memory (VmHWM) in KiB.
-fn peak_kib(pid: i32) -> Option<u64> {
+/// A memory figure of `/proc/<pid>/status` in KiB: `VmHWM` (peak resident) or `VmRSS` (now).
+fn status_kib(pid: i32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?.split_whitespace().next()?.parse().ok()
 }
 
 /// The frame trace's lines: (`key` or `frame`, microseconds since the epoch).
@@ -90,6 +95,24 @@ fn trace(path: &Path) -> Vec<(String, u128)> {
             Some((what.to_string(), t.parse().ok()?))
         })
         .collect()
+}
+
+/// The console's resident memory over `seconds` of watching: (at the start, at the end, most),
+/// read every 10 s.
+fn soak(pid: i32, seconds: u64) -> Option<(u64, u64, u64)> {
+    if seconds == 0 {
+        return None;
+    }
+    println!("watching {seconds} s more for the memory figure ...");
+    let start = status_kib(pid, "VmRSS")?;
+    let (mut end, mut max) = (start, start);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_secs(10).min(until.saturating_duration_since(Instant::now())));
+        end = status_kib(pid, "VmRSS")?;
+        max = max.max(end);
+    }
+    Some((start, end, max))
 }
 
 fn pane_pid(target: &str) -> Result<i32> {
@@ -223,7 +246,9 @@ pub fn run(args: &StackArgs) -> Result<()> {
     std::thread::sleep(Duration::from_secs(args.seconds));
     let (o1, t1, w1) = (cpu_ticks(ours), cpu_ticks(theirs), epoch_us());
     let frames_at_rest = trace(&trace_path).iter().filter(|(w, t)| w == "frame" && *t >= w0 && *t <= w1).count();
-    let (our_peak, their_peak) = (peak_kib(ours), peak_kib(theirs));
+    let (our_peak, their_peak) = (status_kib(ours, "VmHWM"), status_kib(theirs, "VmHWM"));
+    // What the resident set is made of: heap and stacks, and the program's own mapped code pages.
+    let (our_anon, our_file) = (status_kib(ours, "RssAnon"), status_kib(ours, "RssFile"));
 
     println!("timing {} key presses ...", args.keys);
     let keys = time_keys(&session, &trace_path, args.keys);
@@ -237,6 +262,10 @@ pub fn run(args: &StackArgs) -> Result<()> {
     std::thread::sleep(cfg.poll_interval.0 * 2);
     println!("timing {} key presses with node2 frozen ...", args.keys);
     let frozen = time_keys(&session, &trace_path, args.keys);
+    if let Some(pid) = cleanup.frozen.take() {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT)?;
+    }
+    let soak = soak(ours, args.soak);
 
     let ticks = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| b.saturating_sub(a));
     let (ours_t, theirs_t) = (ticks(o0, o1), ticks(t0, t1));
@@ -263,6 +292,11 @@ pub fn run(args: &StackArgs) -> Result<()> {
         ratio(theirs_t),
         mb(their_peak)
     );
+    println!(
+        "  ringdeck's resident set: {} heap and stacks (RssAnon), {} mapped code and libraries (RssFile)",
+        mb(our_anon),
+        mb(our_file)
+    );
     if !dolphie {
         println!("  {:<44} {:>9}", "dolphie", "not installed");
     }
@@ -283,6 +317,16 @@ pub fn run(args: &StackArgs) -> Result<()> {
     };
     println!("  key to frame: {}", lat(&keys));
     println!("  key to frame, node2 frozen (SIGSTOP): {}", lat(&frozen));
+    if let Some((start, end, max)) = soak {
+        println!(
+            "  memory over {} min of watching: VmRSS {} at the start, {} at the end ({:+.1} MB), at most {}",
+            args.soak / 60,
+            mb(Some(start)),
+            mb(Some(end)),
+            (end as f64 - start as f64) / 1024.0,
+            mb(Some(max))
+        );
+    }
     drop(cleanup);
     println!();
     Ok(())
