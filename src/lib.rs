@@ -1,5 +1,6 @@
 //! ringdeck as a library: the binary in `main.rs` and the integration tests both use it.
 
+pub mod agent;
 pub mod app;
 pub mod cli;
 pub mod collect;

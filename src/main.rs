@@ -48,6 +48,9 @@ enum Command {
     SshCheck(ringdeck::cli::ssh_check::SshCheckArgs),
     /// Compare tables across the nodes (CHECKSUM TABLE, then chunks and rows): exit 0 all equal, 1 otherwise.
     Verify(ringdeck::cli::verify::VerifyArgs),
+    /// Answer HAProxy's agent-check and HTTP checks for each node (drain a node whose ring link
+    /// is broken, keep the most complete one up), with /health and Prometheus /metrics.
+    Agent(ringdeck::cli::agent::AgentArgs),
     /// What a node's stopped SQL thread failed on: the event from its upstream's binlog beside
     /// every node's row for that key (reads only).
     Inspect(ringdeck::cli::inspect::InspectArgs),
@@ -166,6 +169,7 @@ fn main() -> Result<()> {
         Some(Command::Verify(a)) => {
             std::process::exit(ringdeck::cli::verify::run(cli.config.as_deref(), cli.read_only, a))
         }
+        Some(Command::Agent(a)) => std::process::exit(ringdeck::cli::agent::run(cli.config.as_deref(), a)),
         Some(Command::Inspect(a)) => std::process::exit(ringdeck::cli::inspect::run(cli.config.as_deref(), a)),
         Some(Command::Resolve(a)) => {
             std::process::exit(ringdeck::cli::inspect::resolve(cli.config.as_deref(), cli.read_only, a))

@@ -132,7 +132,7 @@ fn ring_replicates_and_every_component_serves() {
 #[test]
 fn dup_break_stops_node2_and_web_stop_closes_apache() {
     // A GTID ring, so both replication modes are covered for real.
-    let lab = Lab::start_with(LabOptions { nodes: 3, gtid: true, tls: false });
+    let lab = Lab::start_with(LabOptions { nodes: 3, gtid: true, tls: false, agent: false });
     assert_eq!(lab.replica_status(2)["Using_Gtid"], "Slave_Pos");
     let out = lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);
     assert!(out.contains("1062"), "{out}");

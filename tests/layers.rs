@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("the console's state (pure)", &["app"]),
     ("drawing (pure)", &["ui"]),
-    ("the console loop, the terminal, the task runner", &["console"]),
+    ("the long-running loops: the console (terminal, task runner), the HAProxy agent", &["console", "agent"]),
     ("the subcommands", &["cli"]),
 ];
 

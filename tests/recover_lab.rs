@@ -66,7 +66,7 @@ fn diverge_node3(lab: &Lab) {
 #[test]
 fn rebuild_the_ring_resuming_after_a_kill_in_step_7() {
     // A TLS lab: the links replicate encrypted (MASTER_SSL=1, verified) and must stay so.
-    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: false, tls: true });
+    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: false, tls: true, agent: false });
     let encrypted = |k: u16| {
         let s = lab.replica_status(k);
         s.get("Master_SSL_Allowed").map(String::as_str) == Some("Yes")
@@ -281,7 +281,7 @@ fn bypass_then_rejoin_from_a_copy() {
 /// (never silently turned into a position-based one), starting from its upstream's GTID position.
 #[test]
 fn a_rebuild_of_a_gtid_ring_keeps_gtid_links() {
-    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: true, tls: false });
+    let lab = Lab::start_with(common::LabOptions { nodes: 3, gtid: true, tls: false, agent: false });
     let state_dir = tempfile::tempdir().expect("state dir");
     let state = state_dir.path();
     for k in 1..=3 {

@@ -191,8 +191,11 @@ impl HaproxyView {
         }
         let new = pos.saturating_add_signed(delta).min(total - 1);
         self.fallback = new;
-        self.selected =
-            at(&lists, new).map(|(instance, r)| RowKey { instance, proxy: r.proxy.to_string(), server: r.server.to_string() });
+        self.selected = at(&lists, new).map(|(instance, r)| RowKey {
+            instance,
+            proxy: r.proxy.to_string(),
+            server: r.server.to_string(),
+        });
     }
 
     /// The selected row now: (instance, row).

@@ -1,6 +1,7 @@
 //! The subcommands: each parses its arguments, starts from [`start::load`] (config, logins,
 //! runtime) and calls the use cases below; exit codes are decided here and nowhere else.
 
+pub mod agent;
 pub mod bench;
 pub mod check;
 pub mod inspect;

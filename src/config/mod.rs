@@ -3,6 +3,7 @@
 //! `--config PATH`, else `$XDG_CONFIG_HOME/ringdeck/config.toml`. Every error names the file, the
 //! line and the key, so a typo at 3 a.m. is found at once.
 
+pub mod agent;
 pub mod duration;
 pub mod login;
 pub mod paths;
@@ -134,6 +135,8 @@ impl Config {
         if self.nodes.is_empty() && self.haproxies.is_empty() && self.apaches.is_empty() {
             return Err(err(None, "node", "the config names no [[node]], [[haproxy]] or [[apache]] to watch".into()));
         }
+        let node_names: Vec<&str> = self.nodes.iter().map(|n| n.name.get_ref().as_str()).collect();
+        self.agent.check(&node_names).map_err(|m| err(None, "agent", m))?;
         let mut names = HashSet::new();
         for n in &self.nodes {
             let span = Some(n.name.span());

@@ -55,6 +55,9 @@ pub struct Config {
     pub apaches: Vec<ApacheConfig>,
     #[serde(default, rename = "probe", skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeConfig>,
+    /// How `ringdeck agent` answers HAProxy about each node.
+    #[serde(default, skip_serializing_if = "super::agent::AgentConfig::is_default")]
+    pub agent: super::agent::AgentConfig,
     /// The file this config was read from (not a key of the file): state kept per config, such
     /// as the forked-data records, is named after it.
     #[serde(skip)]

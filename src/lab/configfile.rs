@@ -104,6 +104,12 @@ pub fn build(spec: &Spec) -> Config {
         haproxies,
         apaches,
         probes,
+        agent: crate::config::agent::AgentConfig {
+            listen: format!("127.0.0.1:{}", spec.agent_port()),
+            http: format!("127.0.0.1:{}", spec.agent_http_port()),
+            pools: vec![crate::config::agent::PoolConfig { name: "mysql".into(), nodes: Vec::new(), write: true }],
+            ..Default::default()
+        },
         source: spec.config_path(),
         warnings: Vec::new(),
     }

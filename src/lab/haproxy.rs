@@ -28,8 +28,15 @@ pub fn running(spec: &Spec) -> Option<i32> {
 fn config(spec: &Spec) -> String {
     let mut mysql_servers = String::new();
     for k in 1..=spec.nodes {
+        // With the agent, weight 100 lets a lag cut the weight in proportion (HAProxy takes the
+        // agent's percentage of the configured weight: of 1, anything under 100% is 0).
+        let agent = if spec.agent {
+            format!(" weight 100 agent-check agent-port {} agent-inter 1s agent-send \"node{k}\\n\"", spec.agent_port())
+        } else {
+            String::new()
+        };
         mysql_servers.push_str(&format!(
-            "    server node{k} 127.0.0.1:{} check inter 1s fall 2 rise 1{}\n",
+            "    server node{k} 127.0.0.1:{} check inter 1s fall 2 rise 1{}{agent}\n",
             spec.node_port(k),
             if k == 1 { "" } else { " backup" }
         ));

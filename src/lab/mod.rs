@@ -2,6 +2,7 @@
 //! started as the current user under one directory, for rehearsals and for the tests.
 //! This file holds the `ringdeck lab ...` command line and dispatches to the modules.
 
+mod agent;
 mod apache;
 pub mod breaks;
 mod configfile;
@@ -62,6 +63,10 @@ pub struct UpArgs {
     /// MASTER_SSL=1 verifying the upstream, and a console config that verifies every node.
     #[arg(long)]
     pub tls: bool,
+    /// Start `ringdeck agent` (agent-check on B+77, HTTP on B+78) and have HAProxy's MySQL servers
+    /// ask it (`agent-check ... agent-send "nodeN\n"`, weight 100).
+    #[arg(long)]
+    pub agent: bool,
     #[command(flatten)]
     pub dir: DirArgs,
 }

@@ -32,6 +32,8 @@ pub const DEFAULT_NODES: u16 = 3;
 pub const SSH_OFFSET: u16 = 22;
 pub const HTTP_OFFSET: u16 = 80;
 pub const STATS_OFFSET: u16 = 90;
+/// `ringdeck agent` of `lab up --agent`: agent-check on B+77, HTTP on B+78.
+pub const AGENT_OFFSET: u16 = 77;
 /// Longest unix socket path the kernel accepts (sun_path is 108 bytes with the NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -44,6 +46,9 @@ pub struct Spec {
     /// `lab up --tls` (see `lab::tls`).
     #[serde(default)]
     pub tls: bool,
+    /// `lab up --agent`: ringdeck's agent runs and HAProxy's MySQL servers ask it.
+    #[serde(default)]
+    pub agent: bool,
     pub root_password: Secret,
     pub operator_password: Secret,
     pub repl_password: Secret,
@@ -130,6 +135,7 @@ impl Spec {
             port_base,
             gtid,
             tls: false,
+            agent: false,
             root_password: generate_password(24)?,
             operator_password: generate_password(24)?,
             repl_password: generate_password(24)?,
@@ -222,6 +228,14 @@ impl Spec {
     }
     pub fn stats_port(&self) -> u16 {
         self.port_base + STATS_OFFSET
+    }
+    /// `ringdeck agent`'s agent-check port (`lab up --agent`).
+    pub fn agent_port(&self) -> u16 {
+        self.port_base + AGENT_OFFSET
+    }
+    /// `ringdeck agent`'s HTTP port: httpchk, /health, /metrics.
+    pub fn agent_http_port(&self) -> u16 {
+        self.port_base + AGENT_OFFSET + 1
     }
     /// Every port the lab listens on.
     pub fn all_ports(&self) -> Vec<u16> {

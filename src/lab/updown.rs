@@ -9,7 +9,7 @@ use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use super::proc::{self, Progress};
 use super::spec::{DEFAULT_NODES, DEFAULT_PORT_BASE, Spec, make_dir};
 use super::status::{haproxy_server_states, http_status};
-use super::{UpArgs, apache, configfile, haproxy, mariadb, sql, sshd};
+use super::{UpArgs, agent, apache, configfile, haproxy, mariadb, sql, sshd};
 
 /// Every binary the lab runs, checked before anything starts.
 const BINARIES: [&str; 5] = ["mariadbd", "mariadb-install-db", "haproxy", "apache2", "sshd"];
@@ -21,6 +21,7 @@ fn all_running(spec: &Spec) -> bool {
         && haproxy::running(spec).is_some()
         && (1..=2).all(|k| apache::running(spec, k).is_some())
         && sshd::running(spec).is_some()
+        && (!spec.agent || agent::running(spec).is_some())
 }
 
 /// Apache's children switch to www-data when we are root: they must be able to reach D.
@@ -54,7 +55,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
     let dir = super::spec::resolve_dir(args.dir.dir.as_deref())?;
     let existing = Spec::load(&dir)?;
     let mut spec = match existing {
-        Some(s) => {
+        Some(mut s) => {
             let differs = args.nodes.is_some_and(|n| n != s.nodes)
                 || args.port_base.is_some_and(|b| b != s.port_base)
                 || (args.gtid && !s.gtid)
@@ -69,6 +70,11 @@ pub fn up(args: &UpArgs) -> Result<()> {
                     dir.display()
                 );
             }
+            if args.agent && !s.agent {
+                // HAProxy is started again with the agent-check lines.
+                s.agent = true;
+                haproxy::stop(&s)?;
+            }
             s
         }
         None => Spec::new(
@@ -79,6 +85,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
         )
         .map(|mut s| {
             s.tls = args.tls;
+            s.agent = args.agent;
             s
         })?,
     };
@@ -156,6 +163,17 @@ pub fn up(args: &UpArgs) -> Result<()> {
         mariadb::check_ring(&spec, &rt, fresh).wrap_err_with(|| hint.clone())?;
     }
     configfile::write(&spec)?;
+    if spec.agent {
+        let p = Progress::begin(&format!(
+            "starting ringdeck agent on 127.0.0.1:{}/{}",
+            spec.agent_port(),
+            spec.agent_http_port()
+        ));
+        match agent::up(&spec).wrap_err_with(|| hint.clone())? {
+            true => p.ok(),
+            false => p.done("already running"),
+        }
+    }
     eprintln!("lab is up; open the console with:");
     println!("ringdeck --config {}", spec.config_path().display());
     Ok(())
@@ -221,6 +239,7 @@ pub fn down(dir: &Path, purge: bool) -> Result<()> {
     if let Some(spec) = &spec {
         let p = Progress::begin("stopping web1, web2, haproxy, sshd");
         let r = (|| {
+            agent::stop(spec)?;
             apache::stop(spec, 1)?;
             apache::stop(spec, 2)?;
             haproxy::stop(spec)?;

@@ -16,4 +16,4 @@ pub mod sqltext;
 pub mod topology;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

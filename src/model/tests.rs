@@ -4,5 +4,5 @@
 
 mod apache;
 mod haproxy;
-mod replication;
-mod topology;
+pub(crate) mod replication;
+pub(crate) mod topology;

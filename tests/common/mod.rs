@@ -30,6 +30,8 @@ pub struct LabOptions {
     pub gtid: bool,
     /// Serve and replicate over TLS (`lab up --tls`).
     pub tls: bool,
+    /// Run `ringdeck agent` and have HAProxy ask it (`lab up --agent`).
+    pub agent: bool,
 }
 
 /// A running lab, torn down on drop.
@@ -46,7 +48,7 @@ pub struct Lab {
 
 /// The ports a lab with `nodes` nodes at `base` listens on.
 fn lab_ports(base: u16, nodes: u16) -> Vec<u16> {
-    let mut v = vec![base, base + 22, base + 80, base + 81, base + 82, base + 90];
+    let mut v = vec![base, base + 22, base + 77, base + 78, base + 80, base + 81, base + 82, base + 90];
     v.extend((1..=nodes).map(|k| base + k));
     v
 }
@@ -95,7 +97,7 @@ fn claim_port_base(nodes: u16) -> (u16, PathBuf) {
 impl Lab {
     /// A position-based ring of `nodes` nodes.
     pub fn start(nodes: u16) -> Lab {
-        Self::start_with(LabOptions { nodes, gtid: false, tls: false })
+        Self::start_with(LabOptions { nodes, gtid: false, tls: false, agent: false })
     }
 
     /// A lab with options; panics (after tearing down) if `lab up` fails.
@@ -117,6 +119,9 @@ impl Lab {
         }
         if opts.tls {
             args.push("--tls".into());
+        }
+        if opts.agent {
+            args.push("--agent".into());
         }
         let started = Instant::now();
         let out = lab.ringdeck(&args);

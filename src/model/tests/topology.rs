@@ -7,14 +7,14 @@ use crate::model::topology::*;
 use std::time::Duration;
 
 const HEALTHY: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-healthy.txt");
-const BROKEN: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-broken.txt");
+pub(crate) const BROKEN: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-broken.txt");
 const CONNECTING: &str = include_str!("../../../tests/fixtures/mariadb-10.11-show-all-slaves-status-io-connecting.txt");
 const GTID_BROKEN: &str = include_str!("../../../tests/fixtures/mariadb-10.11-gtid-show-all-slaves-status-broken.txt");
 
 const NAMES: [&str; 4] = ["node1", "node2", "node3", "node4"];
 
 /// The recorded healthy row (node3 from node2 at 41002), re-aimed at node `up` with `exec` done.
-fn healthy_link(up: u16, exec: u64) -> ReplicaLink {
+pub(crate) fn healthy_link(up: u16, exec: u64) -> ReplicaLink {
     let text = HEALTHY
         .replace("Master_Port: 41002", &format!("Master_Port: {}", 41000 + up))
         .replace("binlog-n2.", &format!("binlog-n{up}."))
@@ -25,7 +25,7 @@ fn healthy_link(up: u16, exec: u64) -> ReplicaLink {
 }
 
 /// A MariaDB node `k` of an `n` ring at `binlog-nK.000001:pos`, settings as a ring needs them.
-fn node(k: u16, n: u32, pos: u64, links: Vec<ReplicaLink>) -> NodeStatus {
+pub(crate) fn node(k: u16, n: u32, pos: u64, links: Vec<ReplicaLink>) -> NodeStatus {
     NodeStatus {
         version: "10.11.19-MariaDB-0+deb12u1-log".into(),
         dialect: Dialect::MariaDb,
@@ -50,7 +50,7 @@ fn node(k: u16, n: u32, pos: u64, links: Vec<ReplicaLink>) -> NodeStatus {
 }
 
 /// A healthy ring of `n`: node k replicates from node k-1 (node 1 from node n), all caught up.
-fn ring(n: u16) -> Vec<NodeStatus> {
+pub(crate) fn ring(n: u16) -> Vec<NodeStatus> {
     (1..=n)
         .map(|k| {
             let up = if k == 1 { n } else { k - 1 };
@@ -59,7 +59,7 @@ fn ring(n: u16) -> Vec<NodeStatus> {
         .collect()
 }
 
-fn inputs(st: &[NodeStatus]) -> Vec<NodeInput<'_>> {
+pub(crate) fn inputs(st: &[NodeStatus]) -> Vec<NodeInput<'_>> {
     st.iter().enumerate().map(|(i, s)| NodeInput::up(NAMES[i], "127.0.0.1", 41001 + i as u16, s)).collect()
 }
 
