@@ -57,6 +57,36 @@ fn frontend_port(lab: &Lab) -> u16 {
     })
 }
 
+/// The agent's own user needs only replication monitoring and PROCESS, its password from the
+/// environment (never the command line).
+fn least_privilege(lab: &Lab) {
+    lab.query(1, "CREATE USER 'ragent'@'127.0.0.1' IDENTIFIED BY 'agent-pw-7'");
+    lab.query(1, "GRANT REPLICATION CLIENT, SLAVE MONITOR, PROCESS ON *.* TO 'ragent'@'127.0.0.1'");
+    wait_until(Duration::from_secs(20), "the agent's user on every node", || {
+        (1..=3)
+            .all(|k| lab.query_one(k, "SELECT COUNT(*) FROM mysql.user WHERE user = 'ragent'").as_deref() == Some("1"))
+    });
+    let nodes: String = (1..=3)
+        .map(|k| {
+            format!(
+                "[[node]]\nname = \"node{k}\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"ragent\"\npassword_env = \"RAGENT_PASSWORD\"\n",
+                lab.node_port(k)
+            )
+        })
+        .collect();
+    let path = lab.dir().join("agent-least.toml");
+    std::fs::write(&path, format!("poll_interval = \"1s\"\ntimeout = \"3s\"\n{nodes}")).expect("write the config");
+    let out = Command::new(env!("CARGO_BIN_EXE_ringdeck"))
+        .args(["agent", "--once", "--config"])
+        .arg(&path)
+        .env("RAGENT_PASSWORD", "agent-pw-7")
+        .output()
+        .expect("run ringdeck agent --once");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.lines().filter(|l| l.starts_with("default") && l.ends_with("up 100%")).count(), 3, "{text}");
+}
+
 #[test]
 fn haproxy_drains_a_broken_node_through_the_agent() {
     let lab = Lab::start_with(LabOptions { nodes: 3, gtid: false, tls: false, agent: true });
@@ -72,6 +102,7 @@ fn haproxy_drains_a_broken_node_through_the_agent() {
     assert_eq!(once.lines().filter(|l| l.ends_with("up 100%")).count(), 3, "{once}");
     let (code, health) = agent_http(&lab, "/health");
     assert!(code == 200 && health.starts_with("ok: 3 node(s) watched"), "{code} {health}");
+    least_privilege(&lab);
 
     // A duplicate key stops node2's SQL thread: the agent answers drain, HAProxy drains it.
     lab.ringdeck_ok(&["lab", "break", "dup", "--node", "2"]);

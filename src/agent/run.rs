@@ -34,7 +34,7 @@ pub async fn run(cfg: Config, logins: Logins, at: Listen) -> Result<(), String> 
     let http_l = bind(&at.http, "HTTP checks and metrics").await?;
     let (tx, mut rx) = mpsc::channel::<Update>(256);
     let start = tokio::time::Instant::now();
-    let _now = crate::collect::spawn_nodes(&cfg, &logins, &tx, start);
+    let _now = crate::collect::spawn_nodes(&cfg, &logins, &tx, start, true);
     let (board_tx, board_rx) = watch::channel(Arc::new(Board::default()));
     let shared = Shared::new(board_rx, &cfg);
     tokio::spawn(listen(agent_l, Protocol::Agent, shared.clone()));

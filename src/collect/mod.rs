@@ -171,18 +171,25 @@ pub async fn run<C: Collector, M: From<Update> + Send + 'static>(
     }
 }
 
-/// Starts one collector per configured node (the agent watches nothing else), ticking on the
-/// grid that starts at `start`. Returns the handles that make each poll at once.
+/// Starts one collector per configured node, ticking on the grid that starts at `start`; the
+/// agent's (`replication_only`) read only what the ring model needs. Returns the handles that
+/// make each poll at once.
 pub fn spawn_nodes<M: From<Update> + Send + 'static>(
     cfg: &Config,
     logins: &Logins,
     tx: &mpsc::Sender<M>,
     start: tokio::time::Instant,
+    replication_only: bool,
 ) -> Vec<Arc<Notify>> {
     let timeout = cfg.timeout.0;
     let mut now = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
-        let c = node::NodeCollector::new(crate::db::opts(node, &logins.nodes[i]), timeout);
+        let opts = crate::db::opts(node, &logins.nodes[i]);
+        let c = if replication_only {
+            node::NodeCollector::replication_only(opts, timeout)
+        } else {
+            node::NodeCollector::new(opts, timeout)
+        };
         let s = Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()), start };
         now.push(s.now.clone());
         tokio::spawn(run(i, c, s, tx.clone()));
@@ -202,7 +209,7 @@ pub fn spawn_all<M: From<Update> + Send + 'static>(
     let start = tokio::time::Instant::now();
     let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()), start };
     let client = crate::http::Http::new(timeout, cfg.max_response())?;
-    let mut node_now = spawn_nodes(cfg, logins, tx, start);
+    let mut node_now = spawn_nodes(cfg, logins, tx, start, false);
     for (i, h) in cfg.haproxies.iter().enumerate() {
         let c = haproxy::HaproxyCollector::new(h, &logins.haproxies[i], client.clone(), cfg.max_response());
         let s = sched();

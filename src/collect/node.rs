@@ -1,6 +1,7 @@
 //! The MySQL/MariaDB collector: one dedicated connection per node, reconnecting after errors,
 //! reading the node's whole state each poll through [`crate::db::read_status`] and the statement
-//! digests on a slower cadence.
+//! digests on a slower cadence. The agent's collectors read only what the ring model needs
+//! ([`Depth::Replication`], no digests), so its user needs no more than replication monitoring.
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub struct NodeCollector {
     /// Polls so far: digests are read every [`DIGEST_EVERY`]th poll and kept in between.
     polls: u64,
     digests: Option<Digests>,
+    depth: Depth,
 }
 
 /// Statement digests change slowly and cost more to read than the rest: every 5th poll.
@@ -42,7 +44,12 @@ async fn read_digests(conn: &mut Conn) -> Digests {
 
 impl NodeCollector {
     pub fn new(opts: ConnOpts, timeout: Duration) -> Self {
-        Self { opts, timeout, conn: None, version: None, polls: 0, digests: None }
+        Self { opts, timeout, conn: None, version: None, polls: 0, digests: None, depth: Depth::Full }
+    }
+
+    /// Variables, replica links and binlog position only: no process list, counters or digests.
+    pub fn replication_only(opts: ConnOpts, timeout: Duration) -> Self {
+        Self { depth: Depth::Replication, ..Self::new(opts, timeout) }
     }
 }
 
@@ -65,11 +72,11 @@ impl Collector for NodeCollector {
                 None => db::read_version(conn).await?,
             };
             self.version = Some((version.clone(), dialect));
-            db::read_status(conn, &version, dialect, Depth::Full).await
+            db::read_status(conn, &version, dialect, self.depth).await
         };
         match read.await {
             Ok(mut s) => {
-                if self.polls.is_multiple_of(DIGEST_EVERY) || self.digests.is_none() {
+                if self.depth == Depth::Full && (self.polls.is_multiple_of(DIGEST_EVERY) || self.digests.is_none()) {
                     self.digests = Some(read_digests(conn).await);
                 }
                 self.polls += 1;

@@ -252,6 +252,25 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// A port base claimed like a lab's (for a test's own servers), released on drop.
+pub struct PortClaim {
+    pub base: u16,
+    lock: PathBuf,
+}
+
+impl PortClaim {
+    pub fn new() -> PortClaim {
+        let (base, lock) = claim_port_base(3);
+        PortClaim { base, lock }
+    }
+}
+
+impl Drop for PortClaim {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.lock);
+    }
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         let out = self.ringdeck(&["lab", "down", "--purge"]);
