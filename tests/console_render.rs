@@ -679,3 +679,22 @@ fn quit_while_a_step_runs_asks_with_cancel_first_even_at_80x24() {
     }
     insta::assert_snapshot!(render(&app, now, 80, 24));
 }
+
+#[test]
+fn an_agent_drained_server_shows_its_reason_and_its_node_out_of_the_pool() {
+    let (mut app, now) = state(true, false);
+    let csv = include_str!("fixtures/haproxy-2.6-show-stat-agent-drain.csv");
+    app.apply(Update::Haproxy(Polled { index: 0, at: now, result: Ok(recorded_stats(csv)) }));
+    let screen = render(&app, now, 160, 45);
+    assert!(screen.contains("node2 bk       DRAIN (agent)"), "{screen}");
+    assert!(screen.contains("from node1: SQL"), "the agent's reason in the HAProxy pane: {screen}");
+    let ring_row = screen.lines().find(|l| l.contains("node2") && l.contains("SQL✗")).unwrap_or_default();
+    assert!(ring_row.contains("out: mysql DRAIN (agent)"), "the ring pane marks node2 out of the pool: {ring_row}");
+    let one = screen.lines().find(|l| l.contains("● node1") && l.contains("IO✓")).unwrap_or_default();
+    assert!(!one.contains("out:"), "{one}");
+    app.act(Action::Focus(Pane::Haproxy));
+    select(&mut app, "mysql", "node2");
+    app.act(Action::Zoom);
+    let screen = render(&app, now, 160, 45);
+    assert!(screen.contains("agent    L7OK: from node1: SQL stopped 1062 Duplicate entry '1009'"), "{screen}");
+}

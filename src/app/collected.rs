@@ -322,6 +322,22 @@ impl Collected {
             .collect()
     }
 
+    /// What HAProxy has node `i` out of (`lb: mysql DRAIN (agent)`), over every instance's last rows.
+    pub fn out_of_pool(&self, i: usize) -> Vec<String> {
+        let Some(node) = self.nodes.get(i) else { return Vec::new() };
+        let Some((host, port)) = node.address.rsplit_once(':') else { return Vec::new() };
+        let Ok(port) = port.parse::<u16>() else { return Vec::new() };
+        self.haproxies
+            .iter()
+            .filter_map(|h| Some((h, h.last.as_ref()?)))
+            .flat_map(|(h, st)| {
+                crate::model::haproxy::out_of_pool_for(&st.rows, &node.name, host, port)
+                    .into_iter()
+                    .map(move |s| if self.haproxies.len() > 1 { format!("{}: {s}", h.name) } else { s })
+            })
+            .collect()
+    }
+
     /// Replaces the forked-data records.
     pub fn set_forks(&mut self, forks: Result<Vec<crate::fork::Fork>, String>) {
         self.forks = forks;

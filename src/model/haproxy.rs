@@ -170,6 +170,50 @@ impl StatRow {
     pub fn errors(&self) -> u64 {
         self.econ + self.eresp
     }
+
+    /// What the agent last said, for the screen: its reason when it gave one (`last_agt` is
+    /// `via agent : down (no answer)`: `no answer`), else its word (`up`), else its check result;
+    /// empty for a server without an agent check.
+    pub fn agent_text(&self) -> &str {
+        let said = self.last_agt.strip_prefix("via agent : ").unwrap_or(&self.last_agt).trim();
+        let reason = said.split_once(" (").and_then(|(_, r)| r.strip_suffix(')'));
+        match reason {
+            Some(r) if !r.is_empty() => r,
+            _ if !said.is_empty() => said,
+            _ => &self.agent_status,
+        }
+    }
+
+    /// Whether this server row fronts the MySQL server at `host:port` named `name` (by its name,
+    /// or by its address; `localhost` is 127.0.0.1).
+    pub fn fronts(&self, name: &str, host: &str, port: u16) -> bool {
+        if self.kind() != RowKind::Server {
+            return false;
+        }
+        if self.server == name {
+            return true;
+        }
+        let Some((h, p)) = self.addr.rsplit_once(':') else { return false };
+        let host = if host == "localhost" { "127.0.0.1" } else { host };
+        p.parse::<u16>().is_ok_and(|p| p == port) && h.trim_matches(['[', ']']) == host
+    }
+
+    /// Taking no new connections: drained, in maintenance, down, or weight 0.
+    pub fn out_of_pool(&self) -> bool {
+        !matches!(self.class(), StatusClass::Up | StatusClass::NoCheck) || self.weight == Some(0)
+    }
+}
+
+/// The backends that have the node at `host:port` out of their pool, as `backend STATUS` each
+/// (`mysql DRAIN (agent)`), from one instance's rows.
+pub fn out_of_pool_for(rows: &[StatRow], name: &str, host: &str, port: u16) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r.fronts(name, host, port) && r.out_of_pool())
+        .map(|r| {
+            let weight0 = r.weight == Some(0) && matches!(r.class(), StatusClass::Up | StatusClass::NoCheck);
+            if weight0 { format!("{} weight 0", r.proxy) } else { format!("{} {}", r.proxy, r.status) }
+        })
+        .collect()
 }
 
 /// One stats sample: the rows and, when a socket is configured, `show info`.

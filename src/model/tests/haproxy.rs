@@ -6,6 +6,7 @@ use crate::model::haproxy::*;
 
 const V26_QUEUE: &str = include_str!("../../../tests/fixtures/haproxy-2.6-show-stat-backend-queue.csv");
 const V26_MAINT: &str = include_str!("../../../tests/fixtures/haproxy-2.6-show-stat-web2-maint.csv");
+const V26_AGENT: &str = include_str!("../../../tests/fixtures/haproxy-2.6-show-stat-agent-drain.csv");
 /// Built from the HAProxy 1.8 management guide's field list (no wrew/uweight/agg_* columns).
 const V18_DOCS: &str = include_str!("../../../tests/fixtures/haproxy-1.8-show-stat-from-docs.csv");
 /// Built from the HAProxy 3.0 field list (srid, h1sess..., proto, then the `-` module columns).
@@ -33,6 +34,32 @@ fn recorded_26_web2_in_maint() {
     assert_eq!(web1.uweight, Some(1));
     assert_eq!(find(&rows, "web", "web2").downtime, Some(15));
     assert_eq!(find(&rows, "web", "BACKEND").algo, "roundrobin");
+}
+
+#[test]
+fn recorded_26_agent_drain_names_the_reason_and_the_node_out_of_the_pool() {
+    let rows = parse_csv(V26_AGENT).unwrap();
+    let two = find(&rows, "mysql", "node2");
+    assert_eq!(two.status, "DRAIN (agent)");
+    assert_eq!(two.class(), StatusClass::Draining);
+    assert_eq!(two.agent_status, "L7OK");
+    assert!(two.last_agt.starts_with("via agent : up (from node1: SQL stopped 1062"), "{}", two.last_agt);
+    assert!(
+        two.agent_text().starts_with("from node1: SQL stopped 1062 Duplicate entry '1009'"),
+        "{}",
+        two.agent_text()
+    );
+    assert_eq!(two.weight, Some(100));
+    let one = find(&rows, "mysql", "node1");
+    assert_eq!(one.agent_text(), "up");
+    assert!(!one.out_of_pool());
+    assert_eq!(out_of_pool_for(&rows, "node2", "127.0.0.1", 21602), vec!["mysql DRAIN (agent)".to_string()]);
+    // Matched by address when the server is named otherwise, localhost as 127.0.0.1.
+    assert_eq!(out_of_pool_for(&rows, "db2", "localhost", 21602).len(), 1);
+    assert!(out_of_pool_for(&rows, "node1", "127.0.0.1", 21601).is_empty());
+    assert!(out_of_pool_for(&rows, "db9", "127.0.0.1", 9).is_empty());
+    // Servers without an agent check say nothing about one.
+    assert_eq!(find(&rows, "web", "web1").agent_text(), "");
 }
 
 #[test]

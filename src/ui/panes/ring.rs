@@ -176,11 +176,17 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
                 })
                 .collect::<Vec<_>>()
                 .join(",");
-            let last_col = match (&node.error, status.and_then(|st| st.binlog.as_ref())) {
+            // HAProxy has it out of the pool (drained by the agent or by hand): said first.
+            let out = app.data.out_of_pool(i);
+            let mut last_col: Vec<Span> = Vec::new();
+            if !out.is_empty() {
+                last_col.push(Span::styled(format!("out: {}  ", out.join(", ")), t.warn));
+            }
+            last_col.push(match (&node.error, status.and_then(|st| st.binlog.as_ref())) {
                 (Some(e), _) => Span::styled(e.clone(), t.crit),
                 (None, Some(b)) => Span::styled(format!("{}:{}", b.file, b.position), t.muted),
                 (None, None) => Span::raw(""),
-            };
+            });
             let state = match (h, node.age(ctx.now)) {
                 (Health::Stale, Some(age)) => format!("stale {}", fmt::duration(age)),
                 _ => word.to_string(),
@@ -199,7 +205,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
                     t.spark,
                     t.stale,
                 ))),
-                Cell::from(last_col),
+                Cell::from(Line::from(last_col)),
             ];
             if narrow {
                 cells.remove(6);

@@ -64,6 +64,13 @@ pub fn lines(r: &StatRow, instance: &str, ctx: &Ctx) -> Vec<Line<'static>> {
         };
         let style = if r.check_status.contains("OK") || r.check_status.is_empty() { t.muted } else { t.crit };
         out.push(Line::from(vec![label("check"), Span::styled(check, style)]));
+        if !r.agent_status.is_empty() {
+            let st = if r.status.contains("(agent)") { t.warn } else { t.muted };
+            out.push(Line::from(vec![
+                label("agent"),
+                Span::styled(format!("{}: {}", r.agent_status, r.agent_text()), st),
+            ]));
+        }
         out.push(Line::from(vec![
             label("state"),
             Span::raw(format!(

@@ -30,7 +30,7 @@ struct Col {
     right: bool,
 }
 
-const COLS: [Col; 13] = [
+const COLS: [Col; 14] = [
     Col { title: "proxy/server", width: 12, drop: 0, right: false },
     Col { title: "status", width: 9, drop: 0, right: false },
     Col { title: "check", width: 10, drop: 4, right: false },
@@ -44,11 +44,16 @@ const COLS: [Col; 13] = [
     Col { title: "eresp", width: 5, drop: 8, right: true },
     Col { title: "chg", width: 6, drop: 9, right: true },
     Col { title: "down", width: 6, drop: 10, right: true },
+    // Only when a server in view has an agent check; the rest of the width.
+    Col { title: "agent", width: 14, drop: 1, right: false },
 ];
 
-/// The columns that fit `width` (indexes into [`COLS`]).
-fn columns_for(width: u16) -> Vec<usize> {
-    let mut keep: Vec<usize> = (0..COLS.len()).collect();
+/// The agent column's index in [`COLS`].
+const AGENT_COL: usize = 13;
+
+/// The columns that fit `width` (indexes into [`COLS`]); the agent's only when one speaks.
+fn columns_for(width: u16, agent: bool) -> Vec<usize> {
+    let mut keep: Vec<usize> = (0..COLS.len()).filter(|c| agent || *c != AGENT_COL).collect();
     let need = |k: &[usize]| k.iter().map(|i| COLS[*i].width + 1).sum::<u16>().saturating_sub(1);
     while need(&keep) > width {
         let Some(worst) = keep.iter().copied().filter(|i| COLS[*i].drop > 0).max_by_key(|i| COLS[*i].drop) else {
@@ -127,6 +132,10 @@ fn cell(r: &StatRow, col: usize, t: &Theme) -> Span<'static> {
         9 if not_fe => Span::styled(r.econ.to_string(), count_style(r.econ, t)),
         10 if not_fe => Span::styled(r.eresp.to_string(), count_style(r.eresp, t)),
         11 if not_fe => Span::styled(r.lastchg.map(|s| fmt::seconds(s as f64)).unwrap_or_default(), t.muted),
+        AGENT_COL if server && !r.agent_text().is_empty() => {
+            let st = if r.status.contains("(agent)") { t.warn } else { t.muted };
+            Span::styled(r.agent_text().to_string(), st)
+        }
         12 if not_fe => match r.downtime {
             Some(d) if d > 0 => Span::styled(fmt::seconds(d as f64), t.warn),
             Some(_) => Span::styled("-", t.muted),
@@ -209,7 +218,10 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, entries: &[Entry]) {
         .max()
         .unwrap_or(12)
         .clamp(COLS[0].width as usize, 32) as u16;
-    let cols = columns_for(area.width.saturating_sub(longest - COLS[0].width));
+    // The status as wide as `DRAIN (agent)` when an agent speaks for a server in view.
+    let agent = entries.iter().any(|e| matches!(e, Entry::Stat { row, .. } if !row.agent_status.is_empty()));
+    let status_w = if agent { 13 } else { COLS[1].width };
+    let cols = columns_for(area.width.saturating_sub(longest - COLS[0].width + status_w - COLS[1].width), agent);
     let visible = area.height.saturating_sub(1) as usize;
     let sel = entries.iter().position(|e| matches!(e, Entry::Stat { selected: true, .. })).unwrap_or(0);
     let offset = scroll_offset(sel, visible);
@@ -256,7 +268,12 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, entries: &[Entry]) {
     .style(t.header);
     let widths: Vec<Constraint> = cols
         .iter()
-        .map(|c| if *c == 0 { Constraint::Length(longest) } else { Constraint::Length(COLS[*c].width) })
+        .map(|c| match *c {
+            0 => Constraint::Length(longest),
+            1 => Constraint::Length(status_w),
+            AGENT_COL => Constraint::Min(COLS[*c].width),
+            _ => Constraint::Length(COLS[*c].width),
+        })
         .collect();
     f.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
     for (k, line) in spanning {
@@ -327,8 +344,9 @@ mod tests {
 
     #[test]
     fn narrow_panes_keep_the_urgent_columns() {
-        let names = |w| columns_for(w).iter().map(|i| COLS[*i].title).collect::<Vec<_>>();
-        assert_eq!(names(200).len(), COLS.len());
+        let names = |w| columns_for(w, false).iter().map(|i| COLS[*i].title).collect::<Vec<_>>();
+        assert_eq!(names(200).len(), COLS.len() - 1);
+        assert_eq!(columns_for(200, true).len(), COLS.len(), "with an agent check its column too");
         assert_eq!(names(40), vec!["proxy/server", "status", "sess", "queue"]);
         assert!(names(60).contains(&"5xx"));
         assert!(!names(60).contains(&"down"));
