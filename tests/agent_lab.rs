@@ -3,7 +3,8 @@
 //! agent intervals of the agent's answer, writes through the MySQL frontend keep landing on node1
 //! (whose links run), and after the conflict is resolved node2 is back UP; with every node broken
 //! the most complete one stays in the pool; killing the agent leaves HAProxy's servers as they
-//! were. `agent --once`, the HTTP check, /health and /metrics are checked on the way.
+//! were. `agent --once`, the HTTP check (a backend checked by `option httpchk` against the agent,
+//! as contrib/haproxy-agent.cfg wires it), /health and /metrics are checked on the way.
 
 mod common;
 
@@ -18,8 +19,8 @@ use mysql_async::prelude::Queryable;
 /// HAProxy's agent-check interval in the lab.
 const AGENT_INTER: Duration = Duration::from_secs(1);
 
-/// The `mysql` backend's servers as HAProxy reports them: name -> (status, last_agt).
-fn mysql_servers(lab: &Lab) -> BTreeMap<String, (String, String)> {
+/// A backend's servers as HAProxy reports them: name -> (status, last_agt).
+fn servers_of(lab: &Lab, proxy: &str) -> BTreeMap<String, (String, String)> {
     let sock = lab.dir().join("haproxy.sock");
     let Ok(mut s) = std::os::unix::net::UnixStream::connect(&sock) else { return BTreeMap::new() };
     let _ = s.write_all(b"show stat\n");
@@ -27,9 +28,19 @@ fn mysql_servers(lab: &Lab) -> BTreeMap<String, (String, String)> {
     let _ = s.read_to_string(&mut text);
     let rows = ringdeck::model::haproxy::parse_csv(&text).unwrap_or_default();
     rows.iter()
-        .filter(|r| r.proxy == "mysql" && r.server.starts_with("node"))
+        .filter(|r| r.proxy == proxy && r.server.starts_with("node"))
         .map(|r| (r.server.to_string(), (r.status.to_string(), r.last_agt.to_string())))
         .collect()
+}
+
+/// The `mysql` backend's servers (asked by agent-check).
+fn mysql_servers(lab: &Lab) -> BTreeMap<String, (String, String)> {
+    servers_of(lab, "mysql")
+}
+
+/// A server's status in the backend checked by HTTP against the agent (`option httpchk`).
+fn httpchk_status(lab: &Lab, server: &str) -> String {
+    servers_of(lab, "mysql_httpchk").get(server).map(|s| s.0.clone()).unwrap_or_default()
 }
 
 fn status_of(lab: &Lab, server: &str) -> String {
@@ -97,6 +108,9 @@ fn haproxy_drains_a_broken_node_through_the_agent() {
         let s = mysql_servers(&lab);
         s.len() == 3 && s.values().all(|(st, agt)| st == "UP" && agt.contains("via agent : up"))
     });
+    wait_until(Duration::from_secs(20), "the HTTP-checked backend UP", || {
+        (1..=3).all(|k| httpchk_status(&lab, &format!("node{k}")) == "UP")
+    });
     let (code, once) = rd(&lab, state, &["agent", "--once"]);
     assert_eq!(code, 0, "{once}");
     assert_eq!(once.lines().filter(|l| l.ends_with("up 100%")).count(), 3, "{once}");
@@ -120,6 +134,10 @@ fn haproxy_drains_a_broken_node_through_the_agent() {
     assert!(servers["node2"].1.contains("1062"), "the reason reaches HAProxy's last_agt: {servers:?}");
     assert_eq!(servers["node1"].0, "UP", "{servers:?}");
     assert_eq!(agent_http(&lab, "/node/node1").0, 200);
+    wait_until(Duration::from_secs(10), "the HTTP check marks node2 down", || {
+        httpchk_status(&lab, "node2").starts_with("DOWN")
+    });
+    assert_eq!(httpchk_status(&lab, "node1"), "UP");
     let (code, once) = rd(&lab, state, &["agent", "--once", "--node", "node2"]);
     assert_eq!(code, 2, "a node out is CRITICAL: {once}");
     // Writes through the frontend keep landing on node1, whose links run.
@@ -132,6 +150,7 @@ fn haproxy_drains_a_broken_node_through_the_agent() {
     // The conflict resolved (the event's version kept): node2 is back in the pool.
     rd_ok(&lab, state, &["resolve", "--node", "node2", "--keep", "event", "--yes"]);
     wait_until(Duration::from_secs(20), "HAProxy has node2 UP again", || status_of(&lab, "node2") == "UP");
+    wait_until(Duration::from_secs(10), "the HTTP check has node2 up again", || httpchk_status(&lab, "node2") == "UP");
     assert_eq!(agent_http(&lab, "/node/node2").0, 200);
 
     // Every node broken: the most complete one stays in, and says why.

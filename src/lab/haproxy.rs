@@ -41,6 +41,26 @@ fn config(spec: &Spec) -> String {
             if k == 1 { "" } else { " backup" }
         ));
     }
+    // With the agent, also the HTTP-check way of asking it (what clustercheck users wire), on a
+    // backend of its own that takes no traffic: `show stat` shows what that check would do.
+    let httpchk = if spec.agent {
+        let mut s = format!(
+            "\nbackend mysql_httpchk\n\
+             \x20   mode tcp\n\
+             \x20   balance first\n\
+             \x20   option httpchk\n\
+             \x20   http-check send meth GET uri-lf /node/%[srv_name] ver HTTP/1.1 hdr Host ringdeck-agent\n\
+             \x20   http-check expect status 200\n\
+             \x20   default-server check addr 127.0.0.1 port {} inter 1s fall 1 rise 1\n",
+            spec.agent_http_port()
+        );
+        for k in 1..=spec.nodes {
+            s.push_str(&format!("    server node{k} 127.0.0.1:{}\n", spec.node_port(k)));
+        }
+        s
+    } else {
+        String::new()
+    };
     // A TLS lab's nodes refuse logins without TLS (require_secure_transport), which HAProxy's
     // check does not speak: there it reads the server's greeting only.
     let check_user = if spec.tls { "" } else { " user haproxy_check post-41" };
@@ -64,6 +84,7 @@ fn config(spec: &Spec) -> String {
          \x20   balance first\n\
          \x20   option mysql-check{check_user}\n\
          {mysql_servers}\
+         {httpchk}\
          \n\
          frontend http\n\
          \x20   bind 127.0.0.1:{http}\n\
