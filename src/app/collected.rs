@@ -139,6 +139,9 @@ pub struct Collected {
     /// The forked-data records of this ring (a skip that left the data unequal), or why they
     /// cannot be read: either way the ring is not called healthy. Set with [`Collected::set_forks`].
     pub forks: Result<Vec<crate::fork::Fork>, String>,
+    /// Per node, what HAProxy has it out of (`mysql DRAIN (agent)`): found once per HAProxy
+    /// sample, since the ring pane shows it for every node on every frame.
+    node_out: Vec<Vec<String>>,
     /// Bumped by every update and every change of the forks: the cached ring model is kept only
     /// while it holds.
     version: u64,
@@ -197,6 +200,7 @@ impl Collected {
                 })
                 .collect(),
             interval: cfg.poll_interval.0,
+            node_out: vec![Vec::new(); cfg.nodes.len()],
             forks: Ok(Vec::new()),
             version: 0,
             topo_cache: std::cell::RefCell::new(None),
@@ -230,6 +234,7 @@ impl Collected {
                     return false;
                 };
                 t.record(at, result);
+                self.node_out = self.find_out_of_pool();
             }
             Update::Apache(Polled { index: i, at, result: r }) => {
                 let Some(a) = self.apaches.get_mut(i) else {
@@ -322,18 +327,31 @@ impl Collected {
             .collect()
     }
 
-    /// What HAProxy has node `i` out of (`lb: mysql DRAIN (agent)`), over every instance's last rows.
-    pub fn out_of_pool(&self, i: usize) -> Vec<String> {
-        let Some(node) = self.nodes.get(i) else { return Vec::new() };
-        let Some((host, port)) = node.address.rsplit_once(':') else { return Vec::new() };
-        let Ok(port) = port.parse::<u16>() else { return Vec::new() };
-        self.haproxies
+    /// What HAProxy has node `i` out of (`mysql DRAIN (agent)`, `lb2: mysql MAINT` with several
+    /// instances), from every instance's last rows.
+    pub fn out_of_pool(&self, i: usize) -> &[String] {
+        self.node_out.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    fn find_out_of_pool(&self) -> Vec<Vec<String>> {
+        use crate::model::haproxy::{RowKind, out_of_pool_text};
+        let many = self.haproxies.len() > 1;
+        let out: Vec<(&str, &crate::model::haproxy::StatRow)> = self
+            .haproxies
             .iter()
-            .filter_map(|h| Some((h, h.last.as_ref()?)))
-            .flat_map(|(h, st)| {
-                crate::model::haproxy::out_of_pool_for(&st.rows, &node.name, host, port)
-                    .into_iter()
-                    .map(move |s| if self.haproxies.len() > 1 { format!("{}: {s}", h.name) } else { s })
+            .filter_map(|h| Some((h.name.as_str(), h.last.as_ref()?)))
+            .flat_map(|(h, st)| st.rows.iter().map(move |r| (h, r)))
+            .filter(|(_, r)| r.kind() == RowKind::Server && r.out_of_pool())
+            .collect();
+        self.nodes
+            .iter()
+            .map(|node| {
+                let Some((host, port)) = node.address.rsplit_once(':') else { return Vec::new() };
+                let port = port.parse::<u16>().unwrap_or(0);
+                out.iter()
+                    .filter(|(_, r)| r.fronts(&node.name, host, port))
+                    .map(|(h, r)| if many { format!("{h}: {}", out_of_pool_text(r)) } else { out_of_pool_text(r) })
+                    .collect()
             })
             .collect()
     }

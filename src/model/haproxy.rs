@@ -204,16 +204,10 @@ impl StatRow {
     }
 }
 
-/// The backends that have the node at `host:port` out of their pool, as `backend STATUS` each
-/// (`mysql DRAIN (agent)`), from one instance's rows.
-pub fn out_of_pool_for(rows: &[StatRow], name: &str, host: &str, port: u16) -> Vec<String> {
-    rows.iter()
-        .filter(|r| r.fronts(name, host, port) && r.out_of_pool())
-        .map(|r| {
-            let weight0 = r.weight == Some(0) && matches!(r.class(), StatusClass::Up | StatusClass::NoCheck);
-            if weight0 { format!("{} weight 0", r.proxy) } else { format!("{} {}", r.proxy, r.status) }
-        })
-        .collect()
+/// An out-of-pool server row as `backend STATUS` (`mysql DRAIN (agent)`, `mysql weight 0`).
+pub fn out_of_pool_text(r: &StatRow) -> String {
+    let weight0 = r.weight == Some(0) && matches!(r.class(), StatusClass::Up | StatusClass::NoCheck);
+    if weight0 { format!("{} weight 0", r.proxy) } else { format!("{} {}", r.proxy, r.status) }
 }
 
 /// One stats sample: the rows and, when a socket is configured, `show info`.

@@ -36,6 +36,10 @@ fn recorded_26_web2_in_maint() {
     assert_eq!(find(&rows, "web", "BACKEND").algo, "roundrobin");
 }
 
+fn out_of_pool_for(rows: &[StatRow], name: &str, host: &str, port: u16) -> Vec<String> {
+    rows.iter().filter(|r| r.out_of_pool() && r.fronts(name, host, port)).map(out_of_pool_text).collect()
+}
+
 #[test]
 fn recorded_26_agent_drain_names_the_reason_and_the_node_out_of_the_pool() {
     let rows = parse_csv(V26_AGENT).unwrap();
