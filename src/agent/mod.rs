@@ -81,7 +81,15 @@ impl Board {
 /// Nodes the recovery wizard holds for this config, with the step it is at.
 pub fn holds(cfg: &Config) -> BTreeMap<String, String> {
     let Some(path) = crate::recover::state::state_path(&cfg.source) else { return BTreeMap::new() };
-    let Ok(Some(st)) = crate::recover::state::load(&path) else { return BTreeMap::new() };
+    match crate::recover::state::load(&path) {
+        Ok(Some(st)) => holds_of(&st),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The nodes a saved recovery holds (every node of a rebuild, the rejoining node of a rejoin),
+/// with `step 6 of 9: <title>`; none once it is done or aborted.
+pub fn holds_of(st: &crate::recover::state::RecoveryState) -> BTreeMap<String, String> {
     if st.done() || st.aborted {
         return BTreeMap::new();
     }
@@ -249,6 +257,25 @@ fn class_word(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recover::state::{Procedure, RecoveryState};
+
+    #[test]
+    fn a_running_recovery_holds_its_nodes_until_it_ends() {
+        let nodes = vec!["node1".to_string(), "node2".to_string(), "node3".to_string()];
+        let mut rebuild = RecoveryState::new(Procedure::Rebuild, nodes.clone(), "lab.toml".into(), String::new());
+        rebuild.current = 5;
+        let h = holds_of(&rebuild);
+        assert_eq!(h.len(), 3);
+        assert!(h["node2"].starts_with("step 6 of 9: "), "{h:?}");
+        let rejoin = Procedure::Rejoin { node: "node2".into(), donor: "node1".into() };
+        let st = RecoveryState::new(rejoin, nodes.clone(), "lab.toml".into(), String::new());
+        assert_eq!(holds_of(&st).keys().collect::<Vec<_>>(), vec!["node2"], "only the rejoining node");
+        rebuild.aborted = true;
+        assert!(holds_of(&rebuild).is_empty());
+        rebuild.aborted = false;
+        rebuild.current = rebuild.steps.len();
+        assert!(holds_of(&rebuild).is_empty(), "done");
+    }
 
     #[test]
     fn requests_find_their_pool_or_the_first_that_holds_the_node() {
