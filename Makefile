@@ -48,13 +48,14 @@ screenshots: build
 	@set -e; rd=$(CURDIR)/$(RINGDECK); d=$(SHOT_DIR); \
 	trap '$$rd lab down --purge --dir $$d >/dev/null 2>&1 || true' EXIT; \
 	$$rd lab down --purge --dir $$d >/dev/null 2>&1 || true; \
-	$$rd lab up --dir $$d --port-base 15500 >/dev/null; \
+	$$rd lab up --agent --dir $$d --port-base 15500 >/dev/null; \
 	cfg=$$d/ringdeck.toml; \
 	$$rd lab load --dir $$d --seconds 12 >/dev/null 2>&1 & \
 	sleep 6; \
 	$$rd --config $$cfg snapshot --polls 3 --out screenshots/healthy-under-load-160x45.svg; \
 	wait; \
 	$$rd lab break dup --node 2 --dir $$d >/dev/null; \
+	for i in $$(seq 1 40); do echo "show stat" | socat - $$d/haproxy.sock | grep -q '^mysql,node2,.*DRAIN (agent)' && break; sleep 0.5; done; \
 	$$rd --config $$cfg snapshot --out screenshots/broken-link-160x45.svg; \
 	NO_COLOR=1 $$rd --config $$cfg snapshot --width 80 --height 24 --out screenshots/broken-link-80x24-no-color.svg; \
 	XDG_STATE_HOME=$$d/state $$rd --config $$cfg snapshot --recover --out screenshots/recovery-wizard-160x45.svg; \

@@ -362,34 +362,38 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
     let wanted = last.get() + 1;
     // One row per line: sized once (a row is ~600 bytes; growing the vector would copy them all).
     let mut rows = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
-    // One buffer of fields for every unquoted line (almost all of them): no allocation per line.
-    let mut plain: Vec<&str> = Vec::with_capacity(wanted + 1);
+    // One buffer of fields for every unquoted line (almost all of them), written in place: no
+    // allocation or length bookkeeping per field.
+    let mut plain: Vec<&str> = vec![""; wanted + 1];
     for line in lines {
         if line.starts_with('#') {
             continue;
         }
-        plain.clear();
-        let row = if split_plain(line, wanted, &mut plain) {
-            row_of(&plain, &ix, min_len)
-        } else {
-            let owned = split_csv(line);
-            let f: Vec<&str> = owned.iter().map(|c| c.as_ref()).collect();
-            row_of(&f, &ix, min_len)
+        let row = match split_plain(line, &mut plain) {
+            Some(n) => row_of(&plain[..n], &ix, min_len),
+            None => {
+                let owned = split_csv(line);
+                let f: Vec<&str> = owned.iter().map(|c| c.as_ref()).collect();
+                row_of(&f, &ix, min_len)
+            }
         };
         rows.extend(row);
     }
     Ok(rows)
 }
 
-/// Splits a line without quotes at its commas into `out`, the first `wanted` fields and then the
-/// rest unsplit, in one pass over the bytes. `false` (and `out` unusable) when the line has a
-/// quote: [`split_csv`] reads it.
-fn split_plain<'a>(line: &'a str, wanted: usize, out: &mut Vec<&'a str>) -> bool {
+/// Splits a line without quotes at its commas into `out`: as many fields as `out` holds less one,
+/// then the rest unsplit, in one pass over the bytes. Returns how many fields it wrote; `None` when
+/// the line has a quote ([`split_csv`] reads it).
+fn split_plain<'a>(line: &'a str, out: &mut [&'a str]) -> Option<usize> {
+    let wanted = out.len().saturating_sub(1);
     let mut start = 0;
     let mut fields = 0;
     for (i, &b) in line.as_bytes().iter().enumerate() {
         if b == b',' {
-            out.push(line.get(start..i).unwrap_or_default());
+            if let Some(slot) = out.get_mut(fields) {
+                *slot = line.get(start..i).unwrap_or_default();
+            }
             start = i + 1;
             fields += 1;
             if fields == wanted {
@@ -397,11 +401,13 @@ fn split_plain<'a>(line: &'a str, wanted: usize, out: &mut Vec<&'a str>) -> bool
                 break;
             }
         } else if b == b'"' {
-            return false;
+            return None;
         }
     }
-    out.push(line.get(start..).unwrap_or_default());
-    true
+    if let Some(slot) = out.get_mut(fields) {
+        *slot = line.get(start..).unwrap_or_default();
+    }
+    Some(fields + 1)
 }
 
 /// A field without the blanks around it; HAProxy writes none, so only the ends are looked at.
