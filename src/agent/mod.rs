@@ -150,14 +150,23 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// The agent of `cfg`, its `ready` memory in the state dir.
     pub fn new(cfg: &Config) -> Agent {
+        Agent::with_memory(cfg, crate::statefile::for_config("agent", &cfg.source))
+    }
+
+    /// The agent of `cfg` with its `ready` memory at `memory` (`None`: kept in memory only).
+    pub fn with_memory(cfg: &Config, memory: Option<PathBuf>) -> Agent {
         let names: Vec<&str> = cfg.nodes.iter().map(|n| n.name()).collect();
         let pools = policy::pools(&cfg.agent, &names);
-        let memory = crate::statefile::for_config("agent", &cfg.source);
         let mut ready = BTreeMap::new();
         // Servers this agent drained or held before a restart still need their `ready`.
-        let remembered = memory.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
-        for key in remembered.lines() {
+        let remembered: Vec<String> = memory
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        for key in &remembered {
             if let Some((p, n)) = key.split_once('/')
                 && let (Some(pi), Some(ni)) =
                     (pools.iter().position(|x| x.name == p), cfg.nodes.iter().position(|x| x.name() == n))
@@ -225,7 +234,7 @@ impl Agent {
         board
     }
 
-    /// Saves which servers still need `ready` (one `pool/node` per line).
+    /// Saves which servers still need `ready` (a JSON list of `pool/node`).
     fn remember(&self, now: Instant) {
         let Some(path) = &self.memory else { return };
         let keys: BTreeSet<String> = self
@@ -236,7 +245,7 @@ impl Agent {
                 Some(format!("{}/{}", self.pools.get(*pi)?.name, self.cfg.nodes.get(*ni)?.name()))
             })
             .collect();
-        let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
+        let text = serde_json::to_string(&keys).unwrap_or_default();
         if std::fs::read_to_string(path).unwrap_or_default() != text {
             if let Some(dir) = path.parent() {
                 let _ = crate::statefile::private_dir(dir);
@@ -258,6 +267,34 @@ fn class_word(line: &str) -> &str {
 mod tests {
     use super::*;
     use crate::recover::state::{Procedure, RecoveryState};
+
+    #[test]
+    fn after_a_restart_ready_follows_for_a_server_it_had_drained() {
+        let nodes: String = (1..=3)
+            .map(|k| format!("[[node]]\nname = \"node{k}\"\nhost = \"127.0.0.1\"\nport = {}\n", 41000 + k))
+            .collect();
+        let cfg = Config::parse(&nodes, std::path::Path::new("ring.toml")).expect("config");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let memory = dir.path().join("agent.json");
+        std::fs::write(&memory, r#"["default/node2"]"#).expect("write the memory");
+        let mut agent = Agent::with_memory(&cfg, Some(memory.clone()));
+        let mut data = Collected::new(&cfg);
+        let now = std::time::Instant::now();
+        for (i, st) in crate::model::tests::topology::ring(3).into_iter().enumerate() {
+            data.apply(crate::collect::Update::Node(crate::collect::Polled {
+                index: i,
+                at: now,
+                result: Ok(Box::new(st)),
+            }));
+            agent.polls[i] += 1;
+        }
+        let board = agent.evaluate(&data, now);
+        assert_eq!(board.find("node2", None).expect("node2").line, "up ready 100%");
+        assert_eq!(board.find("node1", None).expect("node1").line, "up 100%");
+        let kept: Vec<String> = serde_json::from_str(&std::fs::read_to_string(&memory).unwrap()).unwrap();
+        assert_eq!(kept, vec!["default/node2".to_string()], "still inside its ready window");
+        assert!(board.gauges.contains("ringdeck_agent_answer{pool=\"default\",node=\"node2\",answer=\"up\"} 1"));
+    }
 
     #[test]
     fn a_running_recovery_holds_its_nodes_until_it_ends() {

@@ -122,7 +122,12 @@ pub fn judge(
         let what = l.problem.clone().unwrap_or_else(|| "replication stopped".into());
         return Some(Verdict::out(out, format!("from {}: {what}", upstream(l))));
     }
-    let worst = topo.links_into(i).filter_map(|l| l.seconds_behind.map(|s| (s, l))).max_by_key(|(s, _)| *s);
+    // Lag counts once the model confirmed it (two samples in a row): one sample can lie.
+    let worst = topo
+        .links_into(i)
+        .filter(|l| l.state == LinkState::Lagging)
+        .filter_map(|l| l.seconds_behind.map(|s| (s, l)))
+        .max_by_key(|(s, _)| *s);
     let (warn, crit) = (cfg.lag_warn.0.as_secs(), cfg.lag_crit.0.as_secs());
     if let Some((s, l)) = worst
         && s >= crit

@@ -72,6 +72,12 @@ fn lag_cuts_the_weight_in_proportion_then_takes_the_node_out() {
     assert_eq!(at(35).reason, "35 s behind node1");
     assert_eq!(at(59).weight, 12);
     assert_eq!(at(60).class, Class::Drain);
+    // Seen in one sample only (no earlier one to confirm it): no cut.
+    let mut st = ring(3);
+    st[1].links[0].seconds_behind = Some(45);
+    let inp = inputs(&st);
+    let t = Topology::build(&inp, &th(&cfg));
+    assert_eq!(judge(1, &inp, &t, None, &write_pool(3), &cfg, DEADLINE).unwrap(), Verdict::up(100, ""));
 }
 
 #[test]
