@@ -108,6 +108,16 @@ pub fn print(spec: &Spec) -> Result<()> {
     }
     let ssh_up = sshd::running(spec).is_some() && proc::port_open(spec.ssh_port());
     lines.push(format!("{:<8} 127.0.0.1:{:<6} {}", "sshd", spec.ssh_port(), updown(ssh_up)));
+    if spec.agent {
+        let up = super::agent::running(spec).is_some() && proc::port_open(spec.agent_port());
+        lines.push(format!(
+            "{:<8} 127.0.0.1:{:<6} {:<5} HTTP 127.0.0.1:{} (/node/NAME, /health, /metrics)",
+            "agent",
+            spec.agent_port(),
+            updown(up),
+            spec.agent_http_port()
+        ));
+    }
     lines.push(format!("console: ringdeck --config {}", spec.config_path().display()));
     lines.push(String::new());
     // One write; a closed pipe (`| head`) is not an error worth a panic.
