@@ -109,7 +109,7 @@ pub fn print(spec: &Spec) -> Result<()> {
     let ssh_up = sshd::running(spec).is_some() && proc::port_open(spec.ssh_port());
     lines.push(format!("{:<8} 127.0.0.1:{:<6} {}", "sshd", spec.ssh_port(), updown(ssh_up)));
     if spec.agent {
-        let up = super::agent::running(spec).is_some() && proc::port_open(spec.agent_port());
+        let up = proc::port_open(spec.agent_port()) && proc::port_open(spec.agent_http_port());
         lines.push(format!(
             "{:<8} 127.0.0.1:{:<6} {:<5} HTTP 127.0.0.1:{} (/node/NAME, /health, /metrics)",
             "agent",
