@@ -15,7 +15,7 @@ pub mod target;
 pub use conn::{ConnOpts, connect, opts};
 pub use error::DbError;
 pub use ring::{node_inputs, read_all};
-pub use rows::{cell, first_values, query_rows, to_row, value_text};
+pub use rows::{cell, query_rows, to_row, value_text};
 pub use status::{Depth, read_node, read_status, read_version};
 pub use target::Target;
 

@@ -34,12 +34,6 @@ pub async fn query_rows(conn: &mut Conn, sql: &str) -> Result<Vec<Row>, DbError>
     Ok(rows.iter().map(to_row).collect())
 }
 
-/// The values of a query's first row in column order (empty when there is no row).
-pub async fn first_values(conn: &mut Conn, sql: &str) -> Result<Vec<Option<String>>, DbError> {
-    let row: Option<mysql_async::Row> = conn.query_first(sql).await?;
-    Ok(row.as_ref().map(values).unwrap_or_default())
-}
-
 /// A row's values in column order, as text.
 pub fn values(r: &mysql_async::Row) -> Vec<Option<String>> {
     (0..r.len()).map(|i| r.as_ref(i).and_then(value_text)).collect()

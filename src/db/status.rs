@@ -6,7 +6,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
 use super::DbError;
-use super::rows::{cell, first_values, query_rows};
+use super::rows::{cell, query_rows};
 use crate::model::replication::{BinlogPos, Dialect, NodeCounters, NodeStatus, NodeVars, Process, ReplicaLink, Row};
 
 /// How much of a node a read takes.
@@ -31,48 +31,28 @@ const COUNTERS_SQL: &str =
     "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Threads_connected','Threads_running','Questions')";
 const PROCESSES_SQL: &str = "SELECT * FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()";
 
-/// A node's state now (no deadline of its own: callers put one around the whole read).
-/// `Depth::Full` (the console's poll) is one round trip: the five statements go as one
-/// multi-statement query and come back as five result sets.
+/// A node's state now (no deadline of its own: callers put one around the whole read), in one
+/// round trip: the statements of `depth` go as one multi-statement query and come back as one
+/// result set each (three for `Depth::Replication`, five for `Depth::Full`, the console's poll).
 pub async fn read_status(
     conn: &mut Conn,
     version: &str,
     dialect: Dialect,
     depth: Depth,
 ) -> Result<NodeStatus, DbError> {
+    let mut statements = vec![dialect.variables_sql(), dialect.replica_status_sql(), dialect.binlog_status_sql()];
     if depth == Depth::Full {
-        return read_full(conn, version, dialect).await;
+        statements.extend([COUNTERS_SQL, PROCESSES_SQL]);
     }
-    let vars = NodeVars::from_values(&first_values(conn, dialect.variables_sql()).await?).map_err(DbError::Answer)?;
-    let links = query_rows(conn, dialect.replica_status_sql())
-        .await?
-        .iter()
-        .map(ReplicaLink::from_row)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(DbError::Answer)?;
-    let binlog = query_rows(conn, dialect.binlog_status_sql()).await?.first().map(BinlogPos::from_row);
-    let (counters, processes) = (NodeCounters::default(), Vec::new());
-    Ok(NodeStatus { version: version.to_string(), dialect, vars, counters, binlog, links, processes, digests: None })
-}
-
-/// [`read_status`] at `Depth::Full`, in one round trip.
-async fn read_full(conn: &mut Conn, version: &str, dialect: Dialect) -> Result<NodeStatus, DbError> {
-    let sql = [
-        dialect.variables_sql(),
-        dialect.replica_status_sql(),
-        dialect.binlog_status_sql(),
-        COUNTERS_SQL,
-        PROCESSES_SQL,
-    ]
-    .join(";\n");
-    let mut result = conn.query_iter(sql).await?;
-    let mut sets: Vec<Vec<mysql_async::Row>> = Vec::with_capacity(5);
-    for _ in 0..5 {
+    let mut result = conn.query_iter(statements.join(";\n")).await?;
+    let mut sets: Vec<Vec<mysql_async::Row>> = Vec::with_capacity(statements.len());
+    for _ in 0..statements.len() {
         sets.push(result.collect().await?);
     }
     result.drop_result().await?;
-    let [vars, links, binlog, status, processes]: [Vec<mysql_async::Row>; 5] =
-        sets.try_into().map_err(|_| DbError::Answer("fewer result sets than statements".into()))?;
+    let mut sets = sets.into_iter();
+    let mut next = || sets.next().ok_or_else(|| DbError::Answer("fewer result sets than statements".into()));
+    let (vars, links, binlog) = (next()?, next()?, next()?);
     let vals = vars.first().map(super::rows::values).unwrap_or_default();
     let vars = NodeVars::from_values(&vals).map_err(DbError::Answer)?;
     let links = links
@@ -81,13 +61,18 @@ async fn read_full(conn: &mut Conn, version: &str, dialect: Dialect) -> Result<N
         .collect::<Result<Vec<_>, _>>()
         .map_err(DbError::Answer)?;
     let binlog = binlog.first().map(|r| BinlogPos::from_row(&super::to_row(r)));
-    let status: Vec<Row> = status.iter().map(super::to_row).collect();
-    let counters = NodeCounters::from_pairs(status.iter().filter_map(|r| {
-        let name = r.first()?.1.as_deref()?;
-        let value = r.get(1)?.1.as_deref()?;
-        Some((name, value))
-    }));
-    let processes = processes.iter().map(|r| Process::from_row(&super::to_row(r))).collect();
+    let (counters, processes) = match depth {
+        Depth::Replication => (NodeCounters::default(), Vec::new()),
+        Depth::Full => {
+            let status: Vec<Row> = next()?.iter().map(super::to_row).collect();
+            let counters = NodeCounters::from_pairs(status.iter().filter_map(|r| {
+                let name = r.first()?.1.as_deref()?;
+                let value = r.get(1)?.1.as_deref()?;
+                Some((name, value))
+            }));
+            (counters, next()?.iter().map(|r| Process::from_row(&super::to_row(r))).collect())
+        }
+    };
     Ok(NodeStatus { version: version.to_string(), dialect, vars, counters, binlog, links, processes, digests: None })
 }
 
