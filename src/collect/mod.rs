@@ -112,6 +112,14 @@ pub struct Schedule {
     pub start: tokio::time::Instant,
 }
 
+impl Schedule {
+    /// The config's interval and timeout on the grid that starts at `start`, with its own
+    /// poll-now handle.
+    pub fn on_grid(cfg: &Config, start: tokio::time::Instant) -> Schedule {
+        Schedule { interval: cfg.poll_interval.0, timeout: cfg.timeout.0, now: Arc::new(Notify::new()), start }
+    }
+}
+
 /// Polls `c` (target `index` of its kind) forever: one poll per interval (or at once when asked),
 /// each cut off at the timeout, each sent as an [`Update`] in whatever message the receiver takes.
 /// Stops when the receiver is gone.
@@ -190,7 +198,7 @@ pub fn spawn_nodes<M: From<Update> + Send + 'static>(
         } else {
             node::NodeCollector::new(opts, timeout)
         };
-        let s = Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()), start };
+        let s = Schedule::on_grid(cfg, start);
         now.push(s.now.clone());
         tokio::spawn(run(i, c, s, tx.clone()));
     }
@@ -207,7 +215,7 @@ pub fn spawn_all<M: From<Update> + Send + 'static>(
 ) -> Result<Vec<Arc<Notify>>, String> {
     let timeout = cfg.timeout.0;
     let start = tokio::time::Instant::now();
-    let sched = || Schedule { interval: cfg.poll_interval.0, timeout, now: Arc::new(Notify::new()), start };
+    let sched = || Schedule::on_grid(cfg, start);
     let client = crate::http::Http::new(timeout, cfg.max_response())?;
     let mut node_now = spawn_nodes(cfg, logins, tx, start, false);
     for (i, h) in cfg.haproxies.iter().enumerate() {
