@@ -209,7 +209,7 @@ impl Collected {
 
     /// Data older than this shows as stale.
     pub fn stale_after(&self) -> Duration {
-        self.interval * 2 + Duration::from_millis(500)
+        crate::model::topology::stale_after(self.interval)
     }
 
     /// Folds a collector update in. Returns whether the screen must be redrawn.
@@ -334,14 +334,15 @@ impl Collected {
     }
 
     fn find_out_of_pool(&self) -> Vec<Vec<String>> {
-        use crate::model::haproxy::{RowKind, out_of_pool_text};
+        use crate::model::haproxy::out_of_pool_text;
         let many = self.haproxies.len() > 1;
         let out: Vec<(&str, &crate::model::haproxy::StatRow)> = self
             .haproxies
             .iter()
             .filter_map(|h| Some((h.name.as_str(), h.last.as_ref()?)))
             .flat_map(|(h, st)| st.rows.iter().map(move |r| (h, r)))
-            .filter(|(_, r)| r.kind() == RowKind::Server && r.out_of_pool())
+            // Server rows only: `fronts` below takes nothing else.
+            .filter(|(_, r)| r.out_of_pool())
             .collect();
         self.nodes
             .iter()

@@ -8,6 +8,7 @@ use super::start::{self, CliError};
 use crate::agent::policy::{self, Class};
 use crate::agent::run::Listen;
 use crate::agent::wire;
+use crate::model::topology::{Severity, stale_after};
 
 /// `ringdeck agent` options (`--config` is the global one).
 #[derive(clap::Args, Debug)]
@@ -82,11 +83,11 @@ async fn once(
     }
     let polled = crate::db::read_all(cfg, logins, cfg.timeout.0).await;
     let inputs = crate::db::node_inputs(cfg, &polled);
-    let deadline = cfg.poll_interval.0 * 2 + std::time::Duration::from_millis(500);
+    let deadline = stale_after(cfg.poll_interval.0);
     let topo = crate::agent::topology(&inputs, cfg, deadline);
     let holds = crate::agent::holds(cfg);
     let own = crate::agent::own_verdicts(cfg, &pools, &inputs, &topo, &holds, deadline);
-    let mut code = 0;
+    let mut worst = Severity::Ok;
     for (pi, pool) in pools.iter().enumerate() {
         if args.pool.as_ref().is_some_and(|p| p != &pool.name) {
             continue;
@@ -98,31 +99,20 @@ async fn once(
             if args.node.as_ref().is_some_and(|n| n != name) {
                 continue;
             }
-            let (line, c) = match &v[ni] {
+            let (line, severity) = match &v[ni] {
                 Some(v) => (
                     wire::agent_line(v, false),
                     match v.class {
-                        Class::Up if v.weight == 100 => 0,
-                        Class::Up => 1,
-                        _ => 2,
+                        Class::Up if v.weight == 100 => Severity::Ok,
+                        Class::Up => Severity::Warning,
+                        _ => Severity::Critical,
                     },
                 ),
-                None => ("(no answer: never polled)".to_string(), 3),
+                None => ("(no answer: never polled)".to_string(), Severity::Unknown),
             };
-            code = worst(code, c);
+            worst = worst.max(severity);
             println!("{:<12} {:<12} {line}", pool.name, name);
         }
     }
-    Ok(code)
-}
-
-/// Nagios order: CRITICAL (2) over UNKNOWN (3) over WARNING (1) over OK (0).
-fn worst(a: i32, b: i32) -> i32 {
-    let rank = |c: i32| match c {
-        2 => 3,
-        3 => 2,
-        1 => 1,
-        _ => 0,
-    };
-    if rank(b) > rank(a) { b } else { a }
+    Ok(worst.exit_code())
 }

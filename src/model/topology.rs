@@ -183,9 +183,15 @@ pub struct Thresholds {
     pub stale_after: Duration,
 }
 
+/// How old a sample may be before its target counts as stale: two poll intervals and a half
+/// (one failed poll of a target that answers the next is not a finding).
+pub fn stale_after(interval: Duration) -> Duration {
+    interval * 2 + Duration::from_millis(500)
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { lag_warn_secs: 10, lag_crit_secs: 300, stale_after: Duration::from_millis(2500) }
+        Self { lag_warn_secs: 10, lag_crit_secs: 300, stale_after: stale_after(Duration::from_secs(1)) }
     }
 }
 
