@@ -13,11 +13,9 @@ const REASON_MAX: usize = 96;
 
 /// A reason on one line, blanks folded, cut at [`REASON_MAX`] bytes on a character boundary.
 pub fn one_line(reason: &str) -> String {
-    let flat: String = reason
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    // Folded as every one-line text is (control characters count as blanks here); the cut is
+    // by bytes, HAProxy's unit, so it is made below.
+    let flat = crate::fmt::one_line(&reason.replace(char::is_control, " "), usize::MAX);
     let flat = flat.as_str();
     if flat.len() <= REASON_MAX {
         return flat.to_string();
