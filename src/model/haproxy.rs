@@ -441,67 +441,65 @@ fn row_of(f: &[&str], ix: &Columns, min_len: usize) -> Option<StatRow> {
     if f.len() < min_len {
         return None;
     }
-    {
-        let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(|s| trim(s)).unwrap_or("");
-        let n = |i: Option<usize>| number(get(i));
-        let z = |i: Option<usize>| n(i).unwrap_or(0);
-        let s = |i: Option<usize>| Text::new(get(i));
-        if get(ix.pxname).is_empty() {
-            return None;
-        }
-        let mut row = StatRow {
-            proxy: s(ix.pxname),
-            server: s(ix.svname),
-            status: s(ix.status),
-            kind_code: get(ix.type_).parse().ok(),
-            weight: n(ix.weight),
-            uweight: n(ix.uweight),
-            scur: z(ix.scur),
-            smax: z(ix.smax),
-            slim: n(ix.slim),
-            stot: z(ix.stot),
-            qcur: z(ix.qcur),
-            qmax: z(ix.qmax),
-            qlimit: n(ix.qlimit),
-            rate: z(ix.rate),
-            rate_max: z(ix.rate_max),
-            req_rate: z(ix.req_rate),
-            hrsp_2xx: z(ix.hrsp_2xx),
-            hrsp_4xx: z(ix.hrsp_4xx),
-            hrsp_5xx: z(ix.hrsp_5xx),
-            ereq: z(ix.ereq),
-            econ: z(ix.econ),
-            eresp: z(ix.eresp),
-            wretr: z(ix.wretr),
-            wredis: z(ix.wredis),
-            cli_abrt: z(ix.cli_abrt),
-            srv_abrt: z(ix.srv_abrt),
-            chkfail: z(ix.chkfail),
-            chkdown: z(ix.chkdown),
-            lastchg: n(ix.lastchg),
-            downtime: n(ix.downtime),
-            lastsess: n(ix.lastsess),
-            check_status: Text::new(get(ix.check_status).trim_start_matches("* ")),
-            check_code: n(ix.check_code),
-            check_duration: n(ix.check_duration),
-            check_desc: s(ix.check_desc),
-            last_chk: s(ix.last_chk),
-            agent_status: Text::new(get(ix.agent_status).trim_start_matches("* ")),
-            last_agt: s(ix.last_agt),
-            qtime: n(ix.qtime),
-            ctime: n(ix.ctime),
-            rtime: n(ix.rtime),
-            ttime: n(ix.ttime),
-            addr: s(ix.addr),
-            mode: s(ix.mode),
-            algo: s(ix.algo),
-            backup: false,
-            act: n(ix.act),
-            bck: n(ix.bck),
-        };
-        row.backup = row.kind() == RowKind::Server && row.bck == Some(1);
-        Some(row)
+    let get = |i: Option<usize>| i.and_then(|i| f.get(i)).map(|s| trim(s)).unwrap_or("");
+    let n = |i: Option<usize>| number(get(i));
+    let z = |i: Option<usize>| n(i).unwrap_or(0);
+    let s = |i: Option<usize>| Text::new(get(i));
+    if get(ix.pxname).is_empty() {
+        return None;
     }
+    let mut row = StatRow {
+        proxy: s(ix.pxname),
+        server: s(ix.svname),
+        status: s(ix.status),
+        kind_code: get(ix.type_).parse().ok(),
+        weight: n(ix.weight),
+        uweight: n(ix.uweight),
+        scur: z(ix.scur),
+        smax: z(ix.smax),
+        slim: n(ix.slim),
+        stot: z(ix.stot),
+        qcur: z(ix.qcur),
+        qmax: z(ix.qmax),
+        qlimit: n(ix.qlimit),
+        rate: z(ix.rate),
+        rate_max: z(ix.rate_max),
+        req_rate: z(ix.req_rate),
+        hrsp_2xx: z(ix.hrsp_2xx),
+        hrsp_4xx: z(ix.hrsp_4xx),
+        hrsp_5xx: z(ix.hrsp_5xx),
+        ereq: z(ix.ereq),
+        econ: z(ix.econ),
+        eresp: z(ix.eresp),
+        wretr: z(ix.wretr),
+        wredis: z(ix.wredis),
+        cli_abrt: z(ix.cli_abrt),
+        srv_abrt: z(ix.srv_abrt),
+        chkfail: z(ix.chkfail),
+        chkdown: z(ix.chkdown),
+        lastchg: n(ix.lastchg),
+        downtime: n(ix.downtime),
+        lastsess: n(ix.lastsess),
+        check_status: Text::new(get(ix.check_status).trim_start_matches("* ")),
+        check_code: n(ix.check_code),
+        check_duration: n(ix.check_duration),
+        check_desc: s(ix.check_desc),
+        last_chk: s(ix.last_chk),
+        agent_status: Text::new(get(ix.agent_status).trim_start_matches("* ")),
+        last_agt: s(ix.last_agt),
+        qtime: n(ix.qtime),
+        ctime: n(ix.ctime),
+        rtime: n(ix.rtime),
+        ttime: n(ix.ttime),
+        addr: s(ix.addr),
+        mode: s(ix.mode),
+        algo: s(ix.algo),
+        backup: false,
+        act: n(ix.act),
+        bck: n(ix.bck),
+    };
+    row.backup = row.kind() == RowKind::Server && row.bck == Some(1);
+    Some(row)
 }
 
 /// Column positions, looked up once per answer.
