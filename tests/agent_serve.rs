@@ -75,7 +75,7 @@ fn spawn(config: &std::path::Path, state: &std::path::Path) -> Agent {
 
 #[test]
 fn answers_at_once_while_nodes_hang_or_refuse() {
-    let claim = PortClaim::new();
+    let claim = PortClaim::new(3);
     let base = claim.base;
     let dir = tempfile::tempdir().expect("temp dir");
     hung_server(base + 1);
@@ -132,7 +132,7 @@ fn answers_at_once_while_nodes_hang_or_refuse() {
 
 #[test]
 fn clients_off_the_allow_list_get_no_answer() {
-    let claim = PortClaim::new();
+    let claim = PortClaim::new(3);
     let base = claim.base;
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = config(dir.path(), base, "\"10.0.0.0/8\"");

@@ -37,8 +37,8 @@ pub struct LabOptions {
 /// A running lab, torn down on drop.
 pub struct Lab {
     dir: tempfile::TempDir,
-    port_base: u16,
-    claim: PathBuf,
+    /// Released after `lab down` (fields drop after `Drop::drop`).
+    claim: PortClaim,
     nodes: u16,
     /// The operator password, read from the written ringdeck.toml once `up` succeeded.
     password: String,
@@ -102,10 +102,11 @@ impl Lab {
 
     /// A lab with options; panics (after tearing down) if `lab up` fails.
     pub fn start_with(opts: LabOptions) -> Lab {
-        let (port_base, claim) = claim_port_base(opts.nodes);
+        let claim = PortClaim::new(opts.nodes);
+        let port_base = claim.base;
         // Short path: unix sockets live inside it.
         let dir = tempfile::Builder::new().prefix("rdlab").tempdir().expect("create a temp dir");
-        let mut lab = Lab { dir, port_base, claim, nodes: opts.nodes, password: String::new(), tls: opts.tls };
+        let mut lab = Lab { dir, claim, nodes: opts.nodes, password: String::new(), tls: opts.tls };
         let mut args = vec![
             "lab".to_string(),
             "up".into(),
@@ -143,7 +144,7 @@ impl Lab {
         self.dir.path()
     }
     pub fn port_base(&self) -> u16 {
-        self.port_base
+        self.claim.base
     }
     pub fn nodes(&self) -> u16 {
         self.nodes
@@ -152,7 +153,7 @@ impl Lab {
         self.dir().join("ringdeck.toml")
     }
     pub fn node_port(&self, node: u16) -> u16 {
-        self.port_base + node
+        self.claim.base + node
     }
     /// The operator's password (for tests that hold their own connection).
     pub fn password(&self) -> &str {
@@ -259,8 +260,9 @@ pub struct PortClaim {
 }
 
 impl PortClaim {
-    pub fn new() -> PortClaim {
-        let (base, lock) = claim_port_base(3);
+    /// A base whose ports for a lab of `nodes` nodes are all free.
+    pub fn new(nodes: u16) -> PortClaim {
+        let (base, lock) = claim_port_base(nodes);
         PortClaim { base, lock }
     }
 }
@@ -277,7 +279,6 @@ impl Drop for Lab {
         if !out.status.success() {
             eprintln!("lab down --purge failed in {}: {}", self.dir().display(), String::from_utf8_lossy(&out.stderr));
         }
-        let _ = fs::remove_file(&self.claim);
     }
 }
 
