@@ -387,10 +387,17 @@ pub fn parse_csv(text: &str) -> Result<Vec<StatRow>, String> {
 /// the line has a quote ([`split_csv`] reads it).
 fn split_plain<'a>(line: &'a str, out: &mut [&'a str]) -> Option<usize> {
     let wanted = out.len().saturating_sub(1);
+    let bytes = line.as_bytes();
+    // A quote after the fields we read does not matter; one before them sends the line to the
+    // quoting reader. Looked for once (vectorised), so the loop below tests only for commas.
+    let quote = memchr::memchr(b'"', bytes).unwrap_or(bytes.len());
     let mut start = 0;
     let mut fields = 0;
-    for (i, &b) in line.as_bytes().iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate() {
         if b == b',' {
+            if i > quote {
+                return None;
+            }
             if let Some(slot) = out.get_mut(fields) {
                 *slot = line.get(start..i).unwrap_or_default();
             }
@@ -400,9 +407,11 @@ fn split_plain<'a>(line: &'a str, out: &mut [&'a str]) -> Option<usize> {
                 // The rest may hold a quote, but no field we read is in it.
                 break;
             }
-        } else if b == b'"' {
-            return None;
         }
+    }
+    if fields < wanted && quote < bytes.len() {
+        // A quote in the last field of a short line.
+        return None;
     }
     if let Some(slot) = out.get_mut(fields) {
         *slot = line.get(start..).unwrap_or_default();
@@ -434,6 +443,14 @@ fn number(field: &str) -> Option<u64> {
         n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     Some(n)
+}
+
+/// A check's status without the `* ` HAProxy puts before a check that is running now.
+fn running_dropped(mut status: &str) -> &str {
+    while let Some(rest) = status.strip_prefix("* ") {
+        status = rest;
+    }
+    status
 }
 
 /// One stats line's row, or `None` for a line cut short or without a proxy name.
@@ -480,12 +497,12 @@ fn row_of(f: &[&str], ix: &Columns, min_len: usize) -> Option<StatRow> {
         lastchg: n(ix.lastchg),
         downtime: n(ix.downtime),
         lastsess: n(ix.lastsess),
-        check_status: Text::new(get(ix.check_status).trim_start_matches("* ")),
+        check_status: Text::new(running_dropped(get(ix.check_status))),
         check_code: n(ix.check_code),
         check_duration: n(ix.check_duration),
         check_desc: s(ix.check_desc),
         last_chk: s(ix.last_chk),
-        agent_status: Text::new(get(ix.agent_status).trim_start_matches("* ")),
+        agent_status: Text::new(running_dropped(get(ix.agent_status))),
         last_agt: s(ix.last_agt),
         qtime: n(ix.qtime),
         ctime: n(ix.ctime),
@@ -498,7 +515,7 @@ fn row_of(f: &[&str], ix: &Columns, min_len: usize) -> Option<StatRow> {
         act: n(ix.act),
         bck: n(ix.bck),
     };
-    row.backup = row.kind() == RowKind::Server && row.bck == Some(1);
+    row.backup = row.bck == Some(1) && row.kind() == RowKind::Server;
     Some(row)
 }
 

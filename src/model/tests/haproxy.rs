@@ -176,3 +176,13 @@ fn recorded_servers_state() {
     assert_eq!(parse_servers_state("Can't find backend.\n").unwrap_err(), "Can't find backend.");
     assert!(parse_servers_state("").is_err());
 }
+
+#[test]
+fn a_quote_in_a_read_field_is_read_as_csv_and_one_past_them_is_left_alone() {
+    let rows = parse_csv("# pxname,svname,status,check_desc\nweb,web1,UP,\"a,b\"\n").unwrap();
+    assert_eq!(rows[0].check_desc, "a,b", "a quoted comma in the last field read");
+    let rows = parse_csv("# pxname,svname,status,check_desc\nweb,web1,UP,\"say \"\"hi\"\"\"\n").unwrap();
+    assert_eq!(rows[0].check_desc, "say \"hi\"", "a quoted field without a comma, quotes doubled");
+    let rows = parse_csv("# pxname,svname,status,qcur,extra\nweb,web1,UP,4,\"x,y\"\n").unwrap();
+    assert_eq!((rows[0].server.as_str(), rows[0].qcur), ("web1", 4), "a quote after every column read");
+}
