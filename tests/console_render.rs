@@ -11,6 +11,7 @@ use ringdeck::config::Config;
 use ringdeck::model::apache::parse_auto;
 use ringdeck::model::haproxy::{HaproxyStats, parse_csv};
 use ringdeck::model::replication::*;
+use ringdeck::ui::PaneCache;
 use ringdeck::ui::theme::Theme;
 
 const CFG: &str = r#"
@@ -177,9 +178,14 @@ fn state(broken_node2: bool, node3_down: bool) -> (App, Instant) {
 }
 
 fn render(app: &App, now: Instant, w: u16, h: u16) -> String {
+    render_kept(app, now, w, h, &mut Default::default())
+}
+
+/// The screen drawn with `kept`: the panes it holds whose data did not change are copied.
+fn render_kept(app: &App, now: Instant, w: u16, h: u16, kept: &mut PaneCache) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let theme = Theme::builtin(false);
-    term.draw(|f| ringdeck::ui::render(f, app, &theme, now)).unwrap();
+    term.draw(|f| ringdeck::ui::render(f, app, &theme, now, kept)).unwrap();
     let buf = term.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {
@@ -697,4 +703,76 @@ fn an_agent_drained_server_shows_its_reason_and_its_node_out_of_the_pool() {
     app.act(Action::Zoom);
     let screen = render(&app, now, 160, 45);
     assert!(screen.contains("agent    L7OK: from node1: SQL stopped 1062 Duplicate entry '1009'"), "{screen}");
+}
+
+/// A pane copied from the frame before is what drawing it afresh shows, through keys, new
+/// samples and time passing; a key copies the panes it did not touch.
+#[test]
+fn kept_panes_are_what_a_fresh_frame_draws() {
+    use ringdeck::model::topology::{Thresholds, Topology};
+    let (mut app, now) = state(false, false);
+    // One screen per size, copying as a release build does (a debug build draws and compares).
+    let sizes = [(160u16, 45u16), (80, 24)];
+    let mut kept = [PaneCache::new(false), PaneCache::new(false)];
+    let mut check = |app: &App, at: Instant, what: &str| {
+        // The ring model kept between frames is the one the samples make now.
+        let th = Thresholds { stale_after: app.data.stale_after(), ..Thresholds::default() };
+        let mut fresh = Topology::build(&app.data.node_inputs(at), &th);
+        fresh.add_findings(ringdeck::fork::findings(&app.data.forks));
+        assert_eq!(*app.data.topology(at), fresh, "{what}: the kept ring model is stale");
+        for ((w, h), kept) in sizes.iter().zip(kept.iter_mut()) {
+            let fresh = render(app, at, *w, *h);
+            assert_eq!(render_kept(app, at, *w, *h, kept), fresh, "{what} at {w}x{h}: a kept pane is stale");
+        }
+        (kept[0].hits, kept[0].misses)
+    };
+    check(&app, now, "first frame");
+    let before = check(&app, now, "nothing changed");
+    assert_eq!(check(&app, now, "nothing changed").0 - before.0, 5, "nothing changed: every pane copied");
+    check(&app, now, "focus on queries");
+    app.act(Action::Focus(Pane::Queries));
+    let before = check(&app, now, "focus on queries");
+    app.act(Action::Down);
+    let after = check(&app, now, "j in queries");
+    assert_eq!((after.0 - before.0, after.1 - before.1), (4, 1), "j in queries: the four other panes copied");
+    // Polls that change only a node's counters: the ring (and its model) kept, the queries pane
+    // (connections per node) drawn again. (First its lag history fills.)
+    for _ in 0..12 {
+        app.apply(Update::Node(polled(0, now, Ok(Box::new(node(1, false))))));
+    }
+    let before = check(&app, now, "node1 polled again");
+    let mut busier = node(1, false);
+    busier.counters.threads_connected = 40;
+    app.apply(Update::Node(polled(0, now, Ok(Box::new(busier)))));
+    let after = check(&app, now, "node1 busier");
+    assert_eq!((after.0 - before.0, after.1 - before.1), (4, 1), "counters only: the ring pane kept");
+    // A node's link breaks: the ring and the queries pane change.
+    app.apply(Update::Node(polled(1, now, Ok(Box::new(node(2, true))))));
+    check(&app, now, "node2 broken");
+    app.act(Action::Focus(Pane::Ring));
+    app.act(Action::Down);
+    check(&app, now, "ring selection");
+    app.zoom = true;
+    check(&app, now, "ring zoomed");
+    app.apply(Update::Node(polled(1, now, Ok(Box::new(node(2, false))))));
+    check(&app, now, "node2 mended, zoomed");
+    app.zoom = false;
+    // A probe sample, an HAProxy sample, an Apache sample.
+    app.apply(Update::Probe(polled(1, now, Ok(probe(Duration::from_millis(90), None)))));
+    check(&app, now, "probe sample");
+    app.apply(Update::Haproxy(Polled { index: 0, at: now, result: Ok(recorded_stats(QUEUE_CSV)) }));
+    check(&app, now, "HAProxy queue");
+    app.apply(Update::Apache(polled(0, now, Ok(parse_auto(&apache(19, 150, 104)).unwrap()))));
+    check(&app, now, "Apache busier");
+    // Time alone: every target goes stale, then its age grows, in the tenths of a second shown
+    // below ten seconds and across the stale deadline (a node's finding appears past it).
+    let deadline = app.data.stale_after().as_millis() as u64;
+    let mut times =
+        vec![deadline - 300, deadline, deadline + 300, deadline + 600, 4000, 4300, 4600, 5000, 9000, 30_000];
+    times.sort();
+    for ms in times {
+        check(&app, now + Duration::from_millis(ms), &format!("{ms} ms later"));
+    }
+    app.apply(Update::Node(polled(2, now, Err("2003 Can't connect to server on '127.0.0.1' (111)".into()))));
+    check(&app, now + Duration::from_secs(30), "node3 down");
 }

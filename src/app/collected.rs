@@ -12,7 +12,7 @@ use crate::model::series::Series;
 use crate::model::topology::{NodeInput, NodeState, Thresholds, Topology};
 
 /// How fresh a target's data is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Health {
     /// Not polled yet.
     Unknown,
@@ -42,6 +42,8 @@ pub struct Target<T> {
     /// Whether the last failure may pass by the next poll (a timeout, a reset).
     pub transient: bool,
     pub updated: Option<Instant>,
+    /// Polls folded in so far (the identity of the latest sample, for the pane cache).
+    pub polls: u64,
 }
 
 impl<T> Target<T> {
@@ -56,6 +58,7 @@ impl<T> Target<T> {
             failures: 0,
             transient: false,
             updated: None,
+            polls: 0,
         }
     }
 
@@ -75,6 +78,7 @@ impl<T> Target<T> {
 
     fn record(&mut self, at: Instant, value: Result<T, PollError>) {
         self.updated = Some(at);
+        self.polls += 1;
         match value {
             Ok(v) => {
                 let consecutive = self.failures == 0;
@@ -142,21 +146,24 @@ pub struct Collected {
     /// Per node, what HAProxy has it out of (`mysql DRAIN (agent)`): found once per HAProxy
     /// sample, since the ring pane shows it for every node on every frame.
     node_out: Vec<Vec<String>>,
-    /// Bumped by every update and every change of the forks: the cached ring model is kept only
-    /// while it holds.
-    version: u64,
-    /// The ring model of the last frame, by (version, every node's health and age in seconds):
-    /// a key press redraws without rebuilding it.
+    /// Bumped when what the ring model is built from changed: a node's replication (variables,
+    /// links, binlog position; not its counters or statements), a failed poll, the forks. The
+    /// ring model, and the ring pane, are kept while it holds.
+    ring_version: u64,
+    /// The ring model of the last frame, by (ring version, every node's health and, when stale,
+    /// its age in seconds): a frame that follows a poll that changed nothing in the ring, or a
+    /// key, does not rebuild it.
     topo_cache: std::cell::RefCell<Option<TopoCache>>,
 }
 
 /// A ring model and what it was built from.
 #[derive(Clone, Debug)]
 struct TopoCache {
-    version: u64,
+    ring_version: u64,
     healths: Vec<Health>,
-    /// Every node's age in whole seconds (the findings' texts say how old a sample is).
-    ages: Vec<Option<u64>>,
+    /// A stale node's age in whole seconds (its finding says how old its sample is), and whether
+    /// it is past the stale deadline (the finding appears then).
+    ages: Vec<Option<(u64, bool)>>,
     topology: std::sync::Arc<Topology>,
 }
 
@@ -202,7 +209,7 @@ impl Collected {
             interval: cfg.poll_interval.0,
             node_out: vec![Vec::new(); cfg.nodes.len()],
             forks: Ok(Vec::new()),
-            version: 0,
+            ring_version: 0,
             topo_cache: std::cell::RefCell::new(None),
         }
     }
@@ -214,7 +221,6 @@ impl Collected {
 
     /// Folds a collector update in. Returns whether the screen must be redrawn.
     pub fn apply(&mut self, u: Update) -> bool {
-        self.version += 1;
         match u {
             Update::Node(Polled { index: i, at, result }) => {
                 let Some(t) = self.nodes.get_mut(i) else {
@@ -227,7 +233,14 @@ impl Collected {
                     .and_then(|s| s.links.iter().filter_map(|l| l.seconds_behind).max())
                     .map(|v| v as f64);
                 self.node_lag[i].push(lag);
+                // Unchanged for the ring: the two samples it reads (this one and the one before)
+                // are the same as before, as far as replication goes.
+                let steady = matches!((&t.prev, &t.last), (Some(p), Some(l)) if p.same_replication(l));
                 t.record(at, r);
+                let same = matches!((&t.prev, &t.last), (Some(p), Some(l)) if p.same_replication(l));
+                if !(steady && same && t.error.is_none()) {
+                    self.ring_version += 1;
+                }
             }
             Update::Haproxy(Polled { index: i, at, result }) => {
                 let Some(t) = self.haproxies.get_mut(i) else {
@@ -360,17 +373,21 @@ impl Collected {
     /// Replaces the forked-data records.
     pub fn set_forks(&mut self, forks: Result<Vec<crate::fork::Fork>, String>) {
         self.forks = forks;
-        self.version += 1;
+        self.ring_version += 1;
     }
 
     /// The ring model of the current samples, with the forked-data findings. Built once per
-    /// change of the samples, of a node's health or of the second (ages in its texts), then shared.
+    /// change of what it reads ([`Collected::ring_version`]), of a node's health or of a stale
+    /// node's age in seconds (its finding says it), then shared.
     pub fn topology(&self, now: Instant) -> std::sync::Arc<Topology> {
         let stale = self.stale_after();
         let healths: Vec<Health> = self.nodes.iter().map(|t| t.health(now, stale)).collect();
-        let ages: Vec<Option<u64>> = self.nodes.iter().map(|t| t.age(now).map(|a| a.as_secs())).collect();
+        // A stale node's finding says its age in whole seconds, once past `stale`.
+        let ages: Vec<Option<(u64, bool)>> = (self.nodes.iter().zip(&healths))
+            .map(|(t, h)| t.age(now).filter(|_| *h == Health::Stale).map(|a| (a.as_secs(), a > stale)))
+            .collect();
         if let Some(c) = self.topo_cache.borrow().as_ref()
-            && c.version == self.version
+            && c.ring_version == self.ring_version
             && c.ages == ages
             && c.healths == healths
         {
@@ -381,8 +398,13 @@ impl Collected {
         t.add_findings(crate::fork::findings(&self.forks));
         let topology = std::sync::Arc::new(t);
         *self.topo_cache.borrow_mut() =
-            Some(TopoCache { version: self.version, healths, ages, topology: topology.clone() });
+            Some(TopoCache { ring_version: self.ring_version, healths, ages, topology: topology.clone() });
         topology
+    }
+
+    /// Bumped whenever the ring model's inputs changed other than by time (see the field).
+    pub fn ring_version(&self) -> u64 {
+        self.ring_version
     }
 }
 

@@ -47,17 +47,31 @@ fn hit(node: &str, p: &Process, needle: &str) -> bool {
         || p.id.to_string() == needle
 }
 
-/// Running statements across all nodes, longest first, without background threads, filtered.
-pub fn visible<'a>(nodes: &'a [Target<NodeStatus>], view: &QueriesView) -> Vec<(&'a str, &'a Process)> {
-    let needle = view.filter.trim().to_lowercase();
-    let mut v: Vec<_> = nodes
+/// The statements of every node the view shows, in node order.
+fn shown<'a: 'b, 'b>(
+    nodes: &'a [Target<NodeStatus>],
+    view: &'b QueriesView,
+    needle: &'b str,
+) -> impl Iterator<Item = (&'a str, &'a Process)> + 'b {
+    nodes
         .iter()
         .filter_map(|t| t.last.as_ref().map(|s| (t.name.as_str(), s)))
         .flat_map(|(name, s)| {
             s.processes.iter().filter(|p| view.show_hidden || !p.is_background()).map(move |p| (name, p))
         })
-        .filter(|(name, p)| hit(name, p, &needle))
-        .collect();
+        .filter(move |(name, p)| hit(name, p, needle))
+}
+
+/// Whether the view shows any statement (without sorting them).
+pub fn any_visible(nodes: &[Target<NodeStatus>], view: &QueriesView) -> bool {
+    let needle = view.filter.trim().to_lowercase();
+    shown(nodes, view, &needle).next().is_some()
+}
+
+/// Running statements across all nodes, longest first, without background threads, filtered.
+pub fn visible<'a>(nodes: &'a [Target<NodeStatus>], view: &QueriesView) -> Vec<(&'a str, &'a Process)> {
+    let needle = view.filter.trim().to_lowercase();
+    let mut v: Vec<_> = shown(nodes, view, &needle).collect();
     v.sort_by(|a, b| b.1.time.total_cmp(&a.1.time).then(a.0.cmp(b.0)).then(a.1.id.cmp(&b.1.id)));
     v
 }

@@ -121,7 +121,7 @@ pub fn run(cfg: Config, source: &str, o: &SnapshotOpts) -> Result<()> {
     }
     let mut term = Terminal::new(TestBackend::new(o.width, o.height))?;
     let now = Instant::now();
-    term.draw(|f| crate::ui::render(f, &app, &theme, now))?;
+    term.draw(|f| crate::ui::render(f, &app, &theme, now, &mut Default::default()))?;
     let buf = term.backend().buffer().clone();
     let text = match o.out {
         Some(p) if p.extension().is_some_and(|e| e == "svg") => crate::ui::svg::to_svg(&buf),

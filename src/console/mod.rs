@@ -103,8 +103,9 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
         // Time alone changes only staleness; check it once a second and redraw if it changed.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut healths = app.data.healths(Instant::now());
+        let mut panes = crate::ui::PaneCache::default();
         let t = Instant::now();
-        terminal.draw(|f| crate::ui::render(f, &app, &theme, t))?;
+        terminal.draw(|f| crate::ui::render(f, &app, &theme, t, &mut panes))?;
         trace.frame();
         // When a sample changed the screen: draw by then (keys draw at once).
         let mut pending: Option<Instant> = None;
@@ -132,7 +133,7 @@ async fn console_loop(cfg: Config, logins: Logins, theme: Theme, keymap: Keymap,
                 pending = Some(now + gather);
             }
             if redraw == Redraw::Now || pending.is_some_and(|p| now >= p) {
-                terminal.draw(|f| crate::ui::render(f, &app, &theme, now))?;
+                terminal.draw(|f| crate::ui::render(f, &app, &theme, now, &mut panes))?;
                 trace.frame();
                 pending = None;
             }

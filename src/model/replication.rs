@@ -366,3 +366,15 @@ pub struct NodeStatus {
     /// Top statement digests, or why there are none; `None` when not read (the engine's reads).
     pub digests: Option<super::digest::Digests>,
 }
+
+impl NodeStatus {
+    /// Whether `other` says the same about replication: version, variables, links and binlog
+    /// position (counters, statements and digests aside).
+    pub fn same_replication(&self, other: &NodeStatus) -> bool {
+        self.version == other.version
+            && self.dialect == other.dialect
+            && self.vars == other.vars
+            && self.binlog == other.binlog
+            && self.links == other.links
+    }
+}

@@ -1,7 +1,9 @@
 //! Drawing: one module per pane, plus the title bar, status bar and help. `render` is a pure
 //! function of the state, the theme and the current instant.
 
+pub mod cache;
 pub mod dialog;
+pub mod fingerprint;
 pub mod help;
 pub mod inspect;
 pub mod panes;
@@ -22,15 +24,16 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use crate::app::App;
 use crate::app::action::Pane;
 use crate::app::collected::Health;
+pub use cache::PaneCache;
 use theme::Theme;
 
-/// Draws the whole console.
-pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
+/// Draws the whole console; panes whose data did not change come from `cache`.
+pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant, cache: &mut PaneCache) {
     let [title, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
     f.render_widget(title_bar(app, theme, now), title);
     if app.zoom {
-        draw_pane(f, app.focus, body, app, theme, now);
+        draw_pane(f, app.focus, body, app, theme, now, cache);
     } else {
         let (ring, hap, apache, probes, bottom) = if body.width >= 120 {
             let [top, mid, bottom] =
@@ -48,11 +51,11 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
             let [bottom, probes] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(low);
             (ring, hap, apache, probes, bottom)
         };
-        draw_pane(f, Pane::Ring, ring, app, theme, now);
-        draw_pane(f, Pane::Haproxy, hap, app, theme, now);
-        draw_pane(f, Pane::Apache, apache, app, theme, now);
-        draw_pane(f, Pane::Probes, probes, app, theme, now);
-        draw_pane(f, Pane::Queries, bottom, app, theme, now);
+        draw_pane(f, Pane::Ring, ring, app, theme, now, cache);
+        draw_pane(f, Pane::Haproxy, hap, app, theme, now, cache);
+        draw_pane(f, Pane::Apache, apache, app, theme, now, cache);
+        draw_pane(f, Pane::Probes, probes, app, theme, now, cache);
+        draw_pane(f, Pane::Queries, bottom, app, theme, now, cache);
     }
     f.render_widget(status_bar(app, theme), status);
     if let Some(w) = &app.wizard {
@@ -64,8 +67,15 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme, now: Instant) {
     dialog::draw(f, app, theme);
 }
 
-fn draw_pane(f: &mut Frame, pane: Pane, area: Rect, app: &App, theme: &Theme, now: Instant) {
+fn draw_pane(f: &mut Frame, pane: Pane, area: Rect, app: &App, theme: &Theme, now: Instant, cache: &mut PaneCache) {
     let focused = app.focus == pane;
+    let ctx = panes::Ctx { app, theme, now, focused, selected: app.selected[pane.index()] };
+    let key = fingerprint::of(pane, area, &ctx);
+    cache.pane(f, pane, area, key, |f| draw_pane_now(f, pane, area, &ctx));
+}
+
+fn draw_pane_now(f: &mut Frame, pane: Pane, area: Rect, ctx: &panes::Ctx) {
+    let (theme, focused) = (ctx.theme, ctx.focused);
     let block = Block::bordered()
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(if focused { theme.border_focused } else { theme.border })
@@ -75,13 +85,12 @@ fn draw_pane(f: &mut Frame, pane: Pane, area: Rect, app: &App, theme: &Theme, no
         ]));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let ctx = panes::Ctx { app, theme, now, focused, selected: app.selected[pane.index()] };
     match pane {
-        Pane::Ring => panes::ring::draw(f, inner, &ctx),
-        Pane::Haproxy => panes::haproxy::draw(f, inner, &ctx),
-        Pane::Apache => panes::apache::draw(f, inner, &ctx),
-        Pane::Queries => panes::queries::draw(f, inner, &ctx),
-        Pane::Probes => panes::probes::draw(f, inner, &ctx),
+        Pane::Ring => panes::ring::draw(f, inner, ctx),
+        Pane::Haproxy => panes::haproxy::draw(f, inner, ctx),
+        Pane::Apache => panes::apache::draw(f, inner, ctx),
+        Pane::Queries => panes::queries::draw(f, inner, ctx),
+        Pane::Probes => panes::probes::draw(f, inner, ctx),
     }
 }
 

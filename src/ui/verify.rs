@@ -42,7 +42,8 @@ mod tests {
 
     fn screen(app: &App, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| crate::ui::render(f, app, &Theme::builtin(false), Instant::now())).unwrap();
+        term.draw(|f| crate::ui::render(f, app, &Theme::builtin(false), Instant::now(), &mut Default::default()))
+            .unwrap();
         let buf = term.backend().buffer().clone();
         (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n").collect()
     }

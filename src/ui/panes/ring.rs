@@ -19,6 +19,9 @@ use crate::model::replication::IoState;
 use crate::model::topology::{LinkState, Severity, Shape, Topology, Upstream};
 use crate::ui::health_style;
 
+/// Polls of lag drawn in the table's history column.
+pub const HISTORY_COLUMN: usize = 12;
+
 /// The mark for a node's health (so meaning never rests on colour).
 fn mark(h: Health) -> &'static str {
     match h {
@@ -191,7 +194,7 @@ fn draw_table(f: &mut Frame, area: Rect, ctx: &Ctx, topo: &Topology) {
                 (Health::Stale, Some(age)) => format!("stale {}", fmt::duration(age)),
                 _ => word.to_string(),
             };
-            let hist: Vec<Option<f64>> = app.data.node_lag[i].tail(12).collect();
+            let hist: Vec<Option<f64>> = app.data.node_lag[i].tail(HISTORY_COLUMN).collect();
             let mut cells = vec![
                 Cell::from(Span::styled(mark(h), hs)),
                 Cell::from(node.name.clone()),
