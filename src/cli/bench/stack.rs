@@ -25,8 +25,9 @@ pub struct StackArgs {
     /// the end (memory must stay flat: every history is a fixed ring). 0 skips it.
     #[arg(long, default_value_t = 600)]
     pub soak: u64,
-    /// Seconds before sampling starts (connections made, first polls done).
-    #[arg(long, default_value_t = 5)]
+    /// Seconds before sampling starts (connections made, the short histories the panes draw
+    /// filled: the console all day is what is measured, not its first seconds).
+    #[arg(long, default_value_t = 15)]
     pub warmup: u64,
     /// Key presses timed (each changes the screen), with every node answering and again with one frozen.
     #[arg(long, default_value_t = 200)]
