@@ -90,9 +90,9 @@ pub fn of(pane: Pane, area: Rect, ctx: &Ctx) -> u64 {
             for n in &data.nodes {
                 target(&mut h, n, ctx, stale, statements);
                 n.name.hash(&mut h);
-                if let Some(st) = &n.last {
-                    (st.counters.threads_connected, st.counters.threads_running, st.vars.max_connections).hash(&mut h);
-                }
+                // The pressure line: connected / max, running (or `-` before a sample).
+                let pressure = n.last.as_ref().map(|st| &st.counters).map(|c| (c.threads_connected, c.threads_running));
+                (pressure, n.last.as_ref().map(|st| st.vars.max_connections)).hash(&mut h);
             }
             debug(&mut h, &app.queries);
         }
