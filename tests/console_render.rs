@@ -735,6 +735,12 @@ fn kept_panes_are_what_a_fresh_frame_draws() {
     app.act(Action::Down);
     let after = check(&app, now, "j in queries");
     assert_eq!((after.0 - before.0, after.1 - before.1), (4, 1), "j in queries: the four other panes copied");
+    // The focus moves from the slow queries to the probes: those two drawn again, the rest kept.
+    app.act(Action::Focus(Pane::Probes));
+    let moved = check(&app, now, "focus on probes");
+    assert_eq!((moved.0 - after.0, moved.1 - after.1), (3, 2), "focus moved: the three other panes copied");
+    app.act(Action::Focus(Pane::Queries));
+    check(&app, now, "focus back on queries");
     // Polls that change only a node's counters: the ring (and its model) kept, the queries pane
     // (connections per node) drawn again. (First its lag history fills.)
     for _ in 0..12 {

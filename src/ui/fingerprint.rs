@@ -54,7 +54,9 @@ pub fn of(pane: Pane, area: Rect, ctx: &Ctx) -> u64 {
     let app = ctx.app;
     let data = &app.data;
     let stale = data.stale_after();
-    (pane.index(), area, ctx.focused, ctx.selected, app.zoom, app.focus.index()).hash(&mut h);
+    // A pane reads whether it is focused, not which other pane is: moving the focus between two
+    // others leaves it kept.
+    (pane.index(), area, ctx.focused, ctx.selected, app.zoom).hash(&mut h);
     let zoomed = app.zoom && ctx.focused;
     match pane {
         Pane::Ring => {

@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::app::App;
+use crate::app::action::{Action, Pane};
 use crate::collect::{Polled, ProbeSample, Update};
 use crate::config::Config;
 use crate::model::apache::parse_auto;
@@ -143,9 +144,9 @@ fn big_frame(theme: &Theme) -> Result<()> {
     }));
     let mut term = Terminal::new(TestBackend::new(160, 45))?;
     let mut worst = (Duration::ZERO, String::new());
-    for pane in crate::app::action::Pane::ALL {
+    for pane in Pane::ALL {
         for zoom in [false, true] {
-            app.act(crate::app::action::Action::Focus(pane));
+            app.act(Action::Focus(pane));
             app.zoom = zoom;
             let d = time(20, || {
                 term.draw(|f| crate::ui::render(f, &app, theme, now, &mut PaneCache::new(false))).map(|_| ())
@@ -163,11 +164,11 @@ fn big_frame(theme: &Theme) -> Result<()> {
     // A key that moves the slow-query selection: that pane is drawn again, the four others are
     // copied from the frame before.
     app.zoom = false;
-    app.act(crate::app::action::Action::Focus(crate::app::action::Pane::Queries));
+    app.act(Action::Focus(Pane::Queries));
     let mut kept = PaneCache::new(false);
     let mut down = true;
     let d = time(200, || {
-        app.act(if down { crate::app::action::Action::Down } else { crate::app::action::Action::Up });
+        app.act(if down { Action::Down } else { Action::Up });
         down = !down;
         term.draw(|f| crate::ui::render(f, &app, theme, now, &mut kept)).map(|_| ())
     });

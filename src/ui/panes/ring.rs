@@ -12,7 +12,6 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use super::ring_graph::{self, GraphNode};
 use super::spark::spark;
 use super::{Ctx, note, scroll_offset};
-use crate::app::action::Pane;
 use crate::app::collected::Health;
 use crate::fmt;
 use crate::model::replication::IoState;
@@ -71,7 +70,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: &Ctx) {
         return note(f, area, ctx.theme, "no [[node]] in the config");
     }
     let topo = app.data.topology(ctx.now);
-    let zoomed = app.zoom && app.focus == Pane::Ring;
+    let zoomed = app.zoom && ctx.focused;
     let (main, side) = if zoomed && area.width >= 120 {
         let [m, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).spacing(2).areas(area);
         (m, Some(s))
